@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Mechanist.Cli;
+using Mechanist.Cli.Commands;
+
+var root = new RootCommand(
+    "Mechanist: take transformer language models apart into features a person can understand.\n" +
+    "Stages: tokenizer → corpus → model → acts → sae → features → explain → browse. `mechanist demo` runs them all.");
+root.Subcommands.Add(InfoCommand.Create());
+return CommandLine.Run(root, args);

@@ -1,0 +1,1 @@
+global using Tensor = Mechanist.Numerics.Tensor<float>;
