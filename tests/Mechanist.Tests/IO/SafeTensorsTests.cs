@@ -4,9 +4,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.IO;
 
-public class SafeTensorsTests
+public class SafeTensorsTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("safetensors");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>8-byte LE length, header, data: the layout of the specification, built by hand.</summary>
     static byte[] Build(string header, byte[] data, ulong? lengthOverride = null)
