@@ -42,8 +42,21 @@ sealed class WordEncoder(BpeTokenizer tokenizer)
         }
     }
 
+    /// <summary>Merges one piece with the chosen algorithm (for tests comparing the two).</summary>
+    internal int[] EncodePiece(ReadOnlySpan<char> piece, bool heap)
+    {
+        int n = ToByteTokens(piece);
+        return _ids.AsSpan(0, heap ? MergeByHeap(n) : MergeByScan(n)).ToArray();
+    }
+
     /// <summary>Merges one piece; its ids are left in <see cref="_ids"/>[0..returned).</summary>
     int EncodePiece(ReadOnlySpan<char> piece)
+    {
+        int n = ToByteTokens(piece);
+        return n <= HeapThreshold ? MergeByScan(n) : MergeByHeap(n);
+    }
+
+    int ToByteTokens(ReadOnlySpan<char> piece)
     {
         int maxBytes = piece.Length * 3;
         if (_bytes.Length < maxBytes)
@@ -54,7 +67,7 @@ sealed class WordEncoder(BpeTokenizer tokenizer)
         }
         int n = Encoding.UTF8.GetBytes(piece, _bytes);
         for (int k = 0; k < n; k++) _ids[k] = tokenizer.ByteToken(_bytes[k]);
-        return n <= HeapThreshold ? MergeByScan(n) : MergeByHeap(n);
+        return n;
     }
 
     int MergeByScan(int n)
