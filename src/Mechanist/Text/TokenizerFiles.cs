@@ -194,7 +194,7 @@ public static class TokenizerFiles
         });
         AtomicWrite.Stream(Path.Combine(dir, MergesFile), stream =>
         {
-            using var w = new StreamWriter(stream, new UTF8Encoding(false));
+            using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
             w.NewLine = "\n";
             w.WriteLine("#version: 0.2");
             foreach (var (l, r) in tokenizer.Merges) w.WriteLine($"{names[l]} {names[r]}");
