@@ -8,4 +8,5 @@ var root = new RootCommand(
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(TokenizerCommands.Create());
 root.Subcommands.Add(CorpusCommands.Create());
+root.Subcommands.Add(BenchCommands.Create());
 return CommandLine.Run(root, args);

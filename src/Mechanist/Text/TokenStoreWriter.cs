@@ -1,3 +1,4 @@
+using Mechanist.IO;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
@@ -30,7 +31,7 @@ public sealed record TokenStoreOptions
 /// <c>&lt;|endoftext|&gt;</c>, each document sent whole to "train" or "valid" by a seeded hash of its index,
 /// written as little-endian uint16 shards (uint32 when the vocabulary exceeds 65,536) with the token offset of
 /// every document's start (<c>SPLIT.docs.bin</c>, int64) and <c>meta.json</c>. The folder appears only when
-/// complete (built beside it under a temporary name, then renamed).
+/// complete (built beside it under a temporary name, then renamed: <see cref="AtomicDirectory"/>).
 /// </summary>
 public static class TokenStoreWriter
 {
@@ -43,16 +44,17 @@ public static class TokenStoreWriter
         if (options.ValidFraction is < 0 or > 1 || double.IsNaN(options.ValidFraction)) throw new UserError($"--valid-fraction must be between 0 and 1, not {options.ValidFraction}");
         int endOfText = tokenizer.EndOfText ?? throw new UserError("the tokenizer has no <|endoftext|> token to separate documents");
         string target = Path.GetFullPath(outDir);
-        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !options.Force)
-            throw new UserError($"{outDir} exists and is not empty; use --force to replace it");
         if (File.Exists(target)) throw new UserError($"{outDir} is a file, not a folder");
+        bool emptyFolder = Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any();
+        if (Directory.Exists(target) && !emptyFolder && !options.Force)
+            throw new UserError($"{outDir} exists and is not empty; use --force to replace it");
 
-        string temp = $"{target}.tmp-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(temp);
+        using var staging = AtomicDirectory.Begin(target, overwrite: true);
+        string temp = staging.TempPath;
+        bool wide = tokenizer.VocabSize > 65536;
+        var splits = new[] { new SplitWriter(temp, "train", wide, options.ShardTokens), new SplitWriter(temp, "valid", wide, options.ShardTokens) };
         try
         {
-            bool wide = tokenizer.VocabSize > 65536;
-            var splits = new[] { new SplitWriter(temp, "train", wide, options.ShardTokens), new SplitWriter(temp, "valid", wide, options.ShardTokens) };
             using (var task = progress.Start("encoding corpus", corpus.TotalBytes, "B"))
             {
                 foreach (var group in EncodedGroups(corpus, tokenizer, endOfText, cancel))
@@ -64,20 +66,18 @@ public static class TokenStoreWriter
                 }
             }
             foreach (var split in splits) split.Finish();
-
-            var meta = new TokenStoreMeta(tokenizer.Hash, tokenizer.VocabSize, endOfText, wide ? "uint32" : "uint16",
-                options.ValidFraction, options.Seed, options.TokenizerPath, corpus.Files, corpus.Issues.Count,
-                splits.ToDictionary(s => s.Name, s => s.Describe()));
-            AtomicWrite.Bytes(Path.Combine(temp, MetaFile), meta.ToJson());
-
-            if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
-            Directory.Move(temp, target);
-            return meta;
         }
         finally
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            foreach (var split in splits) split.Dispose(); // before the folder is deleted or renamed
         }
+
+        var meta = new TokenStoreMeta(tokenizer.Hash, tokenizer.VocabSize, endOfText, wide ? "uint32" : "uint16",
+            options.ValidFraction, options.Seed, options.TokenizerPath, corpus.Files, corpus.Issues.Count,
+            splits.ToDictionary(s => s.Name, s => s.Describe()));
+        AtomicFile.WriteAllBytes(Path.Combine(temp, MetaFile), meta.ToJson());
+        staging.Commit();
+        return meta;
     }
 
     /// <summary>Whether document <paramref name="document"/> belongs to the valid split: a seeded hash below the fraction.</summary>
@@ -139,7 +139,7 @@ public static class TokenStoreWriter
     }
 
     /// <summary>One split's shards and document starts, written as tokens arrive.</summary>
-    sealed class SplitWriter(string dir, string name, bool wide, long shardTokens)
+    sealed class SplitWriter(string dir, string name, bool wide, long shardTokens) : IDisposable
     {
         readonly List<(string File, long Tokens)> _shards = [];
         readonly List<long> _documentStarts = [];
@@ -196,8 +196,10 @@ public static class TokenStoreWriter
             CloseShard();
             var bytes = new byte[_documentStarts.Count * 8];
             for (int i = 0; i < _documentStarts.Count; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), _documentStarts[i]);
-            AtomicWrite.Bytes(Path.Combine(dir, $"{name}.docs.bin"), bytes);
+            AtomicFile.WriteAllBytes(Path.Combine(dir, $"{name}.docs.bin"), bytes);
         }
+
+        public void Dispose() => _shard?.Dispose();
 
         public TokenStoreMeta.SplitInfo Describe() => new(Tokens, _documentStarts.Count, [.. _shards], $"{name}.docs.bin");
     }

@@ -1,3 +1,4 @@
+using Mechanist.IO;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -187,19 +188,19 @@ public static class TokenizerFiles
         for (int id = 0; id < names.Length; id++)
             names[id] = tokenizer.IsSpecial(id) ? Encoding.UTF8.GetString(tokenizer.TokenBytes(id)) : ByteUnicode.Encode(tokenizer.TokenBytes(id));
 
-        AtomicWrite.Stream(Path.Combine(dir, VocabFile), stream =>
+        AtomicFile.Write(Path.Combine(dir, VocabFile), stream =>
         {
             using var w = new Utf8JsonWriter(stream, Compact);
             WriteVocab(w, names);
         });
-        AtomicWrite.Stream(Path.Combine(dir, MergesFile), stream =>
+        AtomicFile.Write(Path.Combine(dir, MergesFile), stream =>
         {
             using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
             w.NewLine = "\n";
             w.WriteLine("#version: 0.2");
             foreach (var (l, r) in tokenizer.Merges) w.WriteLine($"{names[l]} {names[r]}");
         });
-        AtomicWrite.Stream(Path.Combine(dir, HuggingFaceFile), stream =>
+        AtomicFile.Write(Path.Combine(dir, HuggingFaceFile), stream =>
         {
             using var w = new Utf8JsonWriter(stream, Indented);
             w.WriteStartObject();
