@@ -109,6 +109,7 @@ public static class TokenizerBench
 
     static IEnumerable<TokenizerBenchResult> RunPeers(string peersDir, string textFile, TextWriter log)
     {
+        peersDir = Path.GetFullPath(peersDir);
         string script = Path.Combine(peersDir, "tokenizer-peers-bench.mjs");
         if (!File.Exists(script) || !Directory.Exists(Path.Combine(peersDir, "node_modules")))
         {
