@@ -22,9 +22,16 @@ public static class DeadLatentResampler
     {
         if (dead.Count == 0) return [];
         var losses = SquaredLosses(sae, inputs);
-        var weights = losses.Select(l => l * l).ToArray();
-        var chosen = Sample(weights, dead.Count, rng);
+        var chosen = Sample(losses.Select(l => l * l).ToArray(), dead.Count, rng);
+        var picked = new Tensor(dead.Count, sae.DIn);
+        for (int q = 0; q < chosen.Length; q++) inputs.Row(chosen[q]).CopyTo(picked.Row(q));
+        Apply(sae, optimizer, dead, picked);
+        return chosen;
+    }
 
+    /// <summary>Gives dead latent dead[q] the input row q of <paramref name="picked"/>, and resets its Adam state.</summary>
+    public static void Apply(Sae sae, Adam optimizer, IReadOnlyList<int> dead, Tensor picked)
+    {
         var isDead = new bool[sae.DSae];
         foreach (int i in dead) isDead[i] = true;
         double aliveNorm = 0; int alive = 0;
@@ -36,11 +43,10 @@ public static class DeadLatentResampler
             alive++;
         }
         float encoderNorm = EncoderScale * (float)(alive > 0 ? aliveNorm / alive : 1);
-
         for (int q = 0; q < dead.Count; q++)
         {
             int i = dead[q];
-            var x = inputs.Row(chosen[q]);
+            var x = picked.Row(q);
             double norm = Math.Sqrt(VectorMath.Dot<float>(x, x));
             float inv = norm > 0 ? (float)(1 / norm) : 0;
             VectorMath.Scale(inv, x, sae.WDec.Value.Row(i));
@@ -51,7 +57,6 @@ public static class DeadLatentResampler
         optimizer.StateOf(sae.WDec).ResetRows(rows);
         optimizer.StateOf(sae.WEnc).ResetRows(rows);
         optimizer.StateOf(sae.BEnc).ResetEntries(rows);
-        return chosen;
     }
 
     /// <summary>‖x − x̂‖² for each row.</summary>
