@@ -109,7 +109,8 @@ static class IndexPage
 
     static void Header(StringBuilder sb, Links links, UnitKind kind, string? query, string key, string label, bool on)
     {
-        sb.Append("<th").Append(on ? " class=\"on\"" : "").Append("><a data-sort=\"").Append(key).Append("\" href=\"")
+        string cls = (key == "id" ? "" : "num") + (on ? " on" : "");
+        sb.Append("<th class=\"").Append(cls.Trim()).Append('"').Append("><a data-sort=\"").Append(key).Append("\" href=\"")
           .Append(links.IsStatic ? "#" : Html.E(Href(kind, key, query, 1))).Append("\">").Append(label).Append("</a></th>");
     }
 

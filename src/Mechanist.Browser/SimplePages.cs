@@ -23,7 +23,7 @@ static class SimplePages
           .Append("<button type=\"submit\">Encode</button></form><p class=\"status\" id=\"playstatus\"></p>")
           .Append("<section class=\"card\"><div class=\"ctx play\" id=\"tokens\"></div></section>")
           .Append("<section class=\"card\" id=\"detail\" hidden><h2 id=\"detailtitle\"></h2><table class=\"units\" id=\"detailtable\"><thead><tr>")
-          .Append("<th>Feature</th><th>Activation</th><th>Top tokens</th><th>Explanation</th></tr></thead><tbody></tbody></table></section>");
+          .Append("<th>Feature</th><th class=\"num\">Activation</th><th>Top tokens</th><th>Explanation</th></tr></thead><tbody></tbody></table></section>");
         Html.PageEnd(sb, links);
         return sb.ToString();
     }

@@ -70,7 +70,7 @@
       if (more) more.textContent = ids.length > 100 ? "Showing the first 100 of " + ids.length + "; search or sort to see others." : "";
       table.querySelectorAll("th").forEach(function (th) {
         var a = th.querySelector("a[data-sort]");
-        th.className = a && a.getAttribute("data-sort") === sort ? "on" : "";
+        if (a) th.classList.toggle("on", a.getAttribute("data-sort") === sort);
       });
     };
     form.addEventListener("submit", function (e) { e.preventDefault(); render(); });

@@ -44,6 +44,9 @@ public static partial class FixtureStore
         return 0;
     }
 
+    /// <summary>Rows on the index's first page.</summary>
+    public static int IndexRows(FeatureStore store) => Math.Min(store.UnitCount(UnitKind.Feature), 100);
+
     public static IReadOnlyList<string> Explanations(int f) => [$"the word \"{PreferredWord(f)}\"", $"mentions of {PreferredWord(f)}s"];
 
     /// <summary>Builds the store in <paramref name="dir"/> (plus explanations for every third live feature). Fast: about 0.2 s.</summary>
