@@ -43,15 +43,16 @@ static class Html
         {
             string token = i < record.Tokens.Length ? record.Tokens[i] : record.TokenIds[i].ToString(Inv);
             float a = record.Activations[i];
-            sb.Append("<span class=\"tok").Append(i == best ? " max" : "").Append('"');
-            if (a != 0)
+            if (a == 0)
             {
-                float alpha = scale > 0 ? Math.Clamp(MathF.Abs(a) / scale, 0.06f, 1f) : 1f;
-                string rgb = a > 0 ? "255,128,0" : "40,110,255";
-                sb.Append(" style=\"background:rgba(").Append(rgb).Append(',').Append(alpha.ToString("0.00", Inv)).Append(")\"");
+                // Most tokens of a window are zero: plain text keeps big pages small and fast.
+                sb.Append("<span class=\"tok\">").Append(E(TokenText(token))).Append("</span>");
+                continue;
             }
-            sb.Append(" data-a=\"").Append(Num(a)).Append("\" title=\"").Append(E(TokenLabel(token))).Append(": ").Append(Num(a)).Append("\">")
-              .Append(E(TokenText(token))).Append("</span>");
+            float alpha = scale > 0 ? Math.Clamp(MathF.Abs(a) / scale, 0.06f, 1f) : 1f;
+            sb.Append("<span class=\"tok").Append(i == best ? " max" : "").Append("\" style=\"background:rgba(").Append(a > 0 ? "255,128,0," : "40,110,255,")
+              .Append(Inv, $"{alpha:0.00}").Append(")\" data-a=\"").Append(Inv, $"{a:G4}").Append("\" title=\"").Append(E(TokenLabel(token)))
+              .Append(": ").Append(Inv, $"{a:G4}").Append("\">").Append(E(TokenText(token))).Append("</span>");
         }
         sb.Append("</div>");
     }

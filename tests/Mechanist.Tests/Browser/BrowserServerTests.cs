@@ -121,6 +121,26 @@ public class BrowserServerTests(BrowserFixture fx)
     }
 
     [Fact]
+    public async Task A_corrupt_unit_gives_an_error_page_naming_file_and_unit()
+    {
+        string dir = TestPaths.NewTempDir();
+        FixtureStore.Build(dir);
+        string data = Path.Combine(dir, "feature.data");
+        var bytes = File.ReadAllBytes(data);
+        bytes[0] ^= 0xFF; // feature 0's blob comes first
+        File.WriteAllBytes(data, bytes);
+        using var store = FeatureStore.Open(dir);
+        await using var server = await BrowserServer.StartAsync(store);
+        using var http = new HttpClient();
+        var response = await http.GetAsync(server.Address + "/feature/0");
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("feature.data: feature 0: magic", body);
+        Assert.DoesNotContain("   at ", body);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(server.Address + "/feature/1")).StatusCode);
+    }
+
+    [Fact]
     public void Cli_reports_a_corrupt_store_in_one_line()
     {
         string dir = TestPaths.NewTempDir();
