@@ -74,6 +74,14 @@ public sealed class BrowserServer : IAsyncDisposable
             h["X-Content-Type-Options"] = "nosniff";
             h["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
             h["Referrer-Policy"] = "no-referrer";
+            // Server-side time until the response starts (the page is rendered by then), for measuring in devtools.
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            context.Response.OnStarting(() =>
+            {
+                var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                context.Response.Headers["Server-Timing"] = $"render;dur={ms.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}";
+                return Task.CompletedTask;
+            });
             try { await next(context); }
             catch (Exception e) when (!context.Response.HasStarted)
             {

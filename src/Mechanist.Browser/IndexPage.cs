@@ -36,7 +36,7 @@ static class IndexPage
         IReadOnlyList<int> ids = string.IsNullOrEmpty(query) ? store.Order(kind, sort) : Search(store, kind, query);
         if (!string.IsNullOrEmpty(query) && sort != UnitSort.Id)
         {
-            var rank = store.Order(kind, sort).Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+            var rank = store.Rank(kind, sort);
             ids = ids.OrderBy(id => rank[id]).ToList();
         }
         int pages = Math.Max(1, (ids.Count + PageSize - 1) / PageSize);

@@ -21,16 +21,17 @@
   // Hover panel: token and activation next to the pointer (the title attribute remains as a fallback).
   var hover = document.getElementById("hover");
   document.addEventListener("mouseover", function (e) {
-    var t = e.target.closest ? e.target.closest(".tok[data-a]") : null;
+    var t = e.target.closest ? e.target.closest(".tok[title]") : null;
     if (!t || !hover) return;
-    hover.innerHTML = "<b>" + esc(t.getAttribute("title").replace(/: [^:]*$/, "")) + "</b> " + esc(t.getAttribute("data-a"));
+    var title = t.getAttribute("title"), cut = title.lastIndexOf(": ");
+    hover.innerHTML = "<b>" + esc(title.slice(0, cut)) + "</b> " + esc(title.slice(cut + 2));
     var r = t.getBoundingClientRect();
     hover.style.left = Math.max(4, r.left + window.scrollX) + "px";
     hover.style.top = (r.bottom + window.scrollY + 6) + "px";
     hover.hidden = false;
   });
   document.addEventListener("mouseout", function (e) {
-    if (hover && e.target.closest && e.target.closest(".tok[data-a]")) hover.hidden = true;
+    if (hover && e.target.closest && e.target.closest(".tok[title]")) hover.hidden = true;
   });
 
   // Static export: sort and search every unit from data/units-*.js, since there is no server to ask.
@@ -108,8 +109,8 @@
           tokens = j.tokens;
           out.innerHTML = tokens.map(function (t, i) {
             var f = t.top[0], a = f ? f.activation : 0, alpha = f && f.max > 0 ? Math.min(1, Math.max(0.08, a / f.max)) : 0;
-            return "<span class=\"tok\" data-i=\"" + i + "\" data-a=\"" + fmt(a, 2) + "\" title=\"" + esc(tokenLabel(t.token)) + ": " +
-              (f ? "feature " + f.id + " " + fmt(a, 2) : "no feature") + "\"" +
+            return "<span class=\"tok\" data-i=\"" + i + "\" title=\"" + esc(tokenLabel(t.token)) + ": " +
+              (f ? "feature " + f.id + " · " + fmt(a, 2) : "none") + "\"" +
               (alpha > 0 ? " style=\"background:rgba(255,128,0," + alpha.toFixed(2) + ")\"" : "") + ">" + esc(tokenText(t.token)) + "</span>";
           }).join("");
           playStatus.textContent = tokens.length + " tokens. Click one to see its features.";

@@ -16,7 +16,8 @@ public sealed unsafe class FeatureStore : IDisposable
 {
     readonly Dictionary<UnitKind, KindReader> kinds = [];
     readonly Dictionary<(UnitKind, int), Explanation> explanations;
-    readonly Dictionary<(UnitKind, UnitSort), int[]> orders = [];
+    readonly Dictionary<(UnitKind, UnitSort), int[]> orders = [], ranks = [];
+    readonly Dictionary<UnitKind, Dictionary<int, List<(int Rank, int Id)>>> tokenIndex = [];
     readonly int tokenIdBytes;
     ILookup<string, int>? tokensByText;
 
@@ -155,18 +156,47 @@ public sealed unsafe class FeatureStore : IDisposable
         string key = token.Trim().ToLowerInvariant();
         if (key.Length == 0) return [];
         tokensByText ??= Enumerable.Range(0, Vocabulary.Count).ToLookup(i => Vocabulary[i].Trim().ToLowerInvariant());
-        var wanted = tokensByText[key].ToHashSet();
-        if (wanted.Count == 0) return [];
-        var k = Kind(kind);
+        var byToken = TokenIndex(kind);
         var hits = new List<(int Rank, int Id)>();
-        for (int id = 0; id < k.Count; id++)
+        foreach (int t in tokensByText[key])
+            if (byToken.TryGetValue(t, out var units)) hits.AddRange(units);
+        return hits.OrderBy(h => h.Rank).ThenBy(h => h.Id).Select(h => h.Id).Distinct().ToList();
+    }
+
+    /// <summary>Token id → (rank in the unit's top tokens, unit id), built from the index on the first search.</summary>
+    Dictionary<int, List<(int Rank, int Id)>> TokenIndex(UnitKind kind)
+    {
+        lock (tokenIndex)
         {
-            var r = k.Record(id);
-            int n = IndexRecord.ReadTopCount(r);
-            for (int i = 0; i < n; i++)
-                if (wanted.Contains(IndexRecord.ReadTopToken(r, i))) { hits.Add((i, id)); break; }
+            if (tokenIndex.TryGetValue(kind, out var cached)) return cached;
+            var k = Kind(kind);
+            var map = new Dictionary<int, List<(int, int)>>();
+            for (int id = 0; id < k.Count; id++)
+            {
+                var r = k.Record(id);
+                int n = IndexRecord.ReadTopCount(r);
+                for (int i = 0; i < n; i++)
+                {
+                    int t = IndexRecord.ReadTopToken(r, i);
+                    if (!map.TryGetValue(t, out var list)) map[t] = list = [];
+                    list.Add((i, id));
+                }
+            }
+            return tokenIndex[kind] = map;
         }
-        return hits.OrderBy(h => h.Rank).ThenBy(h => h.Id).Select(h => h.Id).ToList();
+    }
+
+    /// <summary>Each unit's position in <see cref="Order"/>: rank[id] (cached), to sort search results.</summary>
+    public IReadOnlyList<int> Rank(UnitKind kind, UnitSort sort)
+    {
+        lock (ranks)
+        {
+            if (ranks.TryGetValue((kind, sort), out var cached)) return cached;
+            var order = Order(kind, sort);
+            var rank = new int[order.Count];
+            for (int i = 0; i < rank.Length; i++) rank[order[i]] = i;
+            return ranks[(kind, sort)] = rank;
+        }
     }
 
     /// <summary>Units whose explanation contains <paramref name="text"/> (case-insensitive), best score first.</summary>

@@ -74,7 +74,7 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         await first.ClickAsync();
         await page.WaitForURLAsync("**/feature/0");
         Assert.Equal("Feature 0", await page.Locator("h1").InnerTextAsync());
-        var shaded = page.Locator("#top .tok[style*='background']");
+        var shaded = page.Locator("#top .tok[title]");
         Assert.True(await shaded.CountAsync() >= 10, "top activations have shaded tokens");
         var peak = page.Locator("#top .tok.max").First;
         Assert.Equal(" cat", await peak.TextContentAsync());
@@ -89,7 +89,8 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         await peak.HoverAsync();
         var hover = page.Locator("#hover");
         await hover.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
-        Assert.Contains(await peak.GetAttributeAsync("data-a") ?? "?", await hover.InnerTextAsync());
+        string peakTitle = await peak.GetAttributeAsync("title") ?? "?";
+        Assert.Contains(peakTitle[(peakTitle.LastIndexOf(": ") + 2)..], await hover.InnerTextAsync());
         await Shot(page, "feature-0");
 
         await page.Locator(".nearest a.chip").First.ClickAsync();
@@ -149,7 +150,8 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
 
         await page.Locator("#units tbody td.id a").First.ClickAsync();
         await page.WaitForURLAsync("**/feature/0.html");
-        Assert.True(await page.Locator("#top .tok[style*='background']").CountAsync() >= 10);
+        Assert.True(await page.Locator("#top .tok[title]").CountAsync() >= 10);
+        Assert.Matches(@"^rgba?\(255, 128, 0", await page.Locator("#top .tok.max").First.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3);
         Assert.Equal("rgb(17, 24, 39)", await page.Locator("header.top").EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         await page.ClickAsync("a[rel='next']");

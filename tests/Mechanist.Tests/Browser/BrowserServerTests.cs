@@ -30,7 +30,7 @@ public class BrowserServerTests(BrowserFixture fx)
 
         string page = await fx.Http.GetStringAsync("/feature/0");
         Assert.Contains("<h1>Feature 0</h1>", page);
-        Assert.Contains("class=\"tok max\"", page);
+        Assert.Matches("class=\"tok a20 max\" title=\"·cat: ", page);
         Assert.Contains(FixtureStore.Explanations(0)[0].Replace("\"", "&quot;"), page);
         Assert.Contains("/assets/site.css", page);
         Assert.DoesNotContain("http://", page.Replace(fx.Server.Address, "")); // nothing from elsewhere
@@ -138,6 +138,14 @@ public class BrowserServerTests(BrowserFixture fx)
         Assert.Contains("feature.data: feature 0: magic", body);
         Assert.DoesNotContain("   at ", body);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(server.Address + "/feature/1")).StatusCode);
+    }
+
+    [Fact]
+    public void Html_escaping_covers_text_and_attributes()
+    {
+        Assert.Equal("&lt;script&gt;x&amp;&quot;&#39;·", Html.E("<script>x&\"'·"));
+        Assert.Equal("·the·", Html.TokenLabel(" the "));
+        Assert.Equal("↵", Html.TokenLabel("\n"));
     }
 
     [Fact]
