@@ -77,13 +77,14 @@ static class ExplainCommands
             IDetector detector = chat is null ? new RuleSimulator() : new LlmDetector(chat);
 
             using var store = ExplanationStore.Open(outPath);
-            using var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
+            var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
             var scores = new List<(double Sim, double Control)>();
             var run = new ExplainRun(explainer, simulator, detector)
             {
                 Seed = parse.GetValue(seed),
                 Concurrency = chat is null ? Mechanist.Numerics.Parallelism.Threads : threads,
                 Server = url,
+                OnSkipped = _ => bar.Advance(1),
                 OnResult = r =>
                 {
                     bar.Advance(1);
@@ -102,7 +103,13 @@ static class ExplainCommands
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"\nstopped: finished units are saved in {outPath}; run the same command again to resume");
+                bar.Dispose();
+                Console.Error.WriteLine($"stopped: finished units are saved in {outPath}; run the same command again to resume");
+                throw;
+            }
+            catch
+            {
+                bar.Dispose();
                 throw;
             }
             bar.Dispose();
@@ -121,6 +128,10 @@ static class ExplainCommands
                 Console.WriteLine($"tokens: {u.PromptTokens:N0} prompt + {u.CompletionTokens:N0} completion in {u.Requests:N0} requests ({u.FailedRequests} failed)" +
                                   (cost > 0 ? $"; cost ${cost.ToString("F4", CultureInfo.InvariantCulture)}" : ""));
             }
+            if (summary.Failed > 0 && summary.Explained == 0)
+                throw new UserError($"no unit could be explained ({string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}"))}); " +
+                                    "check the server, then run the same command again to retry the failed units");
+            if (summary.Failed > 0) Console.WriteLine($"{summary.Failed} units failed; run the same command again to retry them");
             return 0;
         });
     }

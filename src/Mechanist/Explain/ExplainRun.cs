@@ -20,6 +20,8 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
     public string? Server { get; init; }
     /// <summary>Called after each unit is stored (progress, token counts).</summary>
     public Action<ExplanationResult>? OnResult { get; init; }
+    /// <summary>Called for each unit skipped because an earlier run finished it.</summary>
+    public Action<UnitEvidence>? OnSkipped { get; init; }
 
     public async Task<RunSummary> RunAsync(IEnumerable<UnitEvidence> units, ExplanationStore store, CancellationToken cancel)
     {
@@ -29,6 +31,7 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
         {
             if (!store.IsFinished(u.Kind, u.Id)) return true;
             Interlocked.Increment(ref skipped);
+            OnSkipped?.Invoke(u);
             return false;
         });
         await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Concurrency), CancellationToken = cancel },

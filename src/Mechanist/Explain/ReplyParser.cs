@@ -17,9 +17,10 @@ public static class ReplyParser
         if (at < 0) return (null, "the last line must start with [EXPLANATION]:");
         string rest = reply[(at + marker.Length)..];
         int newline = rest.IndexOf('\n');
-        if (newline >= 0 && rest[..newline].Trim(' ', '*', '"', '\'', '`', '\r').Length > 0) rest = rest[..newline];
+        if (newline >= 0 && rest[..newline].Trim(' ', '*', '"', '`', '\r').Length > 0) rest = rest[..newline];
         string text = string.Join(' ', rest.Split((char[])['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        text = text.Trim(' ', '*', '"', '\'', '`');
+        text = text.Trim(' ', '*', '`');
+        if (text.Length >= 2 && text[0] == '"' && text[^1] == '"') text = text[1..^1].Trim();
         if (text.Length == 0) return (null, "the explanation after [EXPLANATION]: is empty");
         return (text.Length > 500 ? text[..500] : text, null);
     }
