@@ -131,7 +131,7 @@ static class ExplainCommands
             if (summary.Failed > 0 && summary.Explained == 0)
                 throw new UserError($"no unit could be explained ({string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}"))}); " +
                                     "check the server, then run the same command again to retry the failed units");
-            if (summary.Failed > 0) Console.WriteLine($"{summary.Failed} units failed; run the same command again to retry them");
+            if (summary.Failed > 0) Console.WriteLine($"{summary.Failed} units failed (see {store.FailuresPath}); run the same command again to retry them");
             return 0;
         });
     }

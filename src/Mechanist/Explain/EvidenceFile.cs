@@ -37,20 +37,13 @@ public static class EvidenceFile
         }
     }
 
-    /// <summary>Writes atomically: a temporary file in the same folder, flushed, then renamed over the target.</summary>
-    public static void Write(string path, IEnumerable<UnitEvidence> units)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = full + $".tmp-{Environment.ProcessId}";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        using (var writer = new StreamWriter(file, new UTF8Encoding(false)))
+    /// <summary>Writes atomically (a temporary file in the same folder, flushed, then renamed).</summary>
+    public static void Write(string path, IEnumerable<UnitEvidence> units) =>
+        Mechanist.IO.AtomicFile.Write(path, stream =>
         {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
             foreach (var u in units) writer.WriteLine(JsonSerializer.Serialize(u, Json));
-            writer.Flush();
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temp, full, overwrite: true);
-    }
+        });
 
     static void Validate(UnitEvidence u, string path, int line)
     {

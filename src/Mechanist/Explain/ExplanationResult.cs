@@ -35,6 +35,8 @@ public sealed class ExplanationResult
     public int Id { get; set; }
     /// <summary>Null when the explainer failed; a later run retries such units.</summary>
     public string? Explanation { get; set; }
+    /// <summary>The headline score the browser sorts by: simulation Pearson (read-only; see <see cref="Scores"/>).</summary>
+    public double? Score => Scores.SimulationPearson;
     public string Explainer { get; set; } = "";
     public string? Model { get; set; }
     public string? Server { get; set; }

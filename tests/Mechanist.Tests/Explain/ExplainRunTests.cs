@@ -92,7 +92,9 @@ public class ExplainRunTests
             Assert.Equal((0, 2), (summary.Explained, summary.Failed));
             Assert.Equal(3, summary.Errors["unreachable"] / 2); // 1 + 2 retries per unit
         }
-        var failed = ExplanationStore.ReadAll(path);
+        Assert.Empty(ExplanationStore.ReadAll(path)); // the browser's file holds only explained units
+        var failed = ExplanationStore.ReadFailures(path);
+        Assert.Equal(2, failed.Count);
         Assert.All(failed, r => { Assert.Null(r.Explanation); Assert.Equal(3, r.Errors["unreachable"]); Assert.NotNull(r.Scores.TopTokenPearson); });
 
         using (var server = new ScriptedChatServer(r => HebrewModel(r)))
@@ -103,6 +105,8 @@ public class ExplainRunTests
             Assert.Equal((2, 0, 0), (summary.Explained, summary.Skipped, summary.Failed));
         }
         Assert.All(ExplanationStore.ReadAll(path), r => Assert.Equal("words written in Hebrew", r.Explanation));
+        Assert.Equal(2, ExplanationStore.ReadAll(path).Count);
+        Assert.Empty(ExplanationStore.ReadFailures(path));
         Directory.Delete(dir, true);
     }
 
