@@ -61,7 +61,11 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
         result.TopTokens = control.TopTokens(5).ToList();
         result.SingleToken = IsSingleToken(unit.Top);
 
-        var explanation = await explainer.ExplainAsync(unit, split, errors, cancel).ConfigureAwait(false);
+        // A unit that never fires in its examples has nothing to explain: say so without asking a model.
+        bool fires = split.ExplainAll.Any(r => r.Max > 0);
+        var explanation = fires
+            ? await explainer.ExplainAsync(unit, split, errors, cancel).ConfigureAwait(false)
+            : new BuiltinExplainer().Explain(unit, split);
         result.Explanation = explanation.Text;
         result.Explainer = explanation.Explainer;
         result.Model = explanation.Model;
