@@ -84,4 +84,21 @@ public class BuiltinExplainerTests
         Assert.Equal(e.Rule!.Predict(record), back.Rule!.Predict(record));
         Assert.Contains("\"clauses\"", json);
     }
+
+    [Fact]
+    public void Position_unit_is_explained_by_its_place_in_the_context()
+    {
+        var rng = new Random(3);
+        ActivationRecord Context(int position)
+        {
+            var tokens = Enumerable.Range(0, 12).Select(_ => SyntheticUnits.English[rng.Next(SyntheticUnits.English.Length)]).ToArray();
+            var acts = tokens.Select((_, t) => position + t == 0 ? 4f + (float)rng.NextDouble() : 0f).ToArray();
+            return new ActivationRecord(tokens, acts, position);
+        }
+        var top = Enumerable.Range(0, 20).Select(_ => Context(0)).ToList();
+        var random = Enumerable.Range(0, 20).Select(i => Context(i % 2 == 0 ? 0 : 40 + i)).Where(r => r.Max == 0).ToList();
+        var unit = new UnitEvidence(9, "neuron", 0.01, 5, top, [], random);
+        var e = new BuiltinExplainer().Explain(unit, unit.Split());
+        Assert.Equal("the first token of the context", e.Text);
+    }
 }
