@@ -6,6 +6,7 @@ namespace Mechanist.Explain;
 /// </summary>
 public sealed record ActivationRecord(string[] Tokens, float[] Activations, int Position = -1)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public float Max => Activations.Length == 0 ? 0 : Activations.Max();
 }
 
@@ -30,6 +31,7 @@ public sealed record UnitEvidence(
     public EvidenceSplit Split(int seed = 0) => EvidenceSplit.Create(this, seed);
 
     /// <summary>The scale for quantising activations to 0–10: the stated maximum, or the largest seen.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public float Scale
     {
         get

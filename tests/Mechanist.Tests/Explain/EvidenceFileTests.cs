@@ -18,6 +18,12 @@ public class EvidenceFileTests
         Assert.Equal(units[0].Top[0].Activations, back[0].Top[0].Activations);
         Assert.Equal(units[0].Intervals[3].Label, back[0].Intervals[3].Label);
         Assert.Equal(units[1].Random.Count, back[1].Random.Count);
+        Assert.Equal(units[0].Top[0].Position, back[0].Top[0].Position);
+        Assert.DoesNotContain("\"max\"", File.ReadAllText(path));
+
+        // Position is optional in the file: absent means unknown (−1).
+        File.WriteAllText(path, """{"id":4,"kind":"neuron","density":0.1,"max_activation":1,"top":[{"tokens":["a"],"activations":[1]}],"intervals":[],"random":[]}""" + "\n");
+        Assert.Equal(-1, EvidenceFile.Read(path).Single().Top[0].Position);
 
         var run = new ExplainRun(new BuiltinExplainer(), new RuleSimulator(), new RuleSimulator());
         var a = await run.ExplainUnitAsync(units[0], default);
