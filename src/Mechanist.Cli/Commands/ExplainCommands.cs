@@ -23,6 +23,7 @@ static class ExplainCommands
         };
         var model = new Option<string>("--llm-model") { Description = "Model name sent to the server.", DefaultValueFactory = _ => "default" };
         var keyEnv = new Option<string?>("--api-key-env") { Description = "Name of the environment variable holding the API key (sent as a Bearer token)." };
+        var kind = new Option<string?>("--kind") { Description = "Explain only units of this kind: feature or neuron (default: all)." };
         var limit = new Option<int?>("--limit") { Description = "Explain only the first N units of the input." };
         var ids = new Option<string?>("--ids") { Description = "Explain only these unit ids, e.g. 3,17,100-120." };
         var concurrency = new Option<int>("--concurrency") { Description = "Units, and chat requests, in flight at once.", DefaultValueFactory = _ => 4 };
@@ -41,7 +42,7 @@ static class ExplainCommands
             "Explain every unit and score the explanations (simulation Pearson/Spearman, detection balanced accuracy), each next to " +
             "the top-token control. Results are appended to explanations.jsonl as they arrive; rerunning resumes.")
         {
-            features, output, llm, model, keyEnv, limit, ids, concurrency, style, seed, timeout, retries, pricePrompt, priceCompletion,
+            features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, pricePrompt, priceCompletion,
         };
         return command.WithAction((parse, cancel) =>
         {
@@ -53,9 +54,14 @@ static class ExplainCommands
             if (max is < 0) throw new UserError("--limit must be at least 0");
 
             IEnumerable<UnitEvidence> units = EvidenceFile.Read(evidence);
+            if (parse.GetValue(kind) is { } onlyKind)
+            {
+                if (onlyKind is not ("feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{onlyKind}'");
+                units = units.Where(u => u.Kind == onlyKind);
+            }
             if (wanted is not null) units = units.Where(u => wanted.Contains(u.Id));
             if (max is { } m) units = units.Take(m);
-            long total = wanted?.Count ?? max ?? File.ReadLines(evidence).Count(l => !string.IsNullOrWhiteSpace(l));
+            long total = wanted?.Count ?? max ?? (parse.GetValue(kind) is null ? File.ReadLines(evidence).Count(l => !string.IsNullOrWhiteSpace(l)) : 0);
 
             ChatClient? chat = null;
             string? url = parse.GetValue(llm);
@@ -141,7 +147,10 @@ static class ExplainCommands
         if (Directory.Exists(features))
         {
             string file = Path.Combine(features, "evidence.jsonl");
-            if (!File.Exists(file)) throw new UserError($"--features: {features} has no evidence.jsonl");
+            if (!File.Exists(file))
+                throw new UserError(File.Exists(Path.Combine(features, "features.json"))
+                    ? $"--features: {features} is a feature store; reading it directly is not wired in yet, so give a folder with evidence.jsonl"
+                    : $"--features: {features} has no evidence.jsonl");
             return file;
         }
         if (File.Exists(features)) return features;

@@ -66,6 +66,15 @@ public sealed class LlmExplainer(ChatClient chat, PromptStyle style = PromptStyl
             for (int t = 0; t < r.Tokens.Length; t++)
                 sb.Append(Visible(r.Tokens[t])).Append('\t').Append(Level(r.Activations[t], scale)).AppendLine();
             sb.AppendLine("<end>");
+            // B23: a sparse record is repeated with only its non-zero tokens, so they are not lost in the zeros.
+            int nonZero = r.Activations.Count(a => Level(a, scale) > 0);
+            if (nonZero > 0 && nonZero < 0.2 * r.Tokens.Length)
+            {
+                sb.AppendLine("Same example, non-zero tokens only:\n<start>");
+                for (int t = 0; t < r.Tokens.Length; t++)
+                    if (Level(r.Activations[t], scale) > 0) sb.Append(Visible(r.Tokens[t])).Append('\t').Append(Level(r.Activations[t], scale)).AppendLine();
+                sb.AppendLine("<end>");
+            }
             return;
         }
         sb.Append($"Example {number}: ");

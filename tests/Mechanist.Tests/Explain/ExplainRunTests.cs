@@ -64,6 +64,19 @@ public class ExplainRunTests
     }
 
     [Fact]
+    public void Tabular_prompt_quantises_to_0_9_and_repeats_sparse_records()
+    {
+        var unit = SyntheticUnits.TheUnit();
+        using var chat = new ChatClient(new ChatOptions("http://127.0.0.1:9", "m"));
+        string prompt = new LlmExplainer(chat, PromptStyle.Tabular).Prompt(unit, unit.Split());
+        Assert.Contains("<start>\n", prompt);
+        Assert.Contains(" the\t9\n", prompt); // the maximum quantises to 9, not 10
+        Assert.DoesNotContain("\t10", prompt);
+        Assert.Contains("Same example, non-zero tokens only:", prompt);
+        Assert.Contains("Contexts from the activation interval", prompt);
+    }
+
+    [Fact]
     public async Task Malformed_simulations_are_counted_and_scored_as_failures_not_zeros()
     {
         using var server = new ScriptedChatServer(r => HebrewModel(r, garbleSimulation: true));
