@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 using Mechanist.Numerics;
 
@@ -44,8 +45,7 @@ public static class BpeTrainer
             int end = PreTokenizer.PieceEnd(text, i);
             var piece = text[i..end];
             i = end;
-            if (lookup.TryGetValue(piece, out long c)) lookup[piece] = c + 1;
-            else lookup[piece] = 1;
+            CollectionsMarshal.GetValueRefOrAddDefault(lookup, piece, out _)++;
         }
     }
 
@@ -97,7 +97,7 @@ public static class BpeTrainer
         {
             if (ReferenceEquals(counts, total)) continue;
             foreach (var (word, c) in counts)
-                total[word] = total.GetValueOrDefault(word) + c;
+                CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += c;
         }
         task.SetStatus($"{total.Count:N0} distinct words");
         return total;
@@ -129,7 +129,7 @@ public static class BpeTrainer
             for (int k = 0; k + 1 < symbols.Length; k++)
             {
                 long pair = Pair(symbols[k], symbols[k + 1]);
-                pairCount[pair] = pairCount.GetValueOrDefault(pair) + counts[w];
+                CollectionsMarshal.GetValueRefOrAddDefault(pairCount, pair, out _) += counts[w];
                 if (!where.TryGetValue(pair, out var list)) where[pair] = list = [];
                 if (list.Count == 0 || list[^1] != w) list.Add(w);
             }
@@ -206,7 +206,7 @@ public static class BpeTrainer
 
     static long Pair(int left, int right) => (long)left << 32 | (uint)right;
 
-    static void Add(Dictionary<long, long> delta, long pair, long amount) => delta[pair] = delta.GetValueOrDefault(pair) + amount;
+    static void Add(Dictionary<long, long> delta, long pair, long amount) => CollectionsMarshal.GetValueRefOrAddDefault(delta, pair, out _) += amount;
 
     static bool Contains(int[] symbols, int left, int right)
     {
