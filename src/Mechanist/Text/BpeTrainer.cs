@@ -55,39 +55,49 @@ public static class BpeTrainer
         using var task = progress.Start("counting words", corpus.TotalBytes, "B");
         int threads = Parallelism.Threads;
         var batches = new BlockingCollection<List<string>>(boundedCapacity: threads * 2);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // frees the reader if counting fails
+        var stopping = stop.Token;
         var reader = Task.Run(() =>
         {
             try
             {
                 var batch = new List<string>();
                 long chars = 0;
-                foreach (var piece in corpus.ReadPieces(cancel))
+                foreach (var piece in corpus.ReadPieces(stopping))
                 {
                     batch.Add(piece.Text);
                     chars += piece.Text.Length;
                     if (chars < 1 << 20) continue;
-                    batches.Add(batch, cancel);
+                    batches.Add(batch, stopping);
                     batch = [];
                     chars = 0;
                     task.SetDone(corpus.BytesRead);
                 }
-                if (batch.Count > 0) batches.Add(batch, cancel);
+                if (batch.Count > 0) batches.Add(batch, stopping);
             }
             finally { batches.CompleteAdding(); }
-        }, cancel);
+        }, stopping);
 
         var partial = new Dictionary<string, long>[threads];
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        try
         {
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-            try
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
-                foreach (var batch in batches.GetConsumingEnumerable(cancel))
-                    foreach (string text in batch) CountInto(text, counts);
+                var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+                try
+                {
+                    foreach (var batch in batches.GetConsumingEnumerable(cancel))
+                        foreach (string text in batch) CountInto(text, counts);
+                }
+                catch (OperationCanceledException) { }
+                partial[t] = counts;
+            });
             }
-            catch (OperationCanceledException) { }
-            partial[t] = counts;
-        });
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
         reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, --strict)
         cancel.ThrowIfCancellationRequested();
         task.SetDone(corpus.TotalBytes);
