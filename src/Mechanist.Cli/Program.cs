@@ -6,4 +6,5 @@ var root = new RootCommand(
     "Mechanist: take transformer language models apart into features a person can understand.\n" +
     "Stages: tokenizer → corpus → model → acts → sae → features → explain → browse. `mechanist demo` runs them all.");
 root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(BenchCommands.Create());
 return CommandLine.Run(root, args);

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Mechanist.Bench;
+using Mechanist.Numerics;
+
+namespace Mechanist.Cli.Commands;
+
+/// <summary>`mechanist bench ...`: throughput of the engine's parts as fractions of this machine's limits.</summary>
+static class BenchCommands
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure throughput against this machine's limits (see bench/README.md).");
+        bench.Subcommands.Add(Gemm());
+        return bench;
+    }
+
+    static Command Gemm()
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array of results instead of a table." };
+        var threads = new Option<int>("--threads")
+        { Description = "Threads for GEMM and for the FMA ceiling (default: all cores).", DefaultValueFactory = _ => Parallelism.Threads };
+        var repeats = new Option<int>("--repeats")
+        { Description = "Timed samples per shape (≈50 ms each, median reported), each after a ceiling sample.", DefaultValueFactory = _ => 5 };
+        var shapes = new Option<string[]>("--shape")
+        { Description = "Only these shapes, as MxKxN (repeatable; default: 1024³, 2048³, 4096x512x4096, 4096x4096x512).", AllowMultipleArgumentsPerToken = true };
+        var cpu = new Option<bool>("--cpu-time")
+        { Description = "Time by process CPU seconds per thread instead of wall time: steadier on a busy machine, but it flatters idle threads." };
+        var cmd = new Command("gemm",
+            "fp32 GEMM GFLOP/s on squares and the SAE shapes in the forms A·B, A·Bᵀ, Aᵀ·B, against the FMA ceiling " +
+            "(independent Vector512 FMAs on every thread) measured interleaved. Shapes are M×K×N.") { json, threads, repeats, shapes, cpu };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            int t = parse.GetValue(threads), r = parse.GetValue(repeats);
+            if (t < 1) throw new UserError($"--threads must be at least 1 (got {t})");
+            if (r < 1) throw new UserError($"--repeats must be at least 1 (got {r})");
+            bool asJson = parse.GetValue(json);
+            if (!asJson) Console.WriteLine($"{"shape M×K×N",-16} {"op",-6} {"threads",7} {"GFLOP/s",9} {"ceiling",9} {"fraction",9}");
+            var results = GemmBench.Run(t, r, asJson ? null : row => Console.WriteLine(
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{row.Shape,-16} {row.Op,-6} {row.Threads,7} {row.Gflops,9:F1} {row.CeilingGflops,9:F1} {row.Fraction,9:P1}")),
+                ParseShapes(parse.GetValue(shapes)), parse.GetValue(cpu), cancel);
+            if (asJson) Console.WriteLine(ToJson(results));
+            return 0;
+        });
+    }
+
+    static (int M, int K, int N)[]? ParseShapes(string[]? texts)
+    {
+        if (texts is null || texts.Length == 0) return null;
+        return texts.Select(text =>
+        {
+            var parts = text.Split('x', 'X', '×');
+            if (parts.Length != 3 || !parts.All(p => int.TryParse(p, out int v) && v > 0))
+                throw new UserError($"--shape {text}: expected MxKxN with three positive integers, e.g. 4096x512x4096");
+            return (int.Parse(parts[0]), int.Parse(parts[1]), int.Parse(parts[2]));
+        }).ToArray();
+    }
+
+    static string ToJson(List<GemmResult> results) => JsonSerializer.Serialize(results.Select(r => new Dictionary<string, object>
+    {
+        ["shape"] = r.Shape, ["op"] = r.Op, ["threads"] = r.Threads, ["gflops"] = Math.Round(r.Gflops, 2),
+        ["ceiling_gflops"] = Math.Round(r.CeilingGflops, 2), ["fraction"] = Math.Round(r.Fraction, 4),
+    }), new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -1,0 +1,80 @@
+using System.Runtime.Intrinsics;
+
+namespace Mechanist.Numerics;
+
+/// <summary>
+/// The Goto/BLIS loop nest for one thread's rectangle of C. B is packed once per (N block, K block) and
+/// shared by every M block; A is packed per (M block, K block) and stays in L2 while the kernel sweeps
+/// the B micro-panels across it. Every element of C sees the same K blocking and the same FMA order
+/// whatever rectangle it falls in, so results do not depend on how C was split across threads.
+/// </summary>
+static unsafe class GemmDriver
+{
+    /// <summary>K block: A and B panels hold this many steps (a 6×KC A micro-panel is 12 KiB at 512).</summary>
+    public const int KC = 512;
+    /// <summary>M block, a multiple of 6: the packed MC×KC block of A (480 KiB) lives in L2.</summary>
+    public const int MC = 240;
+    /// <summary>N block, a multiple of 64: the packed KC×NC block of B lives in L3.</summary>
+    public const int NC = 2048;
+
+    public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, GemmScratch scratch)
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        int mr = GemmKernel512.MR, nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool readC = pc > 0 || beta != 0;
+                float betaNow = pc > 0 ? 1f : beta;
+                GemmPacking.PackB(b, ldb, transB, pc, kc, jc, nc, nr, scratch.B);
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    GemmPacking.PackA(a, lda, transA, ic, mc, pc, kc, mr, scratch.A);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* bp = scratch.B + (nint)jr * kc;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = Math.Min(mr, mc - ir);
+                            float* ap = scratch.A + (nint)ir * kc;
+                            float* ct = c + (nint)(ic + ir) * ldc + jc + jr;
+                            if (rows == mr && cols == nr)
+                                Kernel(wide, kc, ap, bp, ct, ldc, alpha, betaNow, readC);
+                            else
+                                EdgeTile(wide, kc, ap, bp, ct, ldc, rows, cols, nr, alpha, betaNow, readC, scratch.Tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static void Kernel(bool wide, int kc, float* ap, float* bp, float* c, nint ldc, float alpha, float beta, bool readC)
+    {
+        if (wide) GemmKernel512.Run(kc, ap, bp, c, ldc, alpha, beta, readC);
+        else GemmKernel256.Run(kc, ap, bp, c, ldc, alpha, beta, readC);
+    }
+
+    /// <summary>
+    /// A partial tile: the kernel writes the raw sums into a scratch tile, then the same epilogue as the
+    /// kernel's (one fused multiply-add per element) writes only the rows and columns that exist.
+    /// </summary>
+    static void EdgeTile(bool wide, int kc, float* ap, float* bp, float* c, nint ldc, int rows, int cols, int nr,
+        float alpha, float beta, bool readC, float* tile)
+    {
+        Kernel(wide, kc, ap, bp, tile, nr, 1f, 0f, false);
+        for (int r = 0; r < rows; r++)
+        {
+            float* src = tile + (nint)r * nr;
+            float* dst = c + (nint)r * ldc;
+            for (int j = 0; j < cols; j++)
+                dst[j] = readC ? MathF.FusedMultiplyAdd(src[j], alpha, dst[j] * beta) : src[j] * alpha;
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+
+namespace Mechanist.Numerics;
+
+/// <summary>
+/// One thread's packing buffers, 64-byte aligned native memory allocated once per thread and reused by
+/// every GEMM that thread runs (no per-call allocation). Freed when the thread and its scratch die.
+/// </summary>
+sealed unsafe class GemmScratch
+{
+    [ThreadStatic] static GemmScratch? _current;
+
+    public static GemmScratch Current => _current ??= new GemmScratch();
+
+    public readonly float* A, B, Tile;
+
+    GemmScratch()
+    {
+        A = Allocate((nint)GemmDriver.MC * GemmDriver.KC);
+        B = Allocate((nint)GemmDriver.KC * GemmDriver.NC);
+        Tile = Allocate(GemmKernel512.MR * GemmKernel512.NR);
+    }
+
+    static float* Allocate(nint floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+
+    ~GemmScratch()
+    {
+        NativeMemory.AlignedFree(A);
+        NativeMemory.AlignedFree(B);
+        NativeMemory.AlignedFree(Tile);
+    }
+}
