@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Globalization;
+using Mechanist.Explain;
+
+namespace Mechanist.Cli.Commands;
+
+/// <summary>`mechanist explain`: write and score an explanation for every unit, resumably.</summary>
+static class ExplainCommands
+{
+    public static Command Create()
+    {
+        var features = new Option<string>("--features")
+        {
+            Description = "Folder holding evidence.jsonl (one unit's top contexts, interval samples and random contexts per line), " +
+                          "or that file itself. Until the feature store reader lands this is the input format.",
+            Required = true,
+        };
+        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines). Default: explanations.jsonl beside the evidence." };
+        var llm = new Option<string?>("--llm")
+        {
+            Description = "Base URL of an OpenAI-compatible chat server (llama.cpp, vLLM, Ollama, a hosted API), with or without /v1, " +
+                          "e.g. http://127.0.0.1:8080. Without it the built-in explainer (no language model) is used.",
+        };
+        var model = new Option<string>("--llm-model") { Description = "Model name sent to the server.", DefaultValueFactory = _ => "default" };
+        var keyEnv = new Option<string?>("--api-key-env") { Description = "Name of the environment variable holding the API key (sent as a Bearer token)." };
+        var kind = new Option<string?>("--kind") { Description = "Explain only units of this kind: feature or neuron (default: all)." };
+        var limit = new Option<int?>("--limit") { Description = "Explain only the first N units of the input." };
+        var ids = new Option<string?>("--ids") { Description = "Explain only these unit ids, e.g. 3,17,100-120." };
+        var concurrency = new Option<int>("--concurrency") { Description = "Units, and chat requests, in flight at once.", DefaultValueFactory = _ => 4 };
+        var style = new Option<PromptStyle>("--style")
+        {
+            Description = "Explainer prompt format: Marked (<<marked>> tokens plus activation list, as delphi) or Tabular (token<TAB>0-9 lines, as TM23/B23).",
+            DefaultValueFactory = _ => PromptStyle.Marked,
+        };
+        var seed = new Option<int>("--seed") { Description = "Seed of the split into explanation and held-out examples.", DefaultValueFactory = _ => 0 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for one chat reply before retrying.", DefaultValueFactory = _ => 120 };
+        var retries = new Option<int>("--retries") { Description = "Retries per request on timeouts, refused connections, 429 and 5xx (exponential backoff with jitter).", DefaultValueFactory = _ => 4 };
+        var pricePrompt = new Option<double>("--usd-per-mtok-prompt") { Description = "Price of a million prompt tokens, for the cost line.", DefaultValueFactory = _ => 0 };
+        var priceCompletion = new Option<double>("--usd-per-mtok-completion") { Description = "Price of a million completion tokens, for the cost line.", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("explain",
+            "Explain every unit and score the explanations (simulation Pearson/Spearman, detection balanced accuracy), each next to " +
+            "the top-token control. Results are appended to explanations.jsonl as they arrive; rerunning resumes.")
+        {
+            features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, pricePrompt, priceCompletion,
+        };
+        return command.WithAction((parse, cancel) =>
+        {
+            string evidence = EvidencePath(parse.GetValue(features)!);
+            string outPath = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(evidence))!, "explanations.jsonl");
+            int threads = Math.Max(1, parse.GetValue(concurrency));
+            var wanted = ParseIds(parse.GetValue(ids));
+            int? max = parse.GetValue(limit);
+            if (max is < 0) throw new UserError("--limit must be at least 0");
+
+            IEnumerable<UnitEvidence> units = EvidenceFile.Read(evidence);
+            if (parse.GetValue(kind) is { } onlyKind)
+            {
+                if (onlyKind is not ("feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{onlyKind}'");
+                units = units.Where(u => u.Kind == onlyKind);
+            }
+            if (wanted is not null) units = units.Where(u => wanted.Contains(u.Id));
+            if (max is { } m) units = units.Take(m);
+            long total = wanted?.Count ?? max ?? (parse.GetValue(kind) is null ? File.ReadLines(evidence).Count(l => !string.IsNullOrWhiteSpace(l)) : 0);
+
+            ChatClient? chat = null;
+            string? url = parse.GetValue(llm);
+            if (url is not null)
+            {
+                string? key = null;
+                if (parse.GetValue(keyEnv) is { } env)
+                    key = Environment.GetEnvironmentVariable(env) ?? throw new UserError($"--api-key-env: environment variable {env} is not set");
+                chat = new ChatClient(new ChatOptions(url, parse.GetValue(model)!, key)
+                {
+                    Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                    MaxRetries = parse.GetValue(retries),
+                    Concurrency = threads,
+                });
+            }
+            using var _ = chat;
+            IExplainer explainer = chat is null ? new BuiltinExplainer() : new LlmExplainer(chat, parse.GetValue(style));
+            ISimulator simulator = chat is null ? new RuleSimulator() : new LlmSimulator(chat);
+            IDetector detector = chat is null ? new RuleSimulator() : new LlmDetector(chat);
+
+            using var store = ExplanationStore.Open(outPath);
+            var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
+            var scores = new List<(double Sim, double Control)>();
+            var run = new ExplainRun(explainer, simulator, detector)
+            {
+                Seed = parse.GetValue(seed),
+                Concurrency = chat is null ? Mechanist.Numerics.Parallelism.Threads : threads,
+                Server = url,
+                OnSkipped = _ => bar.Advance(1),
+                OnResult = r =>
+                {
+                    bar.Advance(1);
+                    lock (scores) if (r.Scores.SimulationPearson is { } s) scores.Add((s, r.Scores.TopTokenPearson ?? 0));
+                    if (chat is not null)
+                    {
+                        var u = chat.Usage;
+                        bar.SetStatus($"tokens {u.PromptTokens:N0} in / {u.CompletionTokens:N0} out, {u.FailedRequests} failed requests");
+                    }
+                },
+            };
+            RunSummary summary;
+            try
+            {
+                summary = run.RunAsync(units, store, cancel).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                bar.Dispose();
+                Console.Error.WriteLine($"stopped: finished units are saved in {outPath}; run the same command again to resume");
+                throw;
+            }
+            catch
+            {
+                bar.Dispose();
+                throw;
+            }
+            bar.Dispose();
+            Console.WriteLine($"explained {summary.Explained} units, skipped {summary.Skipped} already done, {summary.Failed} failed → {outPath}");
+            if (scores.Count > 0)
+            {
+                double sim = Median(scores.Select(s => s.Sim)), control = Median(scores.Select(s => s.Control));
+                Console.WriteLine($"simulation Pearson: median {sim:F3} (top-token control {control:F3}, difference {sim - control:+0.000;-0.000}) over {scores.Count} units this run");
+            }
+            if (summary.Errors.Count > 0)
+                Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results file)");
+            if (chat is not null)
+            {
+                var u = chat.Usage;
+                double cost = (u.PromptTokens * parse.GetValue(pricePrompt) + u.CompletionTokens * parse.GetValue(priceCompletion)) / 1e6;
+                Console.WriteLine($"tokens: {u.PromptTokens:N0} prompt + {u.CompletionTokens:N0} completion in {u.Requests:N0} requests ({u.FailedRequests} failed)" +
+                                  (cost > 0 ? $"; cost ${cost.ToString("F4", CultureInfo.InvariantCulture)}" : ""));
+            }
+            if (summary.Failed > 0 && summary.Explained == 0)
+                throw new UserError($"no unit could be explained ({string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}"))}); " +
+                                    "check the server, then run the same command again to retry the failed units");
+            if (summary.Failed > 0) Console.WriteLine($"{summary.Failed} units failed (see {store.FailuresPath}); run the same command again to retry them");
+            return 0;
+        });
+    }
+
+    static string EvidencePath(string features)
+    {
+        if (Directory.Exists(features))
+        {
+            string file = Path.Combine(features, "evidence.jsonl");
+            if (!File.Exists(file))
+                throw new UserError(File.Exists(Path.Combine(features, "features.json"))
+                    ? $"--features: {features} is a feature store; reading it directly is not wired in yet, so give a folder with evidence.jsonl"
+                    : $"--features: {features} has no evidence.jsonl");
+            return file;
+        }
+        if (File.Exists(features)) return features;
+        throw new UserError($"--features: {features} does not exist");
+    }
+
+    /// <summary>"3,17,100-120" → {3, 17, 100, …, 120}.</summary>
+    internal static HashSet<int>? ParseIds(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var set = new HashSet<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var ends = part.Split('-');
+            if (ends.Length == 1 && int.TryParse(ends[0], CultureInfo.InvariantCulture, out int one) && one >= 0) set.Add(one);
+            else if (ends.Length == 2 && int.TryParse(ends[0], CultureInfo.InvariantCulture, out int lo) && int.TryParse(ends[1], CultureInfo.InvariantCulture, out int hi) && lo >= 0 && lo <= hi && hi - lo < 10_000_000)
+                for (int i = lo; i <= hi; i++) set.Add(i);
+            else throw new UserError($"--ids: '{part}' is not an id or a range like 100-120");
+        }
+        return set;
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
+    }
+}

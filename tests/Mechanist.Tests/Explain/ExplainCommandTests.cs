@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Mechanist.Cli;
+using Mechanist.Cli.Commands;
+using Mechanist.Explain;
+
+namespace Mechanist.Tests.Explain;
+
+/// <summary>`mechanist explain` end to end, in process: built-in explainer, resume, LLM server, user errors.</summary>
+public class ExplainCommandTests
+{
+    static int Run(params string[] args)
+    {
+        var root = new RootCommand("test") { ExplainCommands.Create() };
+        return CommandLine.Run(root, args, new StringWriter());
+    }
+
+    [Fact]
+    public void Builtin_run_writes_every_unit_and_a_rerun_skips_them()
+    {
+        string dir = TestPaths.NewTempDir();
+        EvidenceFile.Write(Path.Combine(dir, "evidence.jsonl"),
+            [SyntheticUnits.HebrewUnit(0), SyntheticUnits.DigitUnit(1), SyntheticUnits.TheUnit(2), SyntheticUnits.NoiseUnit(3)]);
+        Assert.Equal(0, Run("explain", "--features", dir, "--ids", "0-2"));
+        string results = Path.Combine(dir, "explanations.jsonl");
+        Assert.Equal([0, 1, 2], ExplanationStore.ReadAll(results).Select(r => r.Id));
+        var before = File.ReadAllText(results);
+
+        Assert.Equal(0, Run("explain", "--features", dir));
+        var all = ExplanationStore.ReadAll(results);
+        Assert.Equal([0, 1, 2, 3], all.Select(r => r.Id));
+        Assert.StartsWith(before, File.ReadAllText(results)); // appended, nothing rewritten
+        Assert.Equal(4, File.ReadAllLines(results).Length);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Llm_run_against_a_loopback_server()
+    {
+        string dir = TestPaths.NewTempDir();
+        EvidenceFile.Write(Path.Combine(dir, "evidence.jsonl"), [SyntheticUnits.TheUnit(5)]);
+        using var server = new ScriptedChatServer(r => r.System.Contains("[EXPLANATION]")
+            ? new Reply.Chat("[EXPLANATION]: the word the")
+            : new Reply.Chat("not json"));
+        Environment.SetEnvironmentVariable("MECHANIST_TEST_KEY", "sk-abc");
+        Assert.Equal(0, Run("explain", "--features", dir, "--llm", server.BaseUrl + "/v1", "--llm-model", "m", "--api-key-env", "MECHANIST_TEST_KEY", "--retries", "0"));
+        var r = Assert.Single(ExplanationStore.ReadAll(Path.Combine(dir, "explanations.jsonl")));
+        Assert.Equal("the word the", r.Explanation);
+        Assert.True(r.Errors["unparseable"] > 0); // the simulator's replies were never JSON
+        Assert.All(server.Requests, q => Assert.Equal("Bearer sk-abc", q.Authorization));
+        Directory.Delete(dir, true);
+    }
+
+    [Theory]
+    [InlineData("--ids", "1-x")]
+    [InlineData("--api-key-env", "MECHANIST_SURELY_UNSET_VARIABLE")]
+    [InlineData("--limit", "-1")]
+    public void Mistakes_are_user_errors(string option, string value)
+    {
+        string dir = TestPaths.NewTempDir();
+        EvidenceFile.Write(Path.Combine(dir, "evidence.jsonl"), [SyntheticUnits.TheUnit(5)]);
+        Assert.Equal(1, Run("explain", "--features", dir, "--llm", "http://127.0.0.1:9", option, value));
+        Assert.Equal(1, Run("explain", "--features", Path.Combine(dir, "missing")));
+        Directory.Delete(dir, true);
+    }
+}
