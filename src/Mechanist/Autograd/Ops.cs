@@ -2,6 +2,7 @@ using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Mechanist.Numerics;
 using Mechanist.Numerics.Kernels;
+using ActivationKernels = Mechanist.Numerics.Kernels.Activations;
 
 namespace Mechanist.Autograd;
 
@@ -185,14 +186,14 @@ public static unsafe partial class Ops
     public static Var<T> Activate<T>(Var<T> x, Activation kind) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var y = new Tensor<T>(x.Shape);
-        Activations.Forward(kind, x.Value.Span, y.Span);
+        ActivationKernels.Forward(kind, x.Value.Span, y.Span);
         bool record = Tape.ShouldRecord(x);
         var result = new Var<T>(y, record);
         if (record)
             Tape.Active!.Record(() =>
             {
                 if (result.Grad is not { } dy) return;
-                Activations.Backward(kind, x.Value.Span, y.Span, dy.Span, x.GradForAccumulation().Span);
+                ActivationKernels.Backward(kind, x.Value.Span, y.Span, dy.Span, x.GradForAccumulation().Span);
             });
         return result;
     }

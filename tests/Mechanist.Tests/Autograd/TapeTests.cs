@@ -82,8 +82,8 @@ public class TapeTests
         for (int i = 0; i < n; i++) { xd[i] = -6 + 12.0 * i / (n - 1); xf[i] = (float)xd[i]; }
         float[] yf = new float[n], dxf = new float[n], dyf = Enumerable.Repeat(1f, n).ToArray();
         double[] yd = new double[n], dxd = new double[n], dyd = Enumerable.Repeat(1.0, n).ToArray();
-        Activations.Forward<float>(kind, xf, yf); Activations.Backward<float>(kind, xf, yf, dyf, dxf);
-        Activations.Forward<double>(kind, xd, yd); Activations.Backward<double>(kind, xd, yd, dyd, dxd);
+        Mechanist.Numerics.Kernels.Activations.Forward<float>(kind, xf, yf); Mechanist.Numerics.Kernels.Activations.Backward<float>(kind, xf, yf, dyf, dxf);
+        Mechanist.Numerics.Kernels.Activations.Forward<double>(kind, xd, yd); Mechanist.Numerics.Kernels.Activations.Backward<double>(kind, xd, yd, dyd, dxd);
         for (int i = 0; i < n; i++)
         {
             Assert.True(Math.Abs(yf[i] - yd[i]) < 2e-6 * Math.Max(1, Math.Abs(yd[i])), $"f({xd[i]}) {yf[i]} vs {yd[i]}");
