@@ -7,4 +7,5 @@ var root = new RootCommand(
     "Stages: tokenizer → corpus → model → acts → sae → features → explain → browse. `mechanist demo` runs them all.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommands.Create());
+root.Subcommands.Add(SaeCommands.Create());
 return CommandLine.Run(root, args);
