@@ -15,6 +15,7 @@ static class BenchCommands
         bench.Subcommands.Add(Gemm());
         bench.Subcommands.Add(BenchTokenizerCommand.Create());
         bench.Subcommands.Add(ModelCommands.Bench());
+        bench.Subcommands.Add(SaeCommands.Bench());
         return bench;
     }
 
