@@ -35,6 +35,7 @@ static class ExplainCommands
         var seed = new Option<int>("--seed") { Description = "Seed of the split into explanation and held-out examples.", DefaultValueFactory = _ => 0 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for one chat reply before retrying.", DefaultValueFactory = _ => 120 };
         var retries = new Option<int>("--retries") { Description = "Retries per request on timeouts, refused connections, 429 and 5xx (exponential backoff with jitter).", DefaultValueFactory = _ => 4 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Longest reply asked of the model, in tokens (raise it for reasoning models).", DefaultValueFactory = _ => 1024 };
         var pricePrompt = new Option<double>("--usd-per-mtok-prompt") { Description = "Price of a million prompt tokens, for the cost line.", DefaultValueFactory = _ => 0 };
         var priceCompletion = new Option<double>("--usd-per-mtok-completion") { Description = "Price of a million completion tokens, for the cost line.", DefaultValueFactory = _ => 0 };
 
@@ -42,7 +43,7 @@ static class ExplainCommands
             "Explain every unit and score the explanations (simulation Pearson/Spearman, detection balanced accuracy), each next to " +
             "the top-token control. Results are appended to explanations.jsonl as they arrive; rerunning resumes.")
         {
-            features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, pricePrompt, priceCompletion,
+            features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, maxTokens, pricePrompt, priceCompletion,
         };
         return command.WithAction((parse, cancel) =>
         {
@@ -75,6 +76,7 @@ static class ExplainCommands
                     Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                     MaxRetries = parse.GetValue(retries),
                     Concurrency = threads,
+                    MaxTokens = Math.Max(16, parse.GetValue(maxTokens)),
                 });
             }
             using var _ = chat;
