@@ -75,9 +75,8 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
         if (explanation.Text is not null && heldOut.Count > 0)
         {
             result.Simulator = simulator.Name;
-            var predictions = new float[]?[heldOut.Count];
-            for (int i = 0; i < heldOut.Count; i++)
-                predictions[i] = await simulator.SimulateAsync(explanation, heldOut[i], errors, cancel).ConfigureAwait(false);
+            // All records at once: the chat client's own limit bounds the requests in flight.
+            var predictions = await Task.WhenAll(heldOut.Select(r => simulator.SimulateAsync(explanation, r, errors, cancel))).ConfigureAwait(false);
             var sim = Scoring.Simulation(heldOut, predictions);
             if (sim.Records > 0)
             {
