@@ -74,7 +74,7 @@ public class ChatClientTests
     public async Task A_hanging_server_times_out_and_is_retried()
     {
         using var server = ScriptedChatServer.Sequence(new Reply.Hang(), new Reply.Chat("late but fine"));
-        using var chat = new ChatClient(Fast(server.BaseUrl) with { Timeout = TimeSpan.FromMilliseconds(300) });
+        using var chat = new ChatClient(Fast(server.BaseUrl) with { Timeout = TimeSpan.FromSeconds(1) });
         var errors = new UnitErrors();
         Assert.Equal("late but fine", await chat.CompleteAsync(Hello, errors, default));
         Assert.Equal(1, errors.Snapshot()["timeout"]);
