@@ -85,11 +85,20 @@ static class ExplainCommands
             IDetector detector = chat is null ? new RuleSimulator() : new LlmDetector(chat);
 
             using var store = ExplanationStore.Open(outPath);
+            // Resuming must not mix explainers, models or splits in one file.
+            string explainerName = chat is null ? BuiltinExplainer.Name : "llm";
+            int splitSeed = parse.GetValue(seed);
+            var other = store.Results.FirstOrDefault(r => r.Explanation != BuiltinExplainer.NeverFires
+                && (r.Explainer != explainerName || r.Model != chat?.Options.Model || r.Seed != splitSeed));
+            if (other is not null)
+                throw new UserError($"{outPath} already holds explanations by {other.Explainer}{(other.Model is null ? "" : " model " + other.Model)} " +
+                                    $"with seed {other.Seed}; this run is {explainerName}{(chat is null ? "" : " model " + chat.Options.Model)} " +
+                                    $"with seed {splitSeed}: give --out another file");
             var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
             var scores = new List<(double Sim, double Control)>();
             var run = new ExplainRun(explainer, simulator, detector)
             {
-                Seed = parse.GetValue(seed),
+                Seed = splitSeed,
                 Concurrency = chat is null ? Mechanist.Numerics.Parallelism.Threads : threads,
                 Server = url,
                 OnSkipped = _ => bar.Advance(1),

@@ -51,7 +51,7 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
     {
         var split = unit.Split(Seed);
         var errors = new UnitErrors();
-        var result = new ExplanationResult { Kind = unit.Kind, Id = unit.Id, Server = Server };
+        var result = new ExplanationResult { Kind = unit.Kind, Id = unit.Id, Server = Server, Seed = Seed };
 
         var heldOut = split.HeldOut.Select(h => h.Record).ToList();
         var control = TopTokenBaseline.Fit(split.ExplainAll, TopTokenMinCount);

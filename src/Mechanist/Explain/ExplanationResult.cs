@@ -40,6 +40,8 @@ public sealed class ExplanationResult
     public string Explainer { get; set; } = "";
     public string? Model { get; set; }
     public string? Server { get; set; }
+    /// <summary>Seed of the split into explanation and held-out examples.</summary>
+    public int Seed { get; set; }
     public string? Simulator { get; set; }
     public string? Detector { get; set; }
     public BuiltinRule? Rule { get; set; }

@@ -30,6 +30,10 @@ public class ExplainCommandTests
         Assert.Equal([0, 1, 2, 3], all.Select(r => r.Id));
         Assert.StartsWith(before, File.ReadAllText(results)); // appended, nothing rewritten
         Assert.Equal(4, File.ReadAllLines(results).Length);
+
+        // Resuming with another split (or explainer, or model) would mix incomparable scores: refused.
+        Assert.Equal(1, Run("explain", "--features", dir, "--seed", "1"));
+        Assert.Equal(4, File.ReadAllLines(results).Length);
         Directory.Delete(dir, true);
     }
 
