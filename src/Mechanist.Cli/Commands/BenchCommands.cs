@@ -13,6 +13,7 @@ static class BenchCommands
     {
         var bench = new Command("bench", "Measure throughput against this machine's limits (see bench/README.md).");
         bench.Subcommands.Add(Gemm());
+        bench.Subcommands.Add(BenchTokenizerCommand.Create());
         return bench;
     }
 

@@ -162,34 +162,51 @@ public sealed class Manifest
     }
 }
 
-/// <summary>Typed, validating reads from a manifest's JSON objects (settings, contents), naming the file and field.</summary>
+/// <summary>
+/// Typed, validating reads from a manifest's JSON objects (settings, contents). Errors name the file and
+/// the field as <paramref name="prefix"/> + field (e.g. "contents." + "d").
+/// </summary>
 public static class JsonFields
 {
-    public static long GetLong(this JsonObject o, string path, string field, long min = long.MinValue)
+    public static long GetLong(this JsonObject o, string path, string field, long min = long.MinValue, string prefix = "")
     {
-        if (o[field] is not JsonNode n || n.GetValueKind() != JsonValueKind.Number || !long.TryParse(n.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
-            throw new DataFormatError(path, field, "missing or not an integer");
-        if (v < min) throw new DataFormatError(path, field, $"{v} is less than {min}");
+        if (o[field] is not JsonNode n || n.GetValueKind() != JsonValueKind.Number
+            || !long.TryParse(n.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+            throw new DataFormatError(path, prefix + field, "missing or not an integer");
+        if (v < min) throw new DataFormatError(path, prefix + field, $"{v} is less than {min}");
         return v;
     }
 
-    public static double GetDouble(this JsonObject o, string path, string field)
+    public static long? GetOptionalLong(this JsonObject o, string path, string field, long min = long.MinValue, string prefix = "") =>
+        o[field] == null ? null : o.GetLong(path, field, min, prefix);
+
+    public static double GetDouble(this JsonObject o, string path, string field, string prefix = "")
     {
         if (o[field] is not JsonNode n || n.GetValueKind() != JsonValueKind.Number)
-            throw new DataFormatError(path, field, "missing or not a number");
+            throw new DataFormatError(path, prefix + field, "missing or not a number");
         return double.Parse(n.ToJsonString(), CultureInfo.InvariantCulture);
     }
 
-    public static string GetString(this JsonObject o, string path, string field)
+    public static string GetString(this JsonObject o, string path, string field, string prefix = "")
     {
         if (o[field] is not JsonNode n || n.GetValueKind() != JsonValueKind.String)
-            throw new DataFormatError(path, field, "missing or not a string");
+            throw new DataFormatError(path, prefix + field, "missing or not a string");
         return n.GetValue<string>();
     }
 
-    public static JsonArray GetArray(this JsonObject o, string path, string field) =>
-        o[field] as JsonArray ?? throw new DataFormatError(path, field, "missing or not an array");
+    public static string? GetOptionalString(this JsonObject o, string path, string field, string prefix = "") =>
+        o[field] == null ? null : o.GetString(path, field, prefix);
 
-    public static JsonObject GetObject(this JsonObject o, string path, string field) =>
-        o[field] as JsonObject ?? throw new DataFormatError(path, field, "missing or not an object");
+    public static bool GetBool(this JsonObject o, string path, string field, string prefix = "")
+    {
+        if (o[field] is not JsonNode n || n.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+            throw new DataFormatError(path, prefix + field, "missing or not true/false");
+        return n.GetValueKind() == JsonValueKind.True;
+    }
+
+    public static JsonArray GetArray(this JsonObject o, string path, string field, string prefix = "") =>
+        o[field] as JsonArray ?? throw new DataFormatError(path, prefix + field, "missing or not an array");
+
+    public static JsonObject GetObject(this JsonObject o, string path, string field, string prefix = "") =>
+        o[field] as JsonObject ?? throw new DataFormatError(path, prefix + field, "missing or not an object");
 }
