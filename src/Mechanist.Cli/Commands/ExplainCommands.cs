@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Mechanist.Explain;
+using Mechanist.Features;
 
 namespace Mechanist.Cli.Commands;
 
@@ -11,11 +12,11 @@ static class ExplainCommands
     {
         var features = new Option<string>("--features")
         {
-            Description = "Folder holding evidence.jsonl (one unit's top contexts, interval samples and random contexts per line), " +
-                          "or that file itself. Until the feature store reader lands this is the input format.",
+            Description = "The feature store folder (from `mechanist features build`); results go into its explanations.jsonl, which the browser shows. " +
+                          "Also accepted: a folder with evidence.jsonl, or that file (one unit's top, interval and random examples per line).",
             Required = true,
         };
-        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines). Default: explanations.jsonl beside the evidence." };
+        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines). Default: explanations.jsonl in the feature store (or beside evidence.jsonl)." };
         var llm = new Option<string?>("--llm")
         {
             Description = "Base URL of an OpenAI-compatible chat server (llama.cpp, vLLM, Ollama, a hosted API), with or without /v1, " +
@@ -47,22 +48,41 @@ static class ExplainCommands
         };
         return command.WithAction((parse, cancel) =>
         {
-            string evidence = EvidencePath(parse.GetValue(features)!);
-            string outPath = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(evidence))!, "explanations.jsonl");
+            string input = parse.GetValue(features)!;
+            bool isStore = File.Exists(Path.Combine(input, "features.json"));
+            string? evidence = isStore ? null : EvidencePath(input);
+            string outPath = parse.GetValue(output) ?? Path.Combine(isStore ? Path.GetFullPath(input) : Path.GetDirectoryName(Path.GetFullPath(evidence!))!, "explanations.jsonl");
             int threads = Math.Max(1, parse.GetValue(concurrency));
             var wanted = ParseIds(parse.GetValue(ids));
             int? max = parse.GetValue(limit);
             if (max is < 0) throw new UserError("--limit must be at least 0");
+            string? onlyKind = parse.GetValue(kind);
+            if (onlyKind is not (null or "feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{onlyKind}'");
 
-            IEnumerable<UnitEvidence> units = EvidenceFile.Read(evidence);
-            if (parse.GetValue(kind) is { } onlyKind)
+            // Cut off a torn last line (a write interrupted by a crash) before the feature store reads the file.
+            ExplanationStore.Open(outPath).Dispose();
+            using var featureStore = isStore ? FeatureStore.Open(input) : null;
+            IEnumerable<UnitEvidence> units;
+            long total;
+            if (featureStore is not null)
             {
-                if (onlyKind is not ("feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{onlyKind}'");
-                units = units.Where(u => u.Kind == onlyKind);
+                UnitKind? k = onlyKind is null ? null : onlyKind == "neuron" ? UnitKind.Neuron : UnitKind.Feature;
+                units = FeatureStoreEvidence.Read(featureStore, k, wanted is null ? null : wanted.Contains);
+                total = featureStore.Kinds.Where(x => k is null || x == k)
+                    .Sum(x => (long)(wanted is null ? featureStore.UnitCount(x) : wanted.Count(id => featureStore.Contains(x, id))));
             }
-            if (wanted is not null) units = units.Where(u => wanted.Contains(u.Id));
-            if (max is { } m) units = units.Take(m);
-            long total = wanted?.Count ?? max ?? (parse.GetValue(kind) is null ? File.ReadLines(evidence).Count(l => !string.IsNullOrWhiteSpace(l)) : 0);
+            else
+            {
+                units = EvidenceFile.Read(evidence!);
+                if (onlyKind is not null) units = units.Where(u => u.Kind == onlyKind);
+                if (wanted is not null) units = units.Where(u => wanted.Contains(u.Id));
+                total = wanted?.Count ?? (onlyKind is null ? File.ReadLines(evidence!).Count(l => !string.IsNullOrWhiteSpace(l)) : 0);
+            }
+            if (max is { } m)
+            {
+                units = units.Take(m);
+                total = total == 0 ? m : Math.Min(total, m);
+            }
 
             ChatClient? chat = null;
             string? url = parse.GetValue(llm);
@@ -159,9 +179,7 @@ static class ExplainCommands
         {
             string file = Path.Combine(features, "evidence.jsonl");
             if (!File.Exists(file))
-                throw new UserError(File.Exists(Path.Combine(features, "features.json"))
-                    ? $"--features: {features} is a feature store; reading it directly is not wired in yet, so give a folder with evidence.jsonl"
-                    : $"--features: {features} has no evidence.jsonl");
+                throw new UserError($"--features: {features} is neither a feature store (no features.json, see `mechanist features build`) nor a folder with evidence.jsonl");
             return file;
         }
         if (File.Exists(features)) return features;
