@@ -115,7 +115,6 @@ static class ExplainCommands
                                     $"with seed {other.Seed}; this run is {explainerName}{(chat is null ? "" : " model " + chat.Options.Model)} " +
                                     $"with seed {splitSeed}: give --out another file");
             var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
-            var scores = new List<(double Sim, double Control)>();
             var run = new ExplainRun(explainer, simulator, detector)
             {
                 Seed = splitSeed,
@@ -125,7 +124,6 @@ static class ExplainCommands
                 OnResult = r =>
                 {
                     bar.Advance(1);
-                    lock (scores) if (r.Scores.SimulationPearson is { } s) scores.Add((s, r.Scores.TopTokenPearson ?? 0));
                     if (chat is not null)
                     {
                         var u = chat.Usage;
@@ -151,11 +149,10 @@ static class ExplainCommands
             }
             bar.Dispose();
             Console.WriteLine($"explained {summary.Explained} units, skipped {summary.Skipped} already done, {summary.Failed} failed → {outPath}");
-            if (scores.Count > 0)
-            {
-                double sim = Median(scores.Select(s => s.Sim)), control = Median(scores.Select(s => s.Control));
-                Console.WriteLine($"simulation Pearson: median {sim:F3} (top-token control {control:F3}, difference {sim - control:+0.000;-0.000}) over {scores.Count} units this run");
-            }
+            // Per kind, because the comparison that matters is features against neurons, each against its control.
+            foreach (var k in KindSummary.Of(store.Results))
+                Console.WriteLine($"{k.Kind}s: simulation Pearson median {k.SimulationPearson:F3}, top-token control {k.TopTokenPearson:F3} " +
+                                  $"(difference {k.Difference:+0.000;-0.000}), detection {k.DetectionBalancedAccuracy:F3}, over {k.Units} units");
             if (summary.Errors.Count > 0)
                 Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results file)");
             if (chat is not null)
@@ -200,11 +197,5 @@ static class ExplainCommands
             else throw new UserError($"--ids: '{part}' is not an id or a range like 100-120");
         }
         return set;
-    }
-
-    static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
     }
 }

@@ -61,3 +61,26 @@ public sealed class ExplanationResult
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }
+
+/// <summary>Medians of one kind's scores: the line that compares features with neurons, each against its control.</summary>
+public sealed record KindSummary(string Kind, int Units, double SimulationPearson, double TopTokenPearson, double? DetectionBalancedAccuracy)
+{
+    public double Difference => SimulationPearson - TopTokenPearson;
+
+    /// <summary>Per kind, over units with a simulation score (units that never fire are left out).</summary>
+    public static IReadOnlyList<KindSummary> Of(IEnumerable<ExplanationResult> results) =>
+        results.Where(r => r.Scores.SimulationPearson is not null && r.Explanation != BuiltinExplainer.NeverFires)
+            .GroupBy(r => r.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new KindSummary(g.Key, g.Count(),
+                Median(g.Select(r => r.Scores.SimulationPearson!.Value)),
+                Median(g.Select(r => r.Scores.TopTokenPearson ?? 0)),
+                g.Any(r => r.Scores.DetectionBalancedAccuracy is not null)
+                    ? Median(g.Where(r => r.Scores.DetectionBalancedAccuracy is not null).Select(r => r.Scores.DetectionBalancedAccuracy!.Value)) : null))
+            .ToList();
+
+    static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
+    }
+}

@@ -91,6 +91,10 @@ public class FeatureStoreExplainTests
         Assert.Equal("builtin", feature0.Explainer);
         Assert.NotNull(feature0.Score);
         Assert.True(feature0.Scores.ContainsKey("top_token_pearson"));
+        var summary = KindSummary.Of(ExplanationStore.ReadAll(results));
+        Assert.Equal(["feature", "neuron"], summary.Select(k => k.Kind));
+        Assert.Equal(features - features / 12, summary[0].Units); // every 12th fixture feature is dead: left out
+        Assert.All(summary, k => Assert.InRange(k.SimulationPearson, 0.5, 1));
         var dead = store.GetSummary(Mechanist.Features.UnitKind.Feature, 11).Explanation!;
         Assert.Equal(BuiltinExplainer.NeverFires, dead.Text);
         Directory.Delete(dir, true);
