@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Mechanist.Explain;
-using Mechanist.Features;
 
 namespace Mechanist.Cli.Commands;
 
@@ -49,115 +48,53 @@ static class ExplainCommands
         return command.WithAction((parse, cancel) =>
         {
             string input = parse.GetValue(features)!;
-            bool isStore = File.Exists(Path.Combine(input, "features.json"));
-            string? evidence = isStore ? null : EvidencePath(input);
-            string outPath = parse.GetValue(output) ?? Path.Combine(isStore ? Path.GetFullPath(input) : Path.GetDirectoryName(Path.GetFullPath(evidence!))!, "explanations.jsonl");
-            int threads = Math.Max(1, parse.GetValue(concurrency));
-            var wanted = ParseIds(parse.GetValue(ids));
-            int? max = parse.GetValue(limit);
-            if (max is < 0) throw new UserError("--limit must be at least 0");
-            string? onlyKind = parse.GetValue(kind);
-            if (onlyKind is not (null or "feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{onlyKind}'");
-
-            // Cut off a torn last line (a write interrupted by a crash) before the feature store reads the file.
-            ExplanationStore.Open(outPath).Dispose();
-            using var featureStore = isStore ? FeatureStore.Open(input) : null;
-            IEnumerable<UnitEvidence> units;
-            long total;
-            if (featureStore is not null)
-            {
-                UnitKind? k = onlyKind is null ? null : onlyKind == "neuron" ? UnitKind.Neuron : UnitKind.Feature;
-                units = FeatureStoreEvidence.Read(featureStore, k, wanted is null ? null : wanted.Contains);
-                total = featureStore.Kinds.Where(x => k is null || x == k)
-                    .Sum(x => (long)(wanted is null ? featureStore.UnitCount(x) : wanted.Count(id => featureStore.Contains(x, id))));
-            }
-            else
-            {
-                units = EvidenceFile.Read(evidence!);
-                if (onlyKind is not null) units = units.Where(u => u.Kind == onlyKind);
-                if (wanted is not null) units = units.Where(u => wanted.Contains(u.Id));
-                total = wanted?.Count ?? (onlyKind is null ? File.ReadLines(evidence!).Count(l => !string.IsNullOrWhiteSpace(l)) : 0);
-            }
-            if (max is { } m)
-            {
-                units = units.Take(m);
-                total = total == 0 ? m : Math.Min(total, m);
-            }
-
-            ChatClient? chat = null;
-            string? url = parse.GetValue(llm);
-            if (url is not null)
+            ChatOptions? llmOptions = null;
+            if (parse.GetValue(llm) is { } url)
             {
                 string? key = null;
                 if (parse.GetValue(keyEnv) is { } env)
                     key = Environment.GetEnvironmentVariable(env) ?? throw new UserError($"--api-key-env: environment variable {env} is not set");
-                chat = new ChatClient(new ChatOptions(url, parse.GetValue(model)!, key)
+                llmOptions = new ChatOptions(url, parse.GetValue(model)!, key)
                 {
                     Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                     MaxRetries = parse.GetValue(retries),
-                    Concurrency = threads,
+                    Concurrency = Math.Max(1, parse.GetValue(concurrency)),
                     MaxTokens = Math.Max(16, parse.GetValue(maxTokens)),
-                });
+                };
             }
-            using var _ = chat;
-            IExplainer explainer = chat is null ? new BuiltinExplainer() : new LlmExplainer(chat, parse.GetValue(style));
-            ISimulator simulator = chat is null ? new RuleSimulator() : new LlmSimulator(chat);
-            IDetector detector = chat is null ? new RuleSimulator() : new LlmDetector(chat);
-
-            using var store = ExplanationStore.Open(outPath);
-            // Resuming must not mix explainers, models or splits in one file.
-            string explainerName = chat is null ? BuiltinExplainer.Name : "llm";
-            int splitSeed = parse.GetValue(seed);
-            var other = store.Results.FirstOrDefault(r => r.Explanation != BuiltinExplainer.NeverFires
-                && (r.Explainer != explainerName || r.Model != chat?.Options.Model || r.Seed != splitSeed));
-            if (other is not null)
-                throw new UserError($"{outPath} already holds explanations by {other.Explainer}{(other.Model is null ? "" : " model " + other.Model)} " +
-                                    $"with seed {other.Seed}; this run is {explainerName}{(chat is null ? "" : " model " + chat.Options.Model)} " +
-                                    $"with seed {splitSeed}: give --out another file");
-            var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
-            var run = new ExplainRun(explainer, simulator, detector)
+            var settings = new ExplainSettings
             {
-                Seed = splitSeed,
-                Concurrency = chat is null ? Mechanist.Numerics.Parallelism.Threads : threads,
-                Server = url,
-                OnSkipped = _ => bar.Advance(1),
-                OnResult = r =>
-                {
-                    bar.Advance(1);
-                    if (chat is not null)
-                    {
-                        var u = chat.Usage;
-                        bar.SetStatus($"tokens {u.PromptTokens:N0} in / {u.CompletionTokens:N0} out, {u.FailedRequests} failed requests");
-                    }
-                },
+                Llm = llmOptions,
+                Style = parse.GetValue(style),
+                Seed = parse.GetValue(seed),
+                Concurrency = Math.Max(1, parse.GetValue(concurrency)),
+                Kind = parse.GetValue(kind),
+                Ids = ParseIds(parse.GetValue(ids)),
+                Limit = parse.GetValue(limit),
+                OutPath = parse.GetValue(output),
             };
-            RunSummary summary;
+
+            ExplainStageResult result;
             try
             {
-                summary = run.RunAsync(units, store, cancel).GetAwaiter().GetResult();
+                result = ExplainStage.RunAsync(input, settings, ConsoleProgress.Instance, cancel).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException)
             {
-                bar.Dispose();
-                Console.Error.WriteLine($"stopped: finished units are saved in {outPath}; run the same command again to resume");
+                Console.Error.WriteLine($"stopped: finished units are saved in {ExplainStage.OutPath(input, settings)}; run the same command again to resume");
                 throw;
             }
-            catch
-            {
-                bar.Dispose();
-                throw;
-            }
-            bar.Dispose();
-            Console.WriteLine($"explained {summary.Explained} units, skipped {summary.Skipped} already done, {summary.Failed} failed → {outPath}");
+
+            var summary = result.Summary;
+            Console.WriteLine($"explained {summary.Explained} units, skipped {summary.Skipped} already done, {summary.Failed} failed → {result.OutPath}");
             // Per kind, because the comparison that matters is features against neurons, each against its control.
-            foreach (var k in KindSummary.Of(store.Results))
+            foreach (var k in result.Kinds)
                 Console.WriteLine($"{k.Kind}s: simulation Pearson median {k.SimulationPearson:F3}, top-token control {k.TopTokenPearson:F3} " +
                                   $"(difference {k.Difference:+0.000;-0.000}), detection {k.DetectionBalancedAccuracy:F3}, over {k.Units} units");
             if (summary.Errors.Count > 0)
-                Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results file)");
-            if (chat is not null)
+                Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results files)");
+            if (result.Usage is { } u)
             {
-                var u = chat.Usage;
                 double cost = (u.PromptTokens * parse.GetValue(pricePrompt) + u.CompletionTokens * parse.GetValue(priceCompletion)) / 1e6;
                 Console.WriteLine($"tokens: {u.PromptTokens:N0} prompt + {u.CompletionTokens:N0} completion in {u.Requests:N0} requests ({u.FailedRequests} failed)" +
                                   (cost > 0 ? $"; cost ${cost.ToString("F4", CultureInfo.InvariantCulture)}" : ""));
@@ -165,22 +102,10 @@ static class ExplainCommands
             if (summary.Failed > 0 && summary.Explained == 0)
                 throw new UserError($"no unit could be explained ({string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}"))}); " +
                                     "check the server, then run the same command again to retry the failed units");
-            if (summary.Failed > 0) Console.WriteLine($"{summary.Failed} units failed (see {store.FailuresPath}); run the same command again to retry them");
+            if (summary.Failed > 0)
+                Console.WriteLine($"{summary.Failed} units failed (see {ExplanationStore.FailuresPathFor(result.OutPath)}); run the same command again to retry them");
             return 0;
         });
-    }
-
-    static string EvidencePath(string features)
-    {
-        if (Directory.Exists(features))
-        {
-            string file = Path.Combine(features, "evidence.jsonl");
-            if (!File.Exists(file))
-                throw new UserError($"--features: {features} is neither a feature store (no features.json, see `mechanist features build`) nor a folder with evidence.jsonl");
-            return file;
-        }
-        if (File.Exists(features)) return features;
-        throw new UserError($"--features: {features} does not exist");
     }
 
     /// <summary>"3,17,100-120" → {3, 17, 100, …, 120}.</summary>
