@@ -85,6 +85,29 @@ public class FeatureStoreTests
     }
 
     [Fact]
+    public void Reads_explanations_as_the_explain_stage_writes_them()
+    {
+        string dir = WriteSmall(TestPaths.NewTempDir());
+        var good = new Mechanist.Explain.ExplanationResult
+        {
+            Kind = "feature", Id = 1, Explanation = "cats & <mats>", Explainer = "builtin",
+            Scores = new() { SimulationPearson = 0.625, DetectionF1 = 0.5, TopTokenPearson = double.NaN },
+        };
+        var unscored = new Mechanist.Explain.ExplanationResult { Kind = "neuron", Id = 0, Explanation = "flat", Scores = new() { SimulationPearson = double.NaN } };
+        File.WriteAllLines(Path.Combine(dir, "explanations.jsonl"),
+            [System.Text.Json.JsonSerializer.Serialize(good, Mechanist.Explain.ExplanationResult.Json),
+             System.Text.Json.JsonSerializer.Serialize(unscored, Mechanist.Explain.ExplanationResult.Json)]);
+        using var store = FeatureStore.Open(dir);
+        var e = store.GetSummary(UnitKind.Feature, 1).Explanation!;
+        Assert.Equal("cats & <mats>", e.Text);
+        Assert.Equal(0.625f, e.Score);
+        Assert.Equal("builtin", e.Explainer);
+        Assert.Equal(0.5f, e.Scores["detection_f1"]);
+        Assert.False(e.Scores.ContainsKey("top_token_pearson"));
+        Assert.Null(store.GetSummary(UnitKind.Neuron, 0).Explanation!.Score);
+    }
+
+    [Fact]
     public void Incomplete_writer_leaves_no_store_and_names_the_missing_unit()
     {
         string dir = TestPaths.NewTempDir();
