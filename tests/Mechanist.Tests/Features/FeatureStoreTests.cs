@@ -9,7 +9,7 @@ public class FeatureStoreTests
     {
         Kind = kind, Id = id, Density = 0.01f * (id + 1), MaxActivation = 3.5f + id, MeanActivation = 1.25f,
         ActivationHistogram = new Histogram(0, 3.5f, [5, 0, 300_000, 1]),
-        TopExamples = [new ActivationRecord([1, 2, 3], [0f, 3.5f, 0.1f]), new ActivationRecord([4, 2], [2.0f, 0.3f])],
+        TopExamples = [new ActivationRecord([1, 2, 3], [0f, 3.5f, 0.1f], 1), new ActivationRecord([4, 2], [2.0f, 0.3f])],
         Intervals = [new IntervalSamples(0, 1.75f, 0.8f, [new ActivationRecord([5], [0.5f])]), new IntervalSamples(1.75f, 3.5f, 0.2f, [])],
         RandomExamples = [new ActivationRecord([0, 0, 1], [0, 0, 0])],
         Logits = new LogitEffects([new TokenValue(3, 1.5f)], [new TokenValue(4, -2.25f)], new Histogram(-2.25f, 1.5f, [1, 2, 3])),
@@ -48,6 +48,8 @@ public class FeatureStoreTests
         Assert.Equal([" the", " cat", "\n"], got.TopExamples[0].Tokens);
         Assert.Equal((float)(Half)0.1f, got.TopExamples[0].Activations[2]);
         Assert.Equal(3.5f, got.TopExamples[0].Activations[1]);
+        Assert.Equal(1, got.TopExamples[0].Position);
+        Assert.Equal(-1, got.TopExamples[1].Position);
         Assert.Equal(0.8f, got.Intervals[0].Fraction);
         Assert.Single(got.Intervals[0].Examples);
         Assert.Empty(got.Intervals[1].Examples);
@@ -119,6 +121,7 @@ public class FeatureStoreTests
             Assert.Contains("first missing: 1", e.Message);
             Assert.Throws<ArgumentException>(() => w.Add(Sample(UnitKind.Feature, 0)));
             Assert.Throws<ArgumentException>(() => w.Add(Sample(UnitKind.Feature, 1) with { TopExamples = [new([99], [1f])] }));
+            Assert.Throws<ArgumentException>(() => w.Add(Sample(UnitKind.Feature, 1) with { TopExamples = [new([1], [1f], 1)] }));
         }
         Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
         Assert.Throws<UserError>(() => FeatureStore.Open(dir));
