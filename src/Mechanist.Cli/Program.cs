@@ -9,6 +9,7 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(TokenizerCommands.Create());
 root.Subcommands.Add(CorpusCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
+root.Subcommands.Add(ModelCommands.Create());
 foreach (var c in BrowseCommands.Create()) root.Subcommands.Add(c);
 root.Subcommands.Add(ExplainCommands.Create());
 return CommandLine.Run(root, args);
