@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
 
@@ -64,17 +65,36 @@ public sealed record ActivationStats(long Rows, double MeanSquaredNorm, float[] 
         {
             for (int start = 0; start < rows.Length; start += width)
             {
-                var row = rows.Slice(start, width);
-                double sq = 0;
-                for (int j = 0; j < width; j++)
-                {
-                    double x = row[j];
-                    sq += x * x;
-                    _sum[j] += x;
-                }
-                _squaredNorms += sq;
+                _squaredNorms += AccumulateRow(rows.Slice(start, width), _sum);
                 _rows++;
             }
+        }
+
+        /// <summary>Adds the row into sum (in float64) and returns its squared norm; 16 lanes at a time.</summary>
+        static double AccumulateRow(ReadOnlySpan<float> row, Span<double> sum)
+        {
+            int j = 0;
+            double squares = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var acc = Vector512<double>.Zero;
+                for (; j <= row.Length - 16; j += 16)
+                {
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    acc = Vector512.FusedMultiplyAdd(lo, lo, acc);
+                    acc = Vector512.FusedMultiplyAdd(hi, hi, acc);
+                    (Vector512.Create(sum.Slice(j, 8)) + lo).CopyTo(sum.Slice(j, 8));
+                    (Vector512.Create(sum.Slice(j + 8, 8)) + hi).CopyTo(sum.Slice(j + 8, 8));
+                }
+                squares = Vector512.Sum(acc);
+            }
+            for (; j < row.Length; j++)
+            {
+                double x = row[j];
+                squares += x * x;
+                sum[j] += x;
+            }
+            return squares;
         }
 
         public ActivationStats Result() => new(_rows, _rows == 0 ? 0 : _squaredNorms / _rows,

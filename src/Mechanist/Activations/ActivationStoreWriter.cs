@@ -35,8 +35,12 @@ public sealed class ActivationStoreWriter : IDisposable
     /// <param name="dir">The store folder; created if missing. A finished store there is refused unless <paramref name="overwrite"/>.</param>
     /// <param name="width">d, the values per row.</param>
     /// <param name="dtype">F32, F16 or BF16 storage.</param>
+    /// <param name="resume">
+    /// Keep the full shards an interrupted run left behind (same width, dtype and shard size) and continue
+    /// after them: <see cref="RowCount"/> starts at the rows they hold, so the producer skips that many.
+    /// </param>
     public ActivationStoreWriter(string dir, int width, DType dtype, ActivationSourceInfo? source = null,
-        long shardBytes = DefaultShardBytes, bool overwrite = false, string stage = "acts harvest")
+        long shardBytes = DefaultShardBytes, bool overwrite = false, string stage = "acts harvest", bool resume = false)
     {
         if (width < 1) throw new ArgumentOutOfRangeException(nameof(width));
         if (dtype is not (DType.F32 or DType.F16 or DType.BF16)) throw new ArgumentException($"activations are stored as F32, F16 or BF16, not {dtype}");
@@ -45,9 +49,11 @@ public sealed class ActivationStoreWriter : IDisposable
         {
             if (!overwrite) throw new UserError($"{_dir}: already holds a finished activation store (use --force to replace it)");
             File.Delete(Manifest.PathIn(_dir)); // from here on the old store reads as unfinished
+            resume = false;
         }
         Directory.CreateDirectory(_dir);
-        foreach (var stale in Directory.EnumerateFiles(_dir, "shard-*.bin")) File.Delete(stale);
+        // Temporary files of a shard in progress when an earlier run was killed.
+        foreach (var temp in Directory.EnumerateFiles(_dir, ".shard-*.tmp-*")) File.Delete(temp);
         Width = width;
         _dtype = dtype;
         _source = source ?? new ActivationSourceInfo();
@@ -55,6 +61,55 @@ public sealed class ActivationStoreWriter : IDisposable
         _rowsPerShard = Math.Max(1, shardBytes / _rowBytes);
         _stats = new ActivationStats.Accumulator(width);
         Manifest = new Manifest { Stage = stage };
+        if (resume) AdoptFinishedShards();
+        else foreach (var stale in Directory.EnumerateFiles(_dir, "shard-*.bin")) File.Delete(stale);
+        AtomicFile.WriteAllText(LayoutPath, Layout.ToJsonString());
+    }
+
+    /// <summary>
+    /// While the store is being written, <c>layout.json</c> records the shard layout so a resumed run can
+    /// check it continues the same width, dtype and shard size (shard sizes alone cannot tell F16 × 2d from F32 × d).
+    /// It is removed once the manifest exists.
+    /// </summary>
+    string LayoutPath => System.IO.Path.Combine(_dir, "layout.json");
+
+    JsonObject Layout => new() { ["d"] = Width, ["dtype"] = _dtype.SafeTensorsName(), ["rows_per_shard"] = _rowsPerShard };
+
+    /// <summary>Takes over shard-00000.bin, shard-00001.bin, ... (all full, as only full shards are committed early).</summary>
+    void AdoptFinishedShards()
+    {
+        if (File.Exists(LayoutPath))
+        {
+            string previous = File.ReadAllText(LayoutPath);
+            if (previous != Layout.ToJsonString())
+                throw new UserError($"{_dir}: cannot resume: the interrupted run wrote {previous.Trim()}, this run asks for {Layout.ToJsonString()}; use the same settings or start over");
+        }
+        else if (File.Exists(System.IO.Path.Combine(_dir, "shard-00000.bin")))
+            throw new UserError($"{_dir}: cannot resume: no layout.json records how the existing shards were written; start over");
+        long expectedBytes = _rowsPerShard * _rowBytes;
+        var buffer = new float[Math.Max(1, (1 << 20) / Width) * Width];
+        for (int i = 0; ; i++)
+        {
+            string path = System.IO.Path.Combine(_dir, $"shard-{i:D5}.bin");
+            if (!File.Exists(path)) break;
+            long length = new FileInfo(path).Length;
+            if (length != expectedBytes)
+                throw new DataFormatError(path, "size", $"{length} bytes, but a full shard of {_rowsPerShard} rows of {Width} × {_dtype.SafeTensorsName()} is {expectedBytes}: " +
+                    "resume with the same width, dtype and shard size, or start over");
+            using (var file = new MappedFile(path))
+            {
+                int rowsPerRead = buffer.Length / Width;
+                for (long r = 0; r < _rowsPerShard; r += rowsPerRead)
+                {
+                    int n = (int)Math.Min(rowsPerRead, _rowsPerShard - r);
+                    var values = buffer.AsSpan(0, n * Width);
+                    ElementConversion.ToFloat(file.Span(r * _rowBytes, n * _rowBytes), _dtype, values);
+                    _stats.Add(values);
+                }
+            }
+            _shards.Add((System.IO.Path.GetFileName(path), _rowsPerShard));
+            RowCount += _rowsPerShard;
+        }
     }
 
     /// <summary>Appends whole rows (rows.Length a multiple of the width).</summary>
@@ -130,6 +185,7 @@ public sealed class ActivationStoreWriter : IDisposable
         Manifest.Outputs.Clear();
         foreach (var (file, _) in _shards) Manifest.Outputs.Add(new ManifestFile(file));
         Manifest.SaveTo(_dir);
+        File.Delete(LayoutPath);
         _completed = true;
         return stats;
     }

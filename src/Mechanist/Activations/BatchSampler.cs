@@ -36,6 +36,7 @@ public sealed record BatchSamplerState(long RowCount, int BatchSize, ulong Seed,
 public sealed class BatchSampler
 {
     RandomPermutation _order;
+    long[]? _indices;
 
     public long RowCount { get; }
     public int BatchSize { get; }
@@ -89,9 +90,9 @@ public sealed class BatchSampler
     public int Next(IActivationSource source, Span<float> dst)
     {
         if (source.RowCount != RowCount) throw new ArgumentException($"sampler covers {RowCount} rows, source has {source.RowCount}");
-        Span<long> rows = BatchSize <= 1024 ? stackalloc long[BatchSize] : new long[BatchSize];
-        int n = Next(rows);
-        source.ReadRows(rows[..n], dst);
+        _indices ??= new long[BatchSize];
+        int n = Next(_indices);
+        source.ReadRows(_indices.AsSpan(0, n), dst);
         return n;
     }
 

@@ -1,3 +1,5 @@
+using Mechanist.Numerics;
+
 namespace Mechanist.Activations;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Mechanist.Activations;
 public sealed class ShuffleBuffer
 {
     readonly float[] _rows;
-    readonly Random _random;
+    readonly Rng _random;
 
     public int Capacity { get; }
     public int Width { get; }
@@ -23,11 +25,8 @@ public sealed class ShuffleBuffer
         Capacity = capacityRows;
         Width = width;
         _rows = new float[(long)capacityRows * width];
-        _random = NewRandom(seed);
+        _random = new Rng(seed);
     }
-
-    // The one place this type makes its random source: switch to Mechanist.Numerics' RNG here when it lands.
-    static Random NewRandom(ulong seed) => new((int)(RandomPermutation.Mix(seed) & int.MaxValue));
 
     /// <summary>Adds as many whole rows from <paramref name="rows"/> as fit; returns how many rows were added.</summary>
     public int Add(ReadOnlySpan<float> rows)
@@ -46,7 +45,7 @@ public sealed class ShuffleBuffer
         if (dst.Length < n * Width) throw new ArgumentException($"destination holds {dst.Length} floats, {n * Width} needed");
         for (int i = 0; i < n; i++)
         {
-            int j = _random.Next(Count);
+            int j = _random.NextInt(Count);
             _rows.AsSpan(j * Width, Width).CopyTo(dst.Slice(i * Width, Width));
             Count--;
             if (j != Count) _rows.AsSpan(Count * Width, Width).CopyTo(_rows.AsSpan(j * Width, Width));

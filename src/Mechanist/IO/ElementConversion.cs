@@ -52,7 +52,7 @@ public static class ElementConversion
         switch (type)
         {
             case DType.F32: src.CopyTo(MemoryMarshal.Cast<byte, float>(dst)); break;
-            case DType.F16: { var d = MemoryMarshal.Cast<byte, Half>(dst); for (int i = 0; i < n; i++) d[i] = (Half)src[i]; break; }
+            case DType.F16: FloatToHalf(src, MemoryMarshal.Cast<byte, Half>(dst)); break;
             case DType.BF16: FloatToBFloat16(src, MemoryMarshal.Cast<byte, ushort>(dst)); break;
             case DType.F64: { var d = MemoryMarshal.Cast<byte, double>(dst); for (int i = 0; i < n; i++) d[i] = src[i]; break; }
             default: throw new NotSupportedException($"float32 values are stored as F32, F16, BF16 or F64, not {type}");
@@ -61,7 +61,14 @@ public static class ElementConversion
 
     public static void HalfToFloat(ReadOnlySpan<Half> src, Span<float> dst)
     {
-        for (int i = 0; i < dst.Length; i++) dst[i] = (float)src[i];
+        int i = HalfVectors.IsSupported ? HalfVectors.HalfToFloat(MemoryMarshal.Cast<Half, ushort>(src), dst) : 0;
+        for (; i < dst.Length; i++) dst[i] = (float)src[i];
+    }
+
+    public static void FloatToHalf(ReadOnlySpan<float> src, Span<Half> dst)
+    {
+        int i = HalfVectors.IsSupported ? HalfVectors.FloatToHalf(src, MemoryMarshal.Cast<Half, ushort>(dst)) : 0;
+        for (; i < src.Length; i++) dst[i] = (Half)src[i];
     }
 
     public static void BFloat16ToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
@@ -80,7 +87,8 @@ public static class ElementConversion
 
     public static void FloatToBFloat16(ReadOnlySpan<float> src, Span<ushort> dst)
     {
-        for (int i = 0; i < src.Length; i++) dst[i] = FloatToBFloat16(src[i]);
+        int i = HalfVectors.IsSupported ? HalfVectors.FloatToBFloat16(src, dst) : 0;
+        for (; i < src.Length; i++) dst[i] = FloatToBFloat16(src[i]);
     }
 
     public static float BFloat16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);

@@ -130,6 +130,9 @@ public sealed class SafeTensorsFile : IDisposable
         // JsonDocument checks UTF-8 lazily (names only when read), so check the whole header up front.
         if (!System.Text.Unicode.Utf8.IsValid(header))
             throw new DataFormatError(path, "header", "not valid UTF-8");
+        // The reference reader insists on an object from the first byte (no leading whitespace or BOM).
+        if (header.Length == 0 || header[0] != (byte)'{')
+            throw new DataFormatError(path, "header", "does not start with '{' (not a safetensors file?)");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 8 }); }
         catch (JsonException e) { throw new DataFormatError(path, "header", $"not valid JSON: {e.Message}"); }

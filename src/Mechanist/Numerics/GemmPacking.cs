@@ -15,10 +15,21 @@ static unsafe class GemmPacking
     /// </summary>
     public static void PackA(float* a, nint lda, bool transA, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
+        if (transA && mr == 6 && GemmPackingA6.Supported)
+        {
+            // Each source row (one K step) is read once, contiguously, and dealt out 6 floats per panel.
+            int full = mc / 6 * 6;
+            GemmPackingA6.ColumnsToPanels(a + (nint)p0 * lda + i0, lda, kc, full, dst);
+            dst += (nint)full * kc;
+            i0 += full;
+            mc -= full;
+        }
         for (int r0 = 0; r0 < mc; r0 += mr, dst += (nint)mr * kc)
         {
             int rows = Math.Min(mr, mc - r0);
-            if (transA)
+            if (rows == 6 && mr == 6 && !transA && GemmPackingA6.Supported)
+                GemmPackingA6.RowsToPanel(a + (nint)(i0 + r0) * lda + p0, lda, kc, dst);
+            else if (transA)
             {
                 // op(A)[i, p] = A[p, i]: each k step is a contiguous run of rows.
                 float* src = a + (nint)p0 * lda + i0 + r0;
@@ -64,8 +75,12 @@ static unsafe class GemmPacking
             }
             else
             {
-                // op(B)[p, j] = B[j, p]: a transpose; read each source row contiguously, write strided.
-                for (int c = 0; c < nr; c++)
+                // op(B)[p, j] = B[j, p]: a transpose, 8 columns at a time through registers where possible.
+                int c = 0;
+                if (GemmTranspose8.Supported)
+                    for (; c + 8 <= cols; c += 8)
+                        GemmTranspose8.EightColumns(b + (nint)(j0 + c0 + c) * ldb + p0, ldb, kc, dst + c, nr);
+                for (; c < nr; c++)
                 {
                     float* d = dst + c;
                     if (c >= cols)

@@ -16,7 +16,7 @@ sealed unsafe class GemmScratch
 
     GemmScratch()
     {
-        A = Allocate((nint)GemmDriver.MC * GemmDriver.KC);
+        A = Allocate((nint)GemmDriver.MP * GemmDriver.KC + 16); // slack for 8-wide stores of 6-wide steps
         B = Allocate((nint)GemmDriver.KC * GemmDriver.NC);
         Tile = Allocate(GemmKernel512.MR * GemmKernel512.NR);
     }

@@ -4,9 +4,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.Activations;
 
-public class ActivationStoreTests
+public class ActivationStoreTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("acts");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     static float[] RandomRows(int rows, int width, int seed)
     {
@@ -85,6 +87,41 @@ public class ActivationStoreTests
         var e = Assert.Throws<UserError>(() => ActivationSource.Open(dir));
         Assert.Contains("unfinished", e.Message);
         Assert.Contains(dir, e.Message);
+    }
+
+    [Fact]
+    public void AnInterruptedStoreResumesAfterItsFinishedShards()
+    {
+        const int width = 3;
+        var data = RandomRows(57, width, 4);
+        long shardBytes = 10 * width * 2;
+        string dir = Path.Combine(_dir, "resume");
+        using (var w = new ActivationStoreWriter(dir, width, DType.F16, shardBytes: shardBytes))
+            w.Append(data.AsSpan(0, 25 * width)); // shards 0 and 1 finished, 5 rows lost with the crash
+        File.WriteAllBytes(Path.Combine(dir, ".shard-00002.bin.tmp-0123"), new byte[7]); // as a killed run leaves it
+
+        // Same bytes per shard, different layout: refused.
+        Assert.Contains("cannot resume", Assert.Throws<UserError>(() => new ActivationStoreWriter(dir, width, DType.F32, shardBytes: shardBytes, resume: true)).Message);
+        using (var w = new ActivationStoreWriter(dir, width, DType.F16, shardBytes: shardBytes, resume: true))
+        {
+            Assert.Equal(20, w.RowCount);
+            w.Append(data.AsSpan(20 * width));
+            w.Complete();
+        }
+        Assert.Empty(Directory.GetFiles(dir, ".*"));
+        Assert.False(File.Exists(Path.Combine(dir, "layout.json")));
+        string fresh = Path.Combine(_dir, "fresh");
+        using (var w = new ActivationStoreWriter(fresh, width, DType.F16, shardBytes: shardBytes)) { w.Append(data); w.Complete(); }
+
+        using var a = ActivationStore.Open(dir);
+        using var b = ActivationStore.Open(fresh);
+        var x = new float[57 * width];
+        var y = new float[57 * width];
+        a.ReadRows(0, 57, x);
+        b.ReadRows(0, 57, y);
+        Assert.Equal(y, x);
+        Assert.Equal(b.Stats!.MeanSquaredNorm, a.Stats!.MeanSquaredNorm, 1e-9);
+        Assert.Equal(b.Stats.Mean, a.Stats.Mean);
     }
 
     [Fact]
