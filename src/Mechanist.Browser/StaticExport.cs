@@ -1,0 +1,87 @@
+using System.Text;
+using System.Text.Json;
+using Mechanist.Features;
+using Mechanist.IO;
+
+namespace Mechanist.Browser;
+
+/// <summary>
+/// Writes the browser as a static site: `index.html` (features), `neurons.html`, one page per unit under
+/// `feature/` and `neuron/`, `assets/`, and `data/units-{kind}.js` (the index's search and sort data, loaded
+/// with a script tag because file:// forbids fetch). Same templates as the server, relative links, no playground.
+/// The site is built in a sibling folder and swapped in at the end (<see cref="AtomicDirectory"/>), so a failed export leaves the old one.
+/// </summary>
+public static class StaticExport
+{
+    const string Marker = ".mechanist-site";
+
+    public static void Write(FeatureStore store, string outDir, IProgressReporter progress, CancellationToken cancel = default)
+    {
+        outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, Marker)))
+            throw new UserError($"{outDir}: exists and is not an earlier export (no {Marker}); choose an empty or new folder");
+        using var staging = AtomicDirectory.Begin(outDir, overwrite: true);
+        Build(store, staging.TempPath, progress, cancel);
+        staging.Commit();
+    }
+
+    static void Build(FeatureStore store, string dir, IProgressReporter progress, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "assets"));
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        foreach (string name in Assets.Names)
+        {
+            Assets.TryGet(name, out var bytes, out _);
+            File.WriteAllBytes(Path.Combine(dir, "assets", name), bytes);
+        }
+        var root = new StaticLinks(0);
+        var unitLinks = new StaticLinks(1);
+        foreach (var kind in store.Kinds)
+        {
+            if (store.UnitCount(kind) == 0) continue;
+            string dataScript = $"data/units-{kind.Name()}.js";
+            File.WriteAllText(Path.Combine(dir, dataScript), UnitsScript(store, kind), Encoding.UTF8);
+            File.WriteAllText(Path.Combine(dir, kind == UnitKind.Feature ? "index.html" : "neurons.html"),
+                IndexPage.Render(store, root, kind, UnitSort.Density, null, 1, dataScript), Encoding.UTF8);
+
+            string unitDir = Path.Combine(dir, kind.Name());
+            Directory.CreateDirectory(unitDir);
+            int n = store.UnitCount(kind);
+            using var task = progress.Start($"writing {kind.Name()} pages", n, "page");
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Numerics.Parallelism.Threads, CancellationToken = cancel }, id =>
+            {
+                File.WriteAllText(Path.Combine(unitDir, $"{id}.html"), UnitPage.Render(store, unitLinks, kind, id), Encoding.UTF8);
+                task.Advance(1);
+            });
+        }
+        if (store.UnitCount(UnitKind.Feature) == 0)
+            File.WriteAllText(Path.Combine(dir, "index.html"), SimplePages.NotFound(store, root, "This store has no features."), Encoding.UTF8);
+        File.WriteAllText(Path.Combine(dir, Marker), "Written by `mechanist export-html`; the folder is replaced by the next export.\n");
+    }
+
+    /// <summary>
+    /// `window.MECHANIST_UNITS`: per unit [id, density, max, score|null, [top tokens], explanation|null],
+    /// plus the three sort orders precomputed like the server's, for site.js to page, sort and search.
+    /// </summary>
+    static string UnitsScript(FeatureStore store, UnitKind kind)
+    {
+        int n = store.UnitCount(kind);
+        var units = new object?[n][];
+        for (int id = 0; id < n; id++)
+        {
+            var s = store.GetSummary(kind, id);
+            units[id] = [id, s.Density, s.MaxActivation, s.Explanation?.Score, s.TopTokenIds.Select(store.TokenString).ToArray(), s.Explanation?.Text];
+        }
+        var data = new
+        {
+            kind = kind.Name(),
+            units,
+            order = new Dictionary<string, IReadOnlyList<int>>
+            {
+                ["density"] = store.Order(kind, UnitSort.Density), ["max"] = store.Order(kind, UnitSort.MaxActivation),
+                ["score"] = store.Order(kind, UnitSort.Score), ["id"] = store.Order(kind, UnitSort.Id),
+            },
+        };
+        return "window.MECHANIST_UNITS = " + JsonSerializer.Serialize(data) + ";\n";
+    }
+}

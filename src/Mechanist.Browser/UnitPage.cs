@@ -1,0 +1,119 @@
+using System.Text;
+using Mechanist.Features;
+
+namespace Mechanist.Browser;
+
+/// <summary>
+/// One feature's (or neuron's) page, METHODS.md §3.2: header (density, max, explanation, nearest units),
+/// activation histogram, logit effects (table and histogram), top activations, interval samples.
+/// </summary>
+static class UnitPage
+{
+    public static string Render(FeatureStore store, Links links, UnitKind kind, int id)
+    {
+        var u = store.GetUnit(kind, id);
+        string name = (kind == UnitKind.Feature ? "Feature " : "Neuron ") + id;
+        var sb = new StringBuilder(32 * 1024);
+        Html.PageStart(sb, links, name, store, kind.Name());
+
+        sb.Append("<section class=\"head\"><div class=\"title\"><h1>").Append(name).Append("</h1>");
+        sb.Append("<nav class=\"step\">");
+        if (id > 0) sb.Append("<a href=\"").Append(links.Unit(kind, id - 1)).Append("\" rel=\"prev\">← ").Append(id - 1).Append("</a>");
+        if (id + 1 < store.UnitCount(kind)) sb.Append("<a href=\"").Append(links.Unit(kind, id + 1)).Append("\" rel=\"next\">").Append(id + 1).Append(" →</a>");
+        sb.Append("</nav></div>");
+        sb.Append("<dl class=\"stats\"><div><dt>Density</dt><dd id=\"density\">").Append(Html.Density(u.Density));
+        if (u.Density > 0) sb.Append(" <small>(10<sup>").Append(Html.Num(MathF.Log10(u.Density), "0.00")).Append("</sup>)</small>");
+        sb.Append("</dd></div><div><dt>Max activation</dt><dd>").Append(Html.Num(u.MaxActivation, "0.000"))
+          .Append("</dd></div><div><dt>Mean (non-zero)</dt><dd>").Append(Html.Num(u.MeanActivation, "0.000")).Append("</dd></div>");
+        if (u.Explanation?.Score is float score)
+            sb.Append("<div><dt>Explanation score</dt><dd>").Append(Html.Num(score, "0.00")).Append("</dd></div>");
+        sb.Append("</dl>");
+        if (u.Explanation is { } e)
+        {
+            sb.Append("<blockquote class=\"explanation\" id=\"explanation\">").Append(Html.E(e.Text));
+            var detail = e.Scores.Select(p => $"{p.Key} {Html.Num(p.Value, "0.00")}").ToList();
+            if (e.Explainer != null) detail.Add("by " + e.Explainer);
+            if (detail.Count > 0) sb.Append("<footer>").Append(Html.E(string.Join(" · ", detail))).Append("</footer>");
+            sb.Append("</blockquote>");
+        }
+        else sb.Append("<p class=\"muted explanation none\">No explanation yet (`mechanist explain` writes them).</p>");
+        if (u.Nearest.Length > 0)
+        {
+            sb.Append("<div class=\"nearest\"><span class=\"label\">Nearest ").Append(kind == UnitKind.Feature ? "features by decoder cosine" : "neurons by weight cosine")
+              .Append("</span>");
+            foreach (var n in u.Nearest)
+                sb.Append("<a class=\"chip link\" href=\"").Append(links.Unit(kind, n.Id)).Append("\">").Append(n.Id)
+                  .Append(" <small>").Append(Html.Num(n.Cosine, "0.00")).Append("</small></a>");
+            sb.Append("</div>");
+        }
+        sb.Append("</section>");
+
+        if (u.Density <= 0 && u.TopExamples.Length == 0)
+        {
+            sb.Append("<section class=\"card\"><h2>Never fired</h2><p>This ").Append(kind.Name()).Append(" was zero on every one of the ")
+              .Append(store.Source.TokensAnalysed.ToString("N0")).Append(" tokens analysed: a dead unit.</p></section>");
+            Html.PageEnd(sb, links);
+            return sb.ToString();
+        }
+
+        sb.Append("<div class=\"grid\"><section class=\"card\"><h2>Activations</h2>");
+        Svg.Histogram(sb, u.ActivationHistogram, $"Non-zero activations · density {Html.Density(u.Density)}", "acts");
+        sb.Append("</section><section class=\"card\"><h2>Logit effects <small>direct path, median-subtracted</small></h2>");
+        LogitTable(sb, u.Logits);
+        Svg.Histogram(sb, u.Logits.Histogram, "Effect on every vocabulary logit", "logits", signed: true);
+        sb.Append("</section></div>");
+
+        sb.Append("<section class=\"card\" id=\"top\"><h2>Top activations</h2>");
+        Examples(sb, u.TopExamples, u.MaxActivation);
+        sb.Append("</section>");
+
+        if (u.Intervals.Length > 0)
+        {
+            sb.Append("<section class=\"card\" id=\"intervals\"><h2>Samples across the activation range</h2>");
+            foreach (var iv in u.Intervals.Reverse())
+            {
+                sb.Append("<h3>").Append(Html.Num(iv.Lower, "0.00")).Append(" – ").Append(Html.Num(iv.Upper, "0.00"))
+                  .Append(" <small>contains ").Append(Html.Num(iv.Fraction * 100, "0.##")).Append("% of non-zero activations</small></h3>");
+                Examples(sb, iv.Examples, u.MaxActivation);
+            }
+            sb.Append("</section>");
+        }
+        Html.PageEnd(sb, links);
+        return sb.ToString();
+    }
+
+    static void Examples(StringBuilder sb, ActivationRecord[] examples, float scale)
+    {
+        if (examples.Length == 0) { sb.Append("<p class=\"muted\">None.</p>"); return; }
+        sb.Append("<div class=\"examples\">");
+        foreach (var ex in examples)
+        {
+            float shown = ex.Position >= 0 ? ex.Activations[ex.Position] : ex.MaxActivation;
+            sb.Append("<div class=\"example\"><span class=\"peak\">").Append(Html.Num(shown, "0.00")).Append("</span>");
+            Html.Context(sb, ex, scale);
+            sb.Append("</div>");
+        }
+        sb.Append("</div>");
+    }
+
+    static void LogitTable(StringBuilder sb, LogitEffects logits)
+    {
+        sb.Append("<table class=\"logits\"><thead><tr><th colspan=\"2\">Suppressed</th><th colspan=\"2\">Promoted</th></tr></thead><tbody>");
+        int rows = Math.Max(logits.Top.Length, logits.Bottom.Length);
+        for (int i = 0; i < rows; i++)
+        {
+            sb.Append("<tr>");
+            Cell(sb, i < logits.Bottom.Length ? logits.Bottom[i] : null, "neg");
+            Cell(sb, i < logits.Top.Length ? logits.Top[i] : null, "pos");
+            sb.Append("</tr>");
+        }
+        sb.Append("</tbody></table>");
+    }
+
+    static void Cell(StringBuilder sb, TokenValue? v, string cls)
+    {
+        if (v is null) { sb.Append("<td></td><td></td>"); return; }
+        sb.Append("<td class=\"tokcell ").Append(cls).Append("\">").Append(Html.E(Html.TokenLabel(v.Token))).Append("</td><td class=\"num ").Append(cls)
+          .Append("\">").Append(v.Value >= 0 ? "+" : "").Append(Html.Num(v.Value, "0.00")).Append("</td>");
+    }
+}

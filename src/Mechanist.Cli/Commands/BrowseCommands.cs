@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Mechanist.Browser;
+using Mechanist.Features;
+
+namespace Mechanist.Cli.Commands;
+
+/// <summary>`mechanist browse` (local web server) and `mechanist export-html` (static site) over a feature store.</summary>
+static class BrowseCommands
+{
+    public static IEnumerable<Command> Create() => [Browse(), ExportHtml()];
+
+    static Option<string> FeaturesOption() => new("--features")
+    {
+        Description = "Feature store folder written by `mechanist features build` (features.json, *.index, *.data).", Required = true,
+    };
+
+    static Command Browse()
+    {
+        var features = FeaturesOption();
+        var port = new Option<int>("--port") { Description = "TCP port to listen on; 0 picks a free one.", DefaultValueFactory = _ => 0 };
+        var host = new Option<string>("--host")
+        {
+            Description = "Address to bind. The default serves only this machine; 0.0.0.0 exposes the browser to the network.",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        var cmd = new Command("browse", "Serve the feature browser on this machine: index, feature and neuron pages, playground. Prints the address; Ctrl-C stops.")
+        {
+            features, port, host,
+        };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            using var store = FeatureStore.Open(parse.GetValue(features)!);
+            string h = parse.GetValue(host)!;
+            // The playground's encoder (tokenizer + model + SAE) is wired in by the model stage; until then it is off.
+            var server = BrowserServer.StartAsync(store, encoder: null, h, parse.GetValue(port), cancel).GetAwaiter().GetResult();
+            try
+            {
+                if (h is not ("127.0.0.1" or "::1" or "localhost")) Console.Error.WriteLine($"warning: listening on {h}: other machines can reach this browser");
+                Console.WriteLine($"Mechanist browser: {server.Address}/  ({store.UnitCount(UnitKind.Feature):N0} features, {store.UnitCount(UnitKind.Neuron):N0} neurons; Ctrl-C to stop)");
+                server.RunUntilCancelledAsync(cancel).GetAwaiter().GetResult();
+            }
+            finally { server.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+            return 0;
+        });
+    }
+
+    static Command ExportHtml()
+    {
+        var features = FeaturesOption();
+        var outDir = new Option<string>("--out") { Description = "Folder for the site (created; an earlier export there is replaced).", Required = true };
+        var cmd = new Command("export-html", "Write the feature browser as a static site that works from any web host and from file:// (no playground).")
+        {
+            features, outDir,
+        };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            using var store = FeatureStore.Open(parse.GetValue(features)!);
+            string dir = parse.GetValue(outDir)!;
+            StaticExport.Write(store, dir, ConsoleProgress.Instance, cancel);
+            Console.WriteLine($"wrote {Path.GetFullPath(dir)}/index.html");
+            return 0;
+        });
+    }
+}

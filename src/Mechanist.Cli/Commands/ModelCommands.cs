@@ -1,0 +1,254 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mechanist.Autograd;
+using Mechanist.Bench;
+using Mechanist.Models;
+using Mechanist.Numerics;
+using Mechanist.Text;
+
+namespace Mechanist.Cli.Commands;
+
+/// <summary>`mechanist model ...`: train, evaluate, sample from, import and export GPT-2-style language models.</summary>
+static class ModelCommands
+{
+    public static Command Create()
+    {
+        var model = new Command("model", "Train, evaluate and sample GPT-2-style language models; import and export Hugging Face GPT-2 folders.");
+        model.Subcommands.Add(Train());
+        model.Subcommands.Add(Eval());
+        model.Subcommands.Add(Generate());
+        model.Subcommands.Add(Logits());
+        model.Subcommands.Add(ImportHf());
+        model.Subcommands.Add(ExportHf());
+        return model;
+    }
+
+    static Option<string> ModelDir() => new("--model") { Description = "Model folder (a training run directory or a GPT-2 folder: config.json + model.safetensors).", Required = true };
+
+    static Command Train()
+    {
+        var data = new Option<string>("--data") { Description = "Token store folder (from `mechanist corpus prepare`); trains on its \"train\" split, validates on \"valid\".", Required = true };
+        var preset = new Option<string>("--preset") { Description = $"Model shape: {string.Join(", ", TransformerConfig.PresetNames)}. toy-1l is the paper's one-layer model (d 128, MLP 512, ReLU).", DefaultValueFactory = _ => "toy-1l" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights and data order.", DefaultValueFactory = _ => 0 };
+        var tokens = new Option<long>("--tokens") { Description = "Training tokens in total.", DefaultValueFactory = _ => 20_000_000 };
+        var output = new Option<string>("--out") { Description = "Run directory (config.json, model.safetensors, checkpoint/, metrics.jsonl, loss.svg).", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Windows per step.", DefaultValueFactory = _ => 16 };
+        var context = new Option<int?>("--context") { Description = "Tokens per window (default: the preset's context)." };
+        var lr = new Option<float>("--lr") { Description = "Peak learning rate (AdamW).", DefaultValueFactory = _ => 1e-3f };
+        var wd = new Option<float>("--weight-decay") { Description = "Decoupled weight decay (not on biases, gains).", DefaultValueFactory = _ => 0.1f };
+        var warmup = new Option<long>("--warmup") { Description = "Linear warm-up steps (at most a tenth of the run), then cosine decay to 10%.", DefaultValueFactory = _ => 200 };
+        var clip = new Option<float>("--clip") { Description = "Global gradient-norm clip.", DefaultValueFactory = _ => 1f };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Steps between validation losses.", DefaultValueFactory = _ => 100 };
+        var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (also at the end and on Ctrl-C).", DefaultValueFactory = _ => 250 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint, with its saved settings (other options are ignored)." };
+        var force = new Option<bool>("--force") { Description = "Delete a run already in --out and start over." };
+        var cmd = new Command("train", "Train a language model on next-token prediction (AdamW, warm-up + cosine, clipping), with checkpoints and exact --resume.")
+            { data, preset, seed, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, resume, force };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            string outDir = parse.GetValue(output)!;
+            var options = new TrainOptions
+            {
+                Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
+                Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
+                WarmupSteps = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), EvalEvery = parse.GetValue(evalEvery),
+                CheckpointEvery = parse.GetValue(ckptEvery),
+            };
+            bool isResume = parse.GetValue(resume);
+            if (isResume)
+            {
+                // The saved options decide the shape; read them to open the data with the right context and seed.
+                string state = Path.Combine(outDir, Trainer.CheckpointDir, Trainer.StateFile);
+                if (!File.Exists(state)) throw new UserError($"{outDir}: no checkpoint to resume from ({state} not found)");
+                options = (JsonNode.Parse(File.ReadAllText(state))?["options"]).Deserialize<TrainOptions>()
+                    ?? throw new DataFormatError(state, "options", "missing");
+            }
+            else options.Validate();
+            using var train = TokenStore.Open(parse.GetValue(data)!, "train");
+            int ctx = options.Context ?? TransformerConfig.Preset(options.Preset, train.VocabSize).Context;
+            if (train.Count < ctx + 1) throw new UserError($"the train split holds {train.Count} tokens, fewer than one window of {ctx + 1}");
+            int[] valid = [];
+            try
+            {
+                using var v = TokenStore.Open(parse.GetValue(data)!, "valid");
+                valid = TokenStoreWindows.FixedWindows(v, ctx, options.EvalWindows);
+            }
+            catch (UserError) { } // no valid split: train without validation
+            if (valid.Length == 0) Console.Error.WriteLine("note: no validation windows (the token store's valid split is empty); metrics hold training loss only");
+            var result = Trainer.Train(outDir, options, new TokenStoreWindows(train, ctx, options.Seed), valid, ConsoleProgress.Instance, cancel, isResume, parse.GetValue(force));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"trained {result.Steps} steps: loss {result.LastLoss:0.0000}{(result.ValidationLoss is double vl ? $", validation {vl:0.0000} (perplexity {Math.Exp(vl):0.0})" : "")}, {result.TokensPerSecond:N0} tokens/s → {outDir}"));
+            return 0;
+        });
+    }
+
+    static Command Eval()
+    {
+        var model = ModelDir();
+        var data = new Option<string>("--data") { Description = "Token store folder.", Required = true };
+        var split = new Option<string>("--split") { Description = "Which split to score: valid or train.", DefaultValueFactory = _ => "valid" };
+        var windows = new Option<int>("--windows") { Description = "Most windows (of the model's context + 1 tokens, taken from the start of the split) to score.", DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch") { Description = "Windows per forward pass.", DefaultValueFactory = _ => 16 };
+        var json = new Option<bool>("--json") { Description = "Print {\"loss\", \"perplexity\", \"tokens\"} as JSON." };
+        var cmd = new Command("eval", "Mean next-token loss (nats/token) and perplexity of a model on a token store.") { model, data, split, windows, batch, json };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            var m = ModelFiles.Load(parse.GetValue(model)!);
+            using var store = TokenStore.Open(parse.GetValue(data)!, parse.GetValue(split)!);
+            if (store.VocabSize > m.Config.Vocab) throw new UserError($"the token store's vocabulary ({store.VocabSize}) is larger than the model's ({m.Config.Vocab})");
+            int ctx = m.Config.Context;
+            var w = TokenStoreWindows.FixedWindows(store, ctx, Math.Max(1, parse.GetValue(windows)));
+            if (w.Length == 0) throw new UserError($"the {store.Split} split holds {store.Count} tokens, fewer than one window of {ctx + 1}");
+            int n = w.Length / (ctx + 1);
+            double loss;
+            using (var task = ConsoleProgress.Instance.Start("evaluating", (long)n * ctx, "tok"))
+                loss = Evaluation.MeanLoss(m, w, ctx, Math.Max(1, parse.GetValue(batch)), task);
+            if (parse.GetValue(json))
+                Console.WriteLine(new JsonObject { ["loss"] = loss, ["perplexity"] = Math.Exp(loss), ["tokens"] = (long)n * ctx }.ToJsonString());
+            else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:0.0000} nats/token, perplexity {Math.Exp(loss):0.00} over {(long)n * ctx:N0} tokens"));
+            return 0;
+        });
+    }
+
+    static Command Generate()
+    {
+        var model = ModelDir();
+        var prompt = new Option<string>("--prompt") { Description = "Text to continue.", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (vocab.json + merges.txt, or tokenizer.json); default: the model folder." };
+        var max = new Option<int>("--max-tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 64 };
+        var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 1f };
+        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all).", DefaultValueFactory = _ => 0 };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling: smallest set of tokens with this much probability (1 = all).", DefaultValueFactory = _ => 1f };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("generate", "Continue a prompt by sampling (temperature, top-k, top-p) with a KV cache.") { model, prompt, tokenizer, max, temperature, topK, topP, seed };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            string dir = parse.GetValue(model)!;
+            var m = ModelFiles.Load(dir);
+            var tok = TokenizerFiles.Load(parse.GetValue(tokenizer) ?? dir);
+            int[] ids = tok.Encode(parse.GetValue(prompt)!);
+            if (ids.Length == 0) throw new UserError("the prompt encodes to no tokens");
+            var settings = new SamplingSettings(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(seed));
+            Console.Write(parse.GetValue(prompt));
+            var generated = new List<int>();
+            string shown = "";
+            foreach (int id in Sampler.Generate(m, ids, parse.GetValue(max), settings, cancel))
+            {
+                generated.Add(id);
+                string text = tok.Decode(generated.ToArray());
+                if (text.Length > shown.Length && text.StartsWith(shown, StringComparison.Ordinal)) Console.Write(text[shown.Length..]);
+                shown = text;
+            }
+            Console.WriteLine();
+            return 0;
+        });
+    }
+
+    static Command Logits()
+    {
+        var model = ModelDir();
+        var tokens = new Option<string>("--tokens") { Description = "Comma-separated token ids, e.g. 1,2,3.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array of the final position's logits." };
+        var cmd = new Command("logits", "Print the final position's logits for a token sequence (for checking against other implementations).") { model, tokens, json };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            var m = ModelFiles.Load(parse.GetValue(model)!);
+            int[] ids;
+            try { ids = parse.GetValue(tokens)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
+            catch (FormatException) { throw new UserError($"--tokens: expected comma-separated integers, got '{parse.GetValue(tokens)}'"); }
+            if (ids.Length == 0) throw new UserError("--tokens: no tokens given");
+            foreach (int id in ids) if ((uint)id >= (uint)m.Config.Vocab) throw new UserError($"--tokens: {id} is outside the vocabulary of {m.Config.Vocab}");
+            if (ids.Length > m.Config.Context) ids = ids[^m.Config.Context..];
+            float[] last;
+            using (Tape.NoGrad()) last = m.Forward(ids, 1, ids.Length).Value.Row(ids.Length - 1).ToArray();
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(last));
+            else for (int i = 0; i < last.Length; i++) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i}\t{last[i]:R}"));
+            return 0;
+        });
+    }
+
+    static Command ImportHf()
+    {
+        var from = new Option<string>("--from") { Description = "Hugging Face GPT2LMHeadModel folder (config.json + model.safetensors).", Required = true };
+        var output = new Option<string>("--out") { Description = "Model folder to write.", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists." };
+        var cmd = new Command("import-hf", "Import a Hugging Face GPT-2 checkpoint (validated: every tensor present with its shape; F16/BF16 widened).") { from, output, force };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            var m = ModelFiles.Load(parse.GetValue(from)!);
+            IO.AtomicDirectory.Create(parse.GetValue(output)!, tmp => ModelFiles.Save(m, tmp), parse.GetValue(force));
+            Console.WriteLine($"imported {m.Config.Layers} layers, d_model {m.Config.DModel}, vocab {m.Config.Vocab} ({m.Config.ParameterCount() / 1e6:0.##}M parameters) → {parse.GetValue(output)}");
+            return 0;
+        });
+    }
+
+    static Command ExportHf()
+    {
+        var model = ModelDir();
+        var output = new Option<string>("--out") { Description = "Folder to write (config.json + model.safetensors, loadable by transformers.GPT2LMHeadModel.from_pretrained).", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists." };
+        var cmd = new Command("export-hf", "Export a model as a Hugging Face GPT2LMHeadModel folder.") { model, output, force };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            var m = ModelFiles.Load(parse.GetValue(model)!);
+            IO.AtomicDirectory.Create(parse.GetValue(output)!, tmp => ModelFiles.ExportHuggingFace(m, tmp), parse.GetValue(force));
+            Console.WriteLine($"exported → {parse.GetValue(output)}");
+            return 0;
+        });
+    }
+
+    /// <summary>`mechanist bench model`: training throughput, interleaved with the PyTorch peer.</summary>
+    public static Command Bench()
+    {
+        var preset = new Option<string>("--preset") { Description = "Model shape (toy-1l, tiny-4l, ...).", DefaultValueFactory = _ => "toy-1l" };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 8192 };
+        var batch = new Option<int>("--batch") { Description = "Windows per step.", DefaultValueFactory = _ => 16 };
+        var context = new Option<int?>("--context") { Description = "Tokens per window (default: the preset's)." };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per round.", DefaultValueFactory = _ => 5 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds; each times ours then the peer (medians reported).", DefaultValueFactory = _ => 3 };
+        var peer = new Option<bool>("--peer") { Description = "Also run ../shared/baselines/torch_lm_bench.py (needs /usr/bin/python3 with torch) on the same shape, interleaved." };
+        var peerScript = new Option<string>("--peer-script") { Description = "Path of the PyTorch peer script.", DefaultValueFactory = _ => "../shared/baselines/torch_lm_bench.py" };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var cmd = new Command("model", "Language-model training throughput (tokens/s: forward, backward, clip, AdamW) on random tokens; " +
+            "with --peer, interleaved with the PyTorch peer on the same model (GELU MLP, untied lm_head, as the peer builds it).")
+            { preset, vocab, batch, context, steps, rounds, peer, peerScript, json };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            bool withPeer = parse.GetValue(peer);
+            var c = ModelBench.Config(parse.GetValue(preset)!, parse.GetValue(vocab), parse.GetValue(context), withPeer);
+            int b = parse.GetValue(batch), n = Math.Max(1, parse.GetValue(steps)), r = Math.Max(1, parse.GetValue(rounds));
+            var ours = new List<double>();
+            var theirs = new List<double>();
+            for (int i = 0; i < r && !cancel.IsCancellationRequested; i++)
+            {
+                ours.Add(ModelBench.Measure(c, b, warmup: 2, steps: n));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {i + 1}: mechanist {ours[^1]:N0} tokens/s"));
+                if (withPeer && ModelBench.MeasurePeer(parse.GetValue(peerScript)!, c, b, n, Parallelism.Threads) is double p)
+                {
+                    theirs.Add(p);
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {i + 1}: pytorch   {p:N0} tokens/s"));
+                }
+            }
+            double Median(List<double> x) { var s = x.OrderBy(v => v).ToList(); return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
+            double mine = Median(ours), peerMedian = Median(theirs);
+            if (parse.GetValue(json))
+                Console.WriteLine(new JsonObject
+                {
+                    ["preset"] = parse.GetValue(preset), ["layers"] = c.Layers, ["d_model"] = c.DModel, ["vocab"] = c.Vocab, ["context"] = c.Context,
+                    ["batch"] = b, ["tokens_per_second"] = Math.Round(mine), ["peer_tokens_per_second"] = theirs.Count > 0 ? Math.Round(peerMedian) : null,
+                    ["ratio"] = theirs.Count > 0 ? Math.Round(mine / peerMedian, 3) : null,
+                }.ToJsonString());
+            else
+            {
+                string peerText = theirs.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"; PyTorch {peerMedian:N0} tokens/s; ratio {mine / peerMedian:0.00}×")
+                    : withPeer ? "; peer unavailable" : "";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{parse.GetValue(preset)} (vocab {c.Vocab}, batch {b}, context {c.Context}): {mine:N0} tokens/s") + peerText);
+            }
+            return 0;
+        });
+    }
+}

@@ -1,0 +1,126 @@
+using System.Numerics;
+using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
+
+namespace Mechanist.Autograd;
+
+public static unsafe partial class Ops
+{
+    /// <summary>
+    /// Fused multi-head attention. q, k, v are [batch, seq, heads·dHead] (heads side by side, as GPT-2's
+    /// c_attn splits them). Returns z [batch, seq, heads·dHead] = softmax(scale·q·kᵀ, causal mask)·v per head.
+    /// scale defaults to 1/√dHead; pass 1/(√dHead·(layer+1)) for CRFM's scale_attn_by_inverse_layer_idx.
+    /// The pattern [batch, heads, seq, seq] is available through <see cref="PatternOf{T}"/>.
+    /// </summary>
+    public static Var<T> Attention<T>(Var<T> q, Var<T> k, Var<T> v, int heads, bool causal = true, T? scale = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (q.Value.Rank != 3 || !q.Value.SameShape(k.Value) || !q.Value.SameShape(v.Value))
+            throw new ArgumentException($"Attention: q, k, v must share one [batch, seq, d] shape; got {q.Value.ShapeString}, {k.Value.ShapeString}, {v.Value.ShapeString}");
+        int batch = q.Value.Dim(0), seq = q.Value.Dim(1), d = q.Value.Dim(2);
+        if (heads < 1 || d % heads != 0) throw new ArgumentException($"Attention: width {d} does not split into {heads} heads");
+        var shape = new AttentionKernel.Shape(batch, seq, heads, d / heads, causal);
+        T s = scale ?? T.One / T.Sqrt(T.CreateTruncating(d / heads));
+        var z = new Tensor<T>(q.Shape);
+        var pattern = new Tensor<T>(batch, heads, seq, seq);
+        Tensor<T> Q = q.Value, K = k.Value, V = v.Value;
+        AttentionKernel.Forward(shape, s, Q.Pointer, d, K.Pointer, d, V.Pointer, d, z.Pointer, d, pattern.Pointer);
+        bool record = Tape.ShouldRecord(q, k, v);
+        var result = new Var<T>(z, record) { AttentionPattern = pattern };
+        if (record)
+            Tape.Active!.Record(() =>
+            {
+                if (result.Grad is not { } dz) return;
+                T* dq = q.RequiresGrad ? q.GradForAccumulation().Pointer : null;
+                T* dk = k.RequiresGrad ? k.GradForAccumulation().Pointer : null;
+                T* dv = v.RequiresGrad ? v.GradForAccumulation().Pointer : null;
+                AttentionKernel.Backward(shape, s, Q.Pointer, d, K.Pointer, d, V.Pointer, d, pattern.Pointer, dz.Pointer, d, dq, d, dk, d, dv, d);
+            });
+        return result;
+    }
+
+    /// <summary>The attention pattern [batch, heads, q, k] of a Var returned by <see cref="Attention{T}"/>.</summary>
+    public static Tensor<T> PatternOf<T>(Var<T> attentionOutput) where T : unmanaged, IFloatingPointIeee754<T>
+        => attentionOutput.AttentionPattern ?? throw new ArgumentException("not the output of Ops.Attention");
+
+    /// <summary>Rows of table [vocab, d] for each id: ids of shape [..] give [.., d]. Backward scatter-adds.</summary>
+    public static Var<T> Embedding<T>(Var<T> table, int[] ids, params int[] idShape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int[] leading = idShape.Length > 0 ? idShape : [ids.Length];
+        var y = new Tensor<T>([.. leading, table.Value.Columns]);
+        if (y.RowCount != ids.Length) throw new ArgumentException($"Embedding: {ids.Length} ids do not fill shape [{string.Join(", ", leading)}]");
+        Gather.Rows(table.Value, ids, y);
+        bool record = Tape.ShouldRecord(table);
+        var result = new Var<T>(y, record);
+        if (record)
+            Tape.Active!.Record(() =>
+            {
+                if (result.Grad is not { } dy) return;
+                Gather.ScatterAddRows(dy, ids, table.GradForAccumulation());
+            });
+        return result;
+    }
+
+    /// <summary>
+    /// Mean cross-entropy of logits [.., vocab] against targets (one per row), skipping rows whose target is
+    /// ignoreIndex; the mean is over the rows kept (0 if none). perToken, when given, receives each row's
+    /// loss (0 for ignored rows). Fused: log-softmax is never materialised; backward recomputes it row by row.
+    /// </summary>
+    public static Var<T> CrossEntropy<T>(Var<T> logits, int[] targets, int ignoreIndex = -100, Span<T> perToken = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = logits.Value.RowCount;
+        var loss = new T[rows];
+        var lse = new T[rows];
+        Numerics.Kernels.Softmax.CrossEntropyForward(logits.Value, targets, ignoreIndex, loss, lse);
+        int kept = 0;
+        T total = T.Zero;
+        for (int i = 0; i < rows; i++)
+            if (targets[i] != ignoreIndex) { kept++; total += loss[i]; }
+        if (!perToken.IsEmpty) loss.AsSpan().CopyTo(perToken);
+        var y = new Tensor<T>(1);
+        y[0] = kept == 0 ? T.Zero : total / T.CreateTruncating(kept);
+        bool record = Tape.ShouldRecord(logits);
+        var result = new Var<T>(y, record);
+        if (record)
+            Tape.Active!.Record(() =>
+            {
+                if (result.Grad is not { } dy || kept == 0) return;
+                var rowGrad = new T[rows];
+                T g = dy[0] / T.CreateTruncating(kept);
+                for (int i = 0; i < rows; i++) rowGrad[i] = targets[i] == ignoreIndex ? T.Zero : g;
+                Numerics.Kernels.Softmax.CrossEntropyBackward(logits.Value, targets, lse, rowGrad, logits.GradForAccumulation());
+            });
+        return result;
+    }
+
+    /// <summary>Keeps the k largest entries of each row and zeroes the rest; the gradient flows only to the kept entries.</summary>
+    public static Var<T> TopKMask<T>(Var<T> x, int k) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = x.Value.RowCount, d = x.Value.Columns;
+        var indices = new int[rows * k];
+        Gather.TopKIndices(x.Value, k, indices);
+        var y = new Tensor<T>(x.Shape);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < k; j++)
+            {
+                int c = r * d + indices[r * k + j];
+                y[c] = x.Value[c];
+            }
+        bool record = Tape.ShouldRecord(x);
+        var result = new Var<T>(y, record);
+        if (record)
+            Tape.Active!.Record(() =>
+            {
+                if (result.Grad is not { } dy) return;
+                var dx = x.GradForAccumulation();
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < k; j++)
+                    {
+                        int c = r * d + indices[r * k + j];
+                        dx[c] += dy[c];
+                    }
+            });
+        return result;
+    }
+}

@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mechanist.Activations;
+using Mechanist.Autograd.Optimizers;
+using Mechanist.IO;
+using Mechanist.Numerics;
+
+namespace Mechanist.Dictionary;
+
+/// <summary>One trained SAE: where it was saved and how it scored on the held-out rows.</summary>
+public sealed record SaeTrainingResult(string Name, string Directory, SaeMetrics Metrics);
+
+/// <summary>
+/// Trains one or more SAEs on one activation stream, reading each batch once for all of them
+/// (<c>mechanist sae train</c>). Inputs are scaled by c so that E‖c·x‖² = 1; the saved SAEs have c folded
+/// in and read raw activations. The output folder holds one SAELens folder per SAE (named by
+/// <see cref="SaeTrainingOptions.Runs"/>), <c>metrics.json</c>, density histograms, and
+/// <c>checkpoint/</c> from which an interrupted run resumes exactly.
+/// </summary>
+public static class SaeTrainer
+{
+    public const string CheckpointDir = "checkpoint";
+
+    /// <param name="resume">Continue from <c>out/checkpoint</c> (must exist) instead of starting fresh.</param>
+    public static IReadOnlyList<SaeTrainingResult> Train(IActivationSource source, SaeTrainingOptions o, string outDir,
+        IProgressReporter progress, CancellationToken cancel = default, bool resume = false, bool force = false)
+    {
+        o.Validate(source.Width);
+        int d = source.Width;
+        long holdout = o.HoldoutRows > 0 ? o.HoldoutRows : Math.Min(source.RowCount / 20, 65_536);
+        long trainRows = source.RowCount - holdout;
+        if (trainRows < o.BatchSize)
+            throw new UserError($"{source.Path}: {source.RowCount} rows leave {trainRows} for training after holding out {holdout}; need at least one batch of {o.BatchSize}");
+        long tokens = o.Tokens > 0 ? o.Tokens : trainRows;
+        long totalSteps = Math.Max(1, (tokens + o.BatchSize - 1) / o.BatchSize);
+        string checkpoint = Path.Combine(outDir, CheckpointDir);
+
+        if (!resume && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !force)
+            throw new UserError($"{outDir}: already exists (use --resume to continue its checkpoint or --force to start over)");
+        if (resume && !Directory.Exists(checkpoint)) throw new UserError($"{checkpoint}: no checkpoint to resume");
+        Directory.CreateDirectory(outDir);
+
+        var state = resume
+            ? LoadCheckpoint(checkpoint, o, source)
+            : Initialise(source, o, trainRows);
+        var runs = state.Runs;
+        var sampler = state.Sampler;
+        var schedule = new LearningRateSchedule(Math.Min(o.WarmupSteps, Math.Max(1, totalSteps / 20)), totalSteps,
+            DecayShape.Linear, 0, decayStart: (long)Math.Round(totalSteps * (1 - o.DecayFraction)));
+        long sparsityWarmup = Math.Max(1, (long)(o.SparsityWarmupFraction * totalSteps));
+        long thresholdStart = Math.Min(o.ThresholdStartStep, totalSteps / 2);
+        var resampleAt = new HashSet<long>(o.ResampleSteps);
+
+        var batch = new Tensor(o.BatchSize, d);
+        var rows = new long[o.BatchSize];
+        using var task = progress.Start($"training {runs.Count} SAE{(runs.Count > 1 ? "s" : "")}", totalSteps * o.BatchSize, "tok");
+        task.SetDone(state.Step * o.BatchSize);
+        var clock = Stopwatch.StartNew();
+        long tokensAtClock = state.Step * o.BatchSize;
+        var lastSave = Stopwatch.StartNew();
+        for (long step = state.Step; step < totalSteps; step++)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                state.Step = step;
+                SaveCheckpoint(checkpoint, state, o, source);
+                cancel.ThrowIfCancellationRequested();
+            }
+            int n = sampler.Next(rows);
+            source.ReadRows(rows.AsSpan(0, n), batch.Span[..(n * d)]);
+            var x = n == o.BatchSize ? batch : batch.Rows(0, n);
+            if (state.Scale != 1) VectorMath.Scale(state.Scale, x.Span, x.Span);
+            float lr = schedule.Rate(o.LearningRate, step);
+            double sparsityFactor = Math.Min(1, (step + 1) / (double)sparsityWarmup);
+            foreach (var run in runs)
+            {
+                run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
+                if (run.Sae.Architecture == SaeArchitecture.Relu && resampleAt.Contains(step + 1))
+                    Resample(run, source, trainRows, state, o);
+            }
+            task.Advance(n);
+            if (step % 10 == 0 || step == totalSteps - 1)
+            {
+                double rate = (step + 1 - tokensAtClock / (double)o.BatchSize) * o.BatchSize / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                task.SetStatus(Status(runs, o, rate));
+            }
+            if ((o.CheckpointEverySteps > 0 && (step + 1) % o.CheckpointEverySteps == 0 && step + 1 < totalSteps) || lastSave.Elapsed.TotalMinutes >= 10)
+            {
+                state.Step = step + 1;
+                SaveCheckpoint(checkpoint, state, o, source);
+                lastSave.Restart();
+            }
+        }
+        state.Step = totalSteps;
+        SaveCheckpoint(checkpoint, state, o, source);
+        task.Dispose();
+
+        // Evaluate on the held-out rows with the folded (raw-input) SAEs and save them.
+        var results = new List<SaeTrainingResult>();
+        var summary = new JsonObject { ["source"] = source.Path, ["train_rows"] = trainRows, ["holdout_rows"] = holdout, ["steps"] = totalSteps, ["scale"] = state.Scale };
+        var perSae = new JsonObject();
+        foreach (var run in runs)
+        {
+            var saved = run.Sae.FoldInputScale(state.Scale);
+            saved.Metadata = o.Metadata;
+            var metrics = holdout > 0 ? SaeMetrics.Evaluate(saved, HoldoutBatches(source, trainRows, holdout)) : null;
+            string dir = Path.Combine(outDir, run.Name);
+            var extra = new JsonObject
+            {
+                ["folded_input_scale"] = state.Scale,
+                ["fold"] = "W_enc·c, W_dec/c, b_dec/c (latents unchanged)",
+                ["lambda"] = run.Lambda,
+                ["training"] = o.ToJson(),
+                ["steps"] = totalSteps,
+            };
+            SaeLensFormat.Save(saved, dir, metrics?.Log10Density(), extra);
+            if (metrics != null)
+            {
+                AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), metrics.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                DensityHistogram.Save(Path.Combine(dir, "density"), metrics.Density, $"{run.Name}: feature density ({metrics.Tokens:N0} held-out tokens)");
+                perSae[run.Name] = metrics.ToJson();
+                results.Add(new SaeTrainingResult(run.Name, dir, metrics));
+            }
+        }
+        summary["saes"] = perSae;
+        AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return results;
+    }
+
+    static string Status(List<SaeTrainingRun> runs, SaeTrainingOptions o, double rate)
+    {
+        var parts = runs.Take(3).Select(r =>
+        {
+            var s = r.Last;
+            string prefix = runs.Count > 1 ? $"{r.Sae.DSae}{(o.UsesK ? $"/k{r.Sae.K}" : "")}: " : "";
+            return $"{prefix}mse {s.Reconstruction / r.Sae.DIn:G3} ev {s.ExplainedVariance:F3} L0 {s.L0:F1} dead {r.DeadCount(o.DeadWindowTokens)}";
+        });
+        return string.Join(" | ", parts) + (runs.Count > 3 ? $" (+{runs.Count - 3})" : "") + $" | {rate:N0} tok/s";
+    }
+
+    static IEnumerable<Tensor> HoldoutBatches(IActivationSource source, long start, long count)
+    {
+        const int Chunk = 8192;
+        for (long r = 0; r < count; r += Chunk)
+        {
+            int n = (int)Math.Min(Chunk, count - r);
+            var t = new Tensor(n, source.Width);
+            source.ReadRows(start + r, n, t.Span);
+            yield return t;
+        }
+    }
+
+    sealed class TrainingState
+    {
+        public required List<SaeTrainingRun> Runs;
+        public required BatchSampler Sampler;
+        public required Rng Rng;
+        public float Scale;
+        public long Step;
+    }
+
+    static TrainingState Initialise(IActivationSource source, SaeTrainingOptions o, long trainRows)
+    {
+        var rng = new Rng(o.Seed);
+        var sampleRng = rng.Stream(1);
+        int sampleCount = (int)Math.Min(trainRows, Math.Max(o.GeometricMedianSamples, 1));
+        var sampleRows = new long[sampleCount];
+        for (int i = 0; i < sampleCount; i++) sampleRows[i] = sampleCount == trainRows ? i : (long)(sampleRng.NextDouble() * trainRows);
+        var sample = new Tensor(sampleCount, source.Width);
+        source.ReadRows(sampleRows, sample.Span);
+        float scale = 1;
+        if (o.Normalize)
+        {
+            double meanSq = source.Stats?.MeanSquaredNorm ?? 0;
+            if (!(meanSq > 0))
+            {
+                double s = 0;
+                foreach (float v in sample.Span) s += (double)v * v;
+                meanSq = s / sampleCount;
+            }
+            if (!(meanSq > 0) || !double.IsFinite(meanSq)) throw new UserError($"{source.Path}: activations have zero or non-finite norm; cannot normalise");
+            scale = (float)(1 / Math.Sqrt(meanSq));
+            VectorMath.Scale(scale, sample.Span, sample.Span);
+        }
+        var median = GeometricMedian.Compute(sample);
+        var runs = new List<SaeTrainingRun>();
+        ulong index = 0;
+        foreach (var (name, width, l1, k) in o.Runs())
+        {
+            var sae = Sae.Create(o.Architecture, source.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
+            median.CopyTo(sae.BDec.Value.Span);
+            sae.LogThreshold?.Value.Fill((float)Math.Log(o.ThresholdInit));
+            runs.Add(new SaeTrainingRun(name, sae, o, l1));
+        }
+        return new TrainingState
+        {
+            Runs = runs,
+            Sampler = new BatchSampler(trainRows, o.BatchSize, RandomPermutation.Mix(o.Seed ^ 0x5AE5AE5AE5UL), dropLast: true),
+            Rng = rng.Stream(2),
+            Scale = scale,
+        };
+    }
+
+    /// <summary>Resamples the relu SAE's latents that have not fired in the resampling window (METHODS §2.1).</summary>
+    static void Resample(SaeTrainingRun run, IActivationSource source, long trainRows, TrainingState state, SaeTrainingOptions o)
+    {
+        long window = o.ResampleWindowSteps * o.BatchSize;
+        var dead = Enumerable.Range(0, run.Sae.DSae).Where(i => run.TokensSinceFired[i] >= window).ToList();
+        if (dead.Count == 0) return;
+        int n = (int)Math.Min(o.ResampleInputs, trainRows);
+        var candidates = new long[n];
+        for (int i = 0; i < n; i++) candidates[i] = (long)(state.Rng.NextDouble() * trainRows);
+        var weights = new double[n];
+        const int Chunk = 16_384;
+        var chunk = new Tensor(Chunk, source.Width);
+        for (int s = 0; s < n; s += Chunk)
+        {
+            int c = Math.Min(Chunk, n - s);
+            var x = chunk.Rows(0, c);
+            source.ReadRows(candidates.AsSpan(s, c), x.Span);
+            VectorMath.Scale(state.Scale, x.Span, x.Span);
+            var losses = DeadLatentResampler.SquaredLosses(run.Sae, x);
+            for (int i = 0; i < c; i++) weights[s + i] = losses[i] * losses[i];
+        }
+        var chosen = DeadLatentResampler.Sample(weights, dead.Count, state.Rng);
+        var picked = new Tensor(dead.Count, source.Width);
+        source.ReadRows(chosen.Select(q => candidates[q]).ToArray(), picked.Span);
+        VectorMath.Scale(state.Scale, picked.Span, picked.Span);
+        DeadLatentResampler.Apply(run.Sae, run.Optimizer, dead, picked);
+        foreach (int i in dead) run.TokensSinceFired[i] = 0;
+    }
+
+    // ---- checkpoints: state.json + one safetensors per SAE (weights, Adam moments, firing history) ----
+
+    static void SaveCheckpoint(string dir, TrainingState s, SaeTrainingOptions o, IActivationSource source)
+    {
+        using var staging = AtomicDirectory.Begin(dir, overwrite: true);
+        var runs = new JsonArray();
+        foreach (var run in s.Runs)
+        {
+            var entries = new List<SafeTensorsEntry>();
+            foreach (var p in run.Sae.Parameters) entries.Add(SafeTensorsEntry.Float(p.Name, p.Value));
+            var (moments, steps) = run.Optimizer.ExportState();
+            foreach (var (name, t) in moments) entries.Add(SafeTensorsEntry.Float("adam." + name, t));
+            entries.Add(SafeTensorsEntry.Of("tokens_since_fired", run.TokensSinceFired, run.TokensSinceFired.Length));
+            SafeTensors.Save(Path.Combine(staging.TempPath, run.Name + ".safetensors"), entries);
+            runs.Add(new JsonObject
+            {
+                ["name"] = run.Name,
+                ["width"] = run.Sae.DSae,
+                ["k"] = run.Sae.K,
+                ["lambda"] = run.Lambda,
+                ["batch_threshold_bits"] = BitConverter.SingleToInt32Bits(run.Sae.BatchThreshold),
+                ["adam_steps"] = new JsonObject(steps.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            });
+        }
+        var rng = s.Rng.State;
+        var json = new JsonObject
+        {
+            ["format"] = "mechanist-sae-checkpoint",
+            ["version"] = 1,
+            ["step"] = s.Step,
+            ["scale"] = s.Scale,
+            ["scale_bits"] = BitConverter.SingleToInt32Bits(s.Scale), // exact float for resume
+            ["source"] = source.Path,
+            ["source_rows"] = source.RowCount,
+            ["d_in"] = source.Width,
+            ["sampler"] = s.Sampler.State.ToJson(),
+            ["rng"] = new JsonObject { ["seed"] = rng.Seed.ToString(CultureInfo.InvariantCulture), ["stream"] = rng.Stream.ToString(CultureInfo.InvariantCulture), ["position"] = rng.Position.ToString(CultureInfo.InvariantCulture) },
+            ["options"] = o.ToJson(),
+            ["runs"] = runs,
+        };
+        AtomicFile.WriteAllText(Path.Combine(staging.TempPath, "state.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        staging.Commit();
+    }
+
+    static TrainingState LoadCheckpoint(string dir, SaeTrainingOptions o, IActivationSource source)
+    {
+        string path = Path.Combine(dir, "state.json");
+        JsonObject json;
+        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatError(path, "(root)", "not a JSON object"); }
+        catch (JsonException e) { throw new DataFormatError(path, "(root)", "invalid JSON: " + e.Message, e); }
+        catch (FileNotFoundException) { throw new UserError($"{path}: missing; the checkpoint is incomplete"); }
+        if (json["format"]?.GetValue<string>() != "mechanist-sae-checkpoint") throw new DataFormatError(path, "format", "not an SAE training checkpoint");
+        long rowsThen = Long(json, "source_rows", path);
+        if (rowsThen != source.RowCount || Long(json, "d_in", path) != source.Width)
+            throw new UserError($"{path}: the checkpoint was made on {rowsThen} rows of width {Long(json, "d_in", path)}; {source.Path} has {source.RowCount} × {source.Width}");
+        string optionsNow = o.ToJson().ToJsonString(), optionsThen = json["options"]?.ToJsonString() ?? "";
+        if (optionsNow != optionsThen)
+            throw new UserError($"{path}: the training options differ from the checkpoint's; resume with the same options (saved under \"options\")");
+        var rngJson = json["rng"] as JsonObject ?? throw new DataFormatError(path, "rng", "missing");
+        var rng = Rng.FromState(new RngState(ULong(rngJson, "seed", path), ULong(rngJson, "stream", path), ULong(rngJson, "position", path)));
+        var sampler = BatchSampler.Restore(BatchSamplerState.FromJson(json["sampler"] as JsonObject ?? throw new DataFormatError(path, "sampler", "missing"), path));
+        var runs = new List<SaeTrainingRun>();
+        var runJson = json["runs"] as JsonArray ?? throw new DataFormatError(path, "runs", "missing");
+        var expected = o.Runs();
+        if (runJson.Count != expected.Count) throw new DataFormatError(path, "runs", $"{runJson.Count} SAEs, the options describe {expected.Count}");
+        for (int r = 0; r < expected.Count; r++)
+        {
+            var (name, width, l1, k) = expected[r];
+            var rj = runJson[r] as JsonObject ?? throw new DataFormatError(path, $"runs[{r}]", "not an object");
+            if (rj["name"]?.GetValue<string>() != name) throw new DataFormatError(path, $"runs[{r}].name", $"expected {name}");
+            var sae = new Sae(o.Architecture, source.Width, width, k > 0 ? k : 32)
+            {
+                BatchThreshold = BitConverter.Int32BitsToSingle((int)Long(rj, "batch_threshold_bits", path)),
+            };
+            var run = new SaeTrainingRun(name, sae, o, l1);
+            string file = Path.Combine(dir, name + ".safetensors");
+            using (var st = SafeTensorsFile.Open(file))
+            {
+                foreach (var p in sae.Parameters) st.ReadFloat(p.Name, p.Value.Shape).Span.CopyTo(p.Value.Span);
+                var moments = new Dictionary<string, Tensor>();
+                foreach (var p in sae.Parameters)
+                {
+                    moments[p.Name + ".exp_avg"] = st.ReadFloat("adam." + p.Name + ".exp_avg", p.Value.Shape);
+                    moments[p.Name + ".exp_avg_sq"] = st.ReadFloat("adam." + p.Name + ".exp_avg_sq", p.Value.Shape);
+                }
+                var stepsJson = rj["adam_steps"] as JsonObject ?? throw new DataFormatError(path, $"runs[{r}].adam_steps", "missing");
+                var steps = stepsJson.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<long>() ?? -1);
+                run.Optimizer.ImportState(moments, steps, file);
+                var fired = st.ReadArray<long>("tokens_since_fired");
+                if (fired.Length != width) throw new DataFormatError(file, "tokens_since_fired", $"{fired.Length} entries, expected {width}");
+                fired.CopyTo(run.TokensSinceFired, 0);
+            }
+            runs.Add(run);
+        }
+        return new TrainingState { Runs = runs, Sampler = sampler, Rng = rng, Scale = BitConverter.Int32BitsToSingle((int)Long(json, "scale_bits", path)), Step = Long(json, "step", path) };
+    }
+
+    static long Long(JsonObject o, string key, string path) =>
+        o[key] is JsonValue v && v.TryGetValue(out long x) ? x : throw new DataFormatError(path, key, "missing or not an integer");
+
+    static ulong ULong(JsonObject o, string key, string path) =>
+        o[key] is JsonValue v && v.TryGetValue(out string? s) && ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ulong x)
+            ? x : throw new DataFormatError(path, "rng." + key, "missing or not an unsigned integer");
+}

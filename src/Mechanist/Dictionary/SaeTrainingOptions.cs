@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+
+namespace Mechanist.Dictionary;
+
+/// <summary>
+/// Everything a training run needs besides the data. One run trains every combination of
+/// <see cref="Widths"/> × sparsity settings (<see cref="L1"/> for relu/jumprelu, <see cref="Ks"/> for topk/batchtopk)
+/// on one pass over the activation stream. Defaults follow METHODS §2.6.
+/// </summary>
+public sealed record SaeTrainingOptions
+{
+    public SaeArchitecture Architecture { get; init; } = SaeArchitecture.TopK;
+    public int[] Widths { get; init; } = [4096];
+    /// <summary>Sparsity coefficients λ (relu: L1 weight; jumprelu: L0 weight). Inputs are scaled to E‖x‖² = 1.</summary>
+    public double[] L1 { get; init; } = [0.05];
+    public int[] Ks { get; init; } = [32];
+    public int BatchSize { get; init; } = 4096;
+    /// <summary>Tokens (activation rows) to train on; 0 = one pass over the training rows.</summary>
+    public long Tokens { get; init; }
+    public double LearningRate { get; init; } = 3e-4;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Epsilon { get; init; } = 1e-8;
+    /// <summary>Linear warm-up steps (capped at 5 % of the run).</summary>
+    public long WarmupSteps { get; init; } = 1000;
+    /// <summary>Fraction of the run at the end over which the learning rate decays linearly to 0.</summary>
+    public double DecayFraction { get; init; } = 0.2;
+    /// <summary>Fraction of the run over which λ rises linearly from 0 (relu, jumprelu).</summary>
+    public double SparsityWarmupFraction { get; init; } = 0.05;
+    /// <summary>Global gradient-norm clip (0 = off).</summary>
+    public double ClipNorm { get; init; } = 1;
+    /// <summary>relu: steps at which dead latents are resampled (Towards Monosemanticity: 25k, 50k, 75k, 100k).</summary>
+    public long[] ResampleSteps { get; init; } = [25_000, 50_000, 75_000, 100_000];
+    /// <summary>relu: a latent is resampled if it has not fired in this many steps.</summary>
+    public long ResampleWindowSteps { get; init; } = 12_500;
+    /// <summary>relu: inputs whose losses weight the resampling draw.</summary>
+    public int ResampleInputs { get; init; } = 819_200;
+    /// <summary>A latent is dead (AuxK, progress, reports) after this many tokens without firing (Gao et al.: 10 M).</summary>
+    public long DeadWindowTokens { get; init; } = 10_000_000;
+    /// <summary>AuxK latents per token (0 = d_in/2 rounded down to a power of two); α = <see cref="AuxAlpha"/>.</summary>
+    public int KAux { get; init; }
+    public double AuxAlpha { get; init; } = 1.0 / 32;
+    /// <summary>JumpReLU straight-through bandwidth ε.</summary>
+    public double Bandwidth { get; init; } = 0.001;
+    /// <summary>JumpReLU: initial threshold θ₀ for every latent.</summary>
+    public double ThresholdInit { get; init; } = 0.001;
+    /// <summary>BatchTopK: the inference threshold is an EMA (β) of the per-batch threshold from this step on.</summary>
+    public long ThresholdStartStep { get; init; } = 1000;
+    public double ThresholdBeta { get; init; } = 0.999;
+    /// <summary>Rows held out from training for the final evaluation (0 = 5 % of the rows, at most 65,536).</summary>
+    public long HoldoutRows { get; init; }
+    /// <summary>Scale inputs to unit mean squared norm while training (folded into the saved weights).</summary>
+    public bool Normalize { get; init; } = true;
+    public int GeometricMedianSamples { get; init; } = 32_768;
+    public long CheckpointEverySteps { get; init; } = 2000;
+    public ulong Seed { get; init; }
+    public SaeMetadata Metadata { get; init; } = new();
+
+    public bool UsesK => Architecture is SaeArchitecture.TopK or SaeArchitecture.BatchTopK;
+
+    /// <summary>The (width, sparsity) combinations, each with the folder name its SAE is saved under.</summary>
+    public IReadOnlyList<(string Name, int Width, double L1, int K)> Runs()
+    {
+        var runs = new List<(string, int, double, int)>();
+        foreach (int w in Widths)
+            if (UsesK) foreach (int k in Ks) runs.Add(($"{Architecture.CliName()}-w{w}-k{k}", w, 0, k));
+            else foreach (double l in L1) runs.Add(($"{Architecture.CliName()}-w{w}-l1_{l:G4}", w, l, 0));
+        return runs;
+    }
+
+    public void Validate(int dIn)
+    {
+        if (Widths.Length == 0 || Widths.Any(w => w <= 0)) throw new UserError("--width: give one or more positive widths");
+        if (UsesK && (Ks.Length == 0 || Ks.Any(k => k <= 0 || Widths.Any(w => k > w)))) throw new UserError("--k: each k must be in [1, width]");
+        if (!UsesK && (L1.Length == 0 || L1.Any(l => !(l >= 0)))) throw new UserError("--l1: give one or more coefficients ≥ 0");
+        if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
+        if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
+        if (dIn <= 0) throw new UserError("activations have no columns");
+        if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["architecture"] = Architecture.CliName(),
+        ["widths"] = new JsonArray(Widths.Select(w => (JsonNode)w).ToArray()),
+        ["l1"] = new JsonArray(L1.Select(w => (JsonNode)w).ToArray()),
+        ["k"] = new JsonArray(Ks.Select(w => (JsonNode)w).ToArray()),
+        ["batch_size"] = BatchSize,
+        ["tokens"] = Tokens,
+        ["lr"] = LearningRate,
+        ["betas"] = new JsonArray(Beta1, Beta2),
+        ["eps"] = Epsilon,
+        ["warmup_steps"] = WarmupSteps,
+        ["decay_fraction"] = DecayFraction,
+        ["sparsity_warmup_fraction"] = SparsityWarmupFraction,
+        ["clip_norm"] = ClipNorm,
+        ["resample_steps"] = new JsonArray(ResampleSteps.Select(w => (JsonNode)w).ToArray()),
+        ["resample_window_steps"] = ResampleWindowSteps,
+        ["resample_inputs"] = ResampleInputs,
+        ["dead_window_tokens"] = DeadWindowTokens,
+        ["k_aux"] = KAux,
+        ["aux_alpha"] = AuxAlpha,
+        ["bandwidth"] = Bandwidth,
+        ["threshold_init"] = ThresholdInit,
+        ["threshold_start_step"] = ThresholdStartStep,
+        ["threshold_beta"] = ThresholdBeta,
+        ["holdout_rows"] = HoldoutRows,
+        ["normalize"] = Normalize,
+        ["seed"] = Seed,
+    };
+}

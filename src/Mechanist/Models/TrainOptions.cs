@@ -1,0 +1,41 @@
+namespace Mechanist.Models;
+
+/// <summary>Settings of one language-model training run (saved in the run directory; a resume reuses them).</summary>
+public sealed record TrainOptions
+{
+    public string Preset { get; init; } = "toy-1l";
+    /// <summary>Override of the preset's context length (tokens per window).</summary>
+    public int? Context { get; init; }
+    /// <summary>Windows per optimizer step.</summary>
+    public int Batch { get; init; } = 16;
+    /// <summary>Training tokens in total (steps = ⌈tokens / (batch·context)⌉).</summary>
+    public long Tokens { get; init; } = 20_000_000;
+    public ulong Seed { get; init; }
+    public float LearningRate { get; init; } = 1e-3f;
+    public float WeightDecay { get; init; } = 0.1f;
+    public float Beta1 { get; init; } = 0.9f;
+    public float Beta2 { get; init; } = 0.95f;
+    public float ClipNorm { get; init; } = 1f;
+    /// <summary>Linear warm-up steps (capped at a tenth of the run).</summary>
+    public long WarmupSteps { get; init; } = 200;
+    /// <summary>Cosine decay ends at this fraction of the peak learning rate.</summary>
+    public double FinalLrFraction { get; init; } = 0.1;
+    /// <summary>Steps between validation-loss measurements (also measured at the end).</summary>
+    public int EvalEvery { get; init; } = 100;
+    /// <summary>Validation windows per measurement.</summary>
+    public int EvalWindows { get; init; } = 64;
+    /// <summary>Steps between checkpoints (also written at exit and on Ctrl-C).</summary>
+    public int CheckpointEvery { get; init; } = 250;
+
+    public TrainOptions Validate()
+    {
+        if (Batch < 1) throw new UserError($"--batch must be ≥ 1, not {Batch}");
+        if (Tokens < 1) throw new UserError($"--tokens must be ≥ 1, not {Tokens}");
+        if (Context is < 2) throw new UserError($"--context must be ≥ 2, not {Context}");
+        if (!(LearningRate > 0)) throw new UserError($"--lr must be > 0, not {LearningRate}");
+        if (WeightDecay < 0) throw new UserError($"--weight-decay must be ≥ 0, not {WeightDecay}");
+        if (!(ClipNorm > 0)) throw new UserError($"--clip must be > 0, not {ClipNorm}");
+        if (EvalEvery < 1 || CheckpointEvery < 1 || EvalWindows < 1) throw new UserError("--eval-every, --eval-windows and --checkpoint-every must be ≥ 1");
+        return this;
+    }
+}

@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using Mechanist.Numerics.Kernels;
+
+namespace Mechanist.Models;
+
+/// <summary>
+/// Shape of a GPT-2-style transformer (pre-LayerNorm, learned positions, causal multi-head attention,
+/// MLP, final LayerNorm, unembedding). Serialised as a Hugging Face GPT-2 <c>config.json</c> (plus a few
+/// Mechanist keys), so a run directory is also a loadable <c>GPT2LMHeadModel</c> folder.
+/// </summary>
+public sealed record TransformerConfig
+{
+    public int Layers { get; init; } = 1;
+    public int DModel { get; init; } = 128;
+    public int Heads { get; init; } = 4;
+    public int DMlp { get; init; } = 512;
+    public int Context { get; init; } = 256;
+    public int Vocab { get; init; } = 8192;
+    public Activation Activation { get; init; } = Activation.Relu;
+    /// <summary>No MLP blocks (attention-only models).</summary>
+    public bool AttentionOnly { get; init; }
+    /// <summary>Unembedding W_U = W_Eᵀ (GPT-2's default) instead of its own lm_head.</summary>
+    public bool TiedEmbeddings { get; init; } = true;
+    /// <summary>Stanford CRFM models: attention scores also divided by (layer index + 1).</summary>
+    public bool ScaleAttnByInverseLayerIdx { get; init; }
+    public float LayerNormEps { get; init; } = 1e-5f;
+
+    public int DHead => DModel / Heads;
+
+    /// <summary>Preset names for --preset.</summary>
+    public static IReadOnlyList<string> PresetNames { get; } = ["micro", "toy-1l", "tiny-2l", "tiny-4l", "small-6l"];
+
+    /// <summary>
+    /// micro: 1 layer, d 32, 2 heads, MLP 64, context 32 (tests, demo). toy-1l: the TM23 one-layer model
+    /// (d 128, 4 heads, MLP 512, ReLU, context 256). tiny-2l / tiny-4l: 2 or 4 layers, d 256, 8 heads, MLP 1,024,
+    /// GELU, context 256. small-6l: 6 layers, d 384, 6 heads, MLP 1,536, GELU, context 512.
+    /// </summary>
+    public static TransformerConfig Preset(string name, int vocab) => name switch
+    {
+        "micro" => new() { Layers = 1, DModel = 32, Heads = 2, DMlp = 64, Context = 32, Vocab = vocab, Activation = Activation.Relu },
+        "toy-1l" => new() { Layers = 1, DModel = 128, Heads = 4, DMlp = 512, Context = 256, Vocab = vocab, Activation = Activation.Relu },
+        "tiny-2l" => new() { Layers = 2, DModel = 256, Heads = 8, DMlp = 1024, Context = 256, Vocab = vocab, Activation = Activation.Gelu },
+        "tiny-4l" => new() { Layers = 4, DModel = 256, Heads = 8, DMlp = 1024, Context = 256, Vocab = vocab, Activation = Activation.Gelu },
+        "small-6l" => new() { Layers = 6, DModel = 384, Heads = 6, DMlp = 1536, Context = 512, Vocab = vocab, Activation = Activation.Gelu },
+        _ => throw new UserError($"unknown model preset '{name}' (known: {string.Join(", ", PresetNames)})"),
+    };
+
+    /// <summary>Checks the sizes fit together; throws a UserError naming the problem.</summary>
+    public TransformerConfig Validate(string source = "model config")
+    {
+        void Need(bool ok, string field, string problem) { if (!ok) throw new DataFormatError(source, field, problem); }
+        Need(Layers >= 1, "n_layer", $"{Layers} must be ≥ 1");
+        Need(DModel >= 1, "n_embd", $"{DModel} must be ≥ 1");
+        Need(Heads >= 1 && DModel % Heads == 0, "n_head", $"{Heads} heads do not divide n_embd {DModel}");
+        Need(AttentionOnly || DMlp >= 1, "n_inner", $"{DMlp} must be ≥ 1");
+        Need(Context >= 1, "n_positions", $"{Context} must be ≥ 1");
+        Need(Vocab >= 1, "vocab_size", $"{Vocab} must be ≥ 1");
+        Need(LayerNormEps > 0, "layer_norm_epsilon", $"{LayerNormEps} must be > 0");
+        return this;
+    }
+
+    public static string ActivationName(Activation a) => a switch
+    {
+        Activation.Relu => "relu",
+        Activation.Gelu => "gelu",
+        Activation.GeluNew => "gelu_new",
+        _ => throw new ArgumentOutOfRangeException(nameof(a), $"{a} is not an MLP activation"),
+    };
+
+    public static Activation ParseActivation(string name, string source) => name switch
+    {
+        "relu" => Activation.Relu,
+        "gelu" => Activation.Gelu,
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => Activation.GeluNew,
+        _ => throw new DataFormatError(source, "activation_function", $"'{name}' is not supported (relu, gelu, gelu_new)"),
+    };
+
+    /// <summary>Hugging Face GPT-2 config keys, plus mechanist_attn_only.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["architectures"] = new JsonArray("GPT2LMHeadModel"),
+        ["model_type"] = "gpt2",
+        ["n_layer"] = Layers,
+        ["n_embd"] = DModel,
+        ["n_head"] = Heads,
+        ["n_inner"] = DMlp,
+        ["n_positions"] = Context,
+        ["n_ctx"] = Context,
+        ["vocab_size"] = Vocab,
+        ["activation_function"] = ActivationName(Activation),
+        ["layer_norm_epsilon"] = LayerNormEps,
+        ["scale_attn_by_inverse_layer_idx"] = ScaleAttnByInverseLayerIdx,
+        ["tie_word_embeddings"] = TiedEmbeddings,
+        ["resid_pdrop"] = 0.0,
+        ["embd_pdrop"] = 0.0,
+        ["attn_pdrop"] = 0.0,
+        ["mechanist_attn_only"] = AttentionOnly,
+    };
+
+    public static TransformerConfig FromJson(JsonObject json, string source)
+    {
+        int Int(string key, int? fallback = null)
+        {
+            var node = json[key];
+            if (node == null || node.GetValueKind() == System.Text.Json.JsonValueKind.Null)
+                return fallback ?? throw new DataFormatError(source, key, "missing");
+            try { return node.GetValue<int>(); }
+            catch (Exception e) when (e is FormatException or InvalidOperationException) { throw new DataFormatError(source, key, $"'{node.ToJsonString()}' is not an integer"); }
+        }
+        bool Bool(string key, bool fallback)
+        {
+            var node = json[key];
+            if (node == null || node.GetValueKind() == System.Text.Json.JsonValueKind.Null) return fallback;
+            try { return node.GetValue<bool>(); }
+            catch (Exception e) when (e is FormatException or InvalidOperationException) { throw new DataFormatError(source, key, $"'{node.ToJsonString()}' is not true or false"); }
+        }
+        int d = Int("n_embd");
+        float eps = 1e-5f;
+        if (json["layer_norm_epsilon"] is { } epsNode)
+            try { eps = (float)epsNode.GetValue<double>(); }
+            catch (Exception e) when (e is FormatException or InvalidOperationException) { throw new DataFormatError(source, "layer_norm_epsilon", "not a number"); }
+        string activation = json["activation_function"]?.GetValue<string>() ?? "gelu_new";
+        return new TransformerConfig
+        {
+            Layers = Int("n_layer"),
+            DModel = d,
+            Heads = Int("n_head"),
+            DMlp = Int("n_inner", 4 * d),
+            Context = Int("n_positions", json["n_ctx"] != null ? Int("n_ctx") : null),
+            Vocab = Int("vocab_size"),
+            Activation = ParseActivation(activation, source),
+            AttentionOnly = Bool("mechanist_attn_only", false),
+            TiedEmbeddings = Bool("tie_word_embeddings", true),
+            ScaleAttnByInverseLayerIdx = Bool("scale_attn_by_inverse_layer_idx", false),
+            LayerNormEps = eps,
+        }.Validate(source);
+    }
+
+    public long ParameterCount()
+    {
+        long d = DModel, block = 4 * d + d * 3 * d + 3 * d + d * d + d;
+        if (!AttentionOnly) block += d * DMlp + DMlp + DMlp * d + d;
+        return (long)Vocab * d + (long)Context * d + Layers * block + 2 * d + (TiedEmbeddings ? 0 : (long)Vocab * d);
+    }
+}

@@ -1,0 +1,171 @@
+using Mechanist.Browser;
+using Mechanist.Features;
+using Mechanist.Tests.Features;
+using Microsoft.Playwright;
+
+namespace Mechanist.Tests.Browser;
+
+/// <summary>Debian's headless Chromium, driven by Playwright, launched once for the end-to-end tests.</summary>
+public sealed class ChromiumFixture : IAsyncLifetime
+{
+    public IPlaywright Playwright { get; private set; } = null!;
+    public IBrowser Browser { get; private set; } = null!;
+
+    /// <summary>Screenshots are kept as test artifacts here: tests/Mechanist.Tests/bin/{Configuration}/net10.0/artifacts/screenshots.</summary>
+    public static string Screenshots { get; } = Path.Combine(AppContext.BaseDirectory, "artifacts", "screenshots");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Screenshots);
+        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium", // never `playwright install`: scripts/setup.sh installs Debian's chromium
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Browser.CloseAsync();
+        Playwright.Dispose();
+    }
+}
+
+[Collection("browser")]
+public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
+{
+    /// <summary>A fresh page that records every URL it requests, so tests can check nothing left the machine.</summary>
+    async Task<(IPage Page, List<string> Requests)> NewPage()
+    {
+        var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        var requests = new List<string>();
+        page.Request += (_, r) => { lock (requests) requests.Add(r.Url); };
+        return (page, requests);
+    }
+
+    static Task Shot(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ChromiumFixture.Screenshots, name + ".png"), FullPage = true });
+
+    /// <summary>Waits for a navigation to <paramref name="glob"/> and its DOM (not every subresource: robust on a loaded machine).</summary>
+    static async Task Navigated(IPage page, string glob)
+    {
+        await page.WaitForURLAsync(glob, new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 30_000 });
+        await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded, new PageWaitForLoadStateOptions { Timeout = 30_000 });
+    }
+
+    static void AllLocal(List<string> requests, string prefix)
+    {
+        lock (requests) Assert.All(requests, url => Assert.StartsWith(prefix, url));
+    }
+
+    [Fact]
+    public async Task Index_search_and_feature_page_render_in_chromium()
+    {
+        var (page, requests) = await NewPage();
+        await page.GotoAsync(fx.Server.Address + "/");
+        Assert.True(await page.Locator("figure.density rect.bar").CountAsync() > 3, "density histogram has bars");
+        Assert.Equal(FixtureStore.IndexRows(fx.Store), await page.Locator("#units tbody tr").CountAsync());
+        await Shot(page, "index");
+
+        await page.FillAsync("#q", "cat");
+        await page.PressAsync("#q", "Enter");
+        await Navigated(page, "**/?sort=density&q=cat");
+        var first = page.Locator("#units tbody tr td.id a").First;
+        Assert.Equal("0", await first.InnerTextAsync());
+        await Shot(page, "search-cat");
+
+        await first.ClickAsync();
+        await Navigated(page, "**/feature/0");
+        Assert.Equal("Feature 0", await page.Locator("h1").InnerTextAsync());
+        var shaded = page.Locator("#top .tok[title]");
+        Assert.True(await shaded.CountAsync() >= 10, "top activations have shaded tokens");
+        var peak = page.Locator("#top .tok.max").First;
+        Assert.Equal(" cat", await peak.TextContentAsync());
+        string background = await peak.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor");
+        Assert.Matches(@"^rgba?\(255, 128, 0", background);
+        Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3, "activation histogram drawn");
+        Assert.True(await page.Locator("figure.logits rect.bar").CountAsync() > 3, "logit histogram drawn");
+        var box = await page.Locator("figure.acts svg").BoundingBoxAsync();
+        Assert.True(box!.Width > 200 && box.Height > 50, $"histogram is visible ({box.Width}×{box.Height})");
+        Assert.Equal(10, await page.Locator("table.logits tbody tr").CountAsync());
+
+        await peak.HoverAsync();
+        var hover = page.Locator("#hover");
+        await hover.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
+        string peakTitle = await peak.GetAttributeAsync("title") ?? "?";
+        Assert.Contains(peakTitle[(peakTitle.LastIndexOf(": ") + 2)..], await hover.InnerTextAsync());
+        await Shot(page, "feature-0");
+
+        await page.Locator(".nearest a.chip").First.ClickAsync();
+        await Navigated(page, "**/feature/*");
+        await page.GotoAsync(fx.Server.Address + "/neuron/2");
+        Assert.Equal("Neuron 2", await page.Locator("h1").InnerTextAsync());
+        await page.GotoAsync(fx.Server.Address + "/feature/123456");
+        Assert.Equal("Not found", await page.Locator("h1").InnerTextAsync());
+        await Shot(page, "not-found");
+        AllLocal(requests, fx.Server.Address);
+    }
+
+    [Fact]
+    public async Task Playground_shows_each_tokens_features_and_links_to_them()
+    {
+        var (page, requests) = await NewPage();
+        await page.GotoAsync(fx.Server.Address + "/playground");
+        await page.Locator("#tokens .tok").First.WaitForAsync();
+        await page.FillAsync("#text", "The dog ran in the park.");
+        await page.ClickAsync("#play button");
+        var dog = page.Locator("#tokens .tok", new PageLocatorOptions { HasText = "dog" });
+        await dog.WaitForAsync();
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#tokens .tok').length === 7");
+        await dog.ClickAsync();
+        Assert.Contains("dog", await page.Locator("#detailtitle").InnerTextAsync());
+        var link = page.Locator("#detailtable tbody td.id a").First;
+        Assert.Equal("7", await link.InnerTextAsync()); // the fixture's feature 7 fires on " dog"
+        await Shot(page, "playground");
+        await link.ClickAsync();
+        await Navigated(page, "**/feature/7");
+        Assert.Contains(" dog", await page.Locator("#top .tok.max").First.TextContentAsync());
+        AllLocal(requests, fx.Server.Address);
+    }
+
+    [Fact]
+    public async Task Static_export_works_from_file_urls()
+    {
+        string site = Path.Combine(TestPaths.NewTempDir(), "site");
+        StaticExport.Write(fx.Store, site, IProgressReporter.None);
+        Assert.True(File.Exists(Path.Combine(site, "feature", $"{FixtureStore.Features - 1}.html")));
+        Assert.True(File.Exists(Path.Combine(site, "neuron", "0.html")));
+
+        var (page, requests) = await NewPage();
+        string root = new Uri(Path.Combine(site, "index.html")).AbsoluteUri;
+        await page.GotoAsync(root);
+        Assert.Equal("rgb(17, 24, 39)", await page.Locator("header.top").EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
+        Assert.True(await page.Locator("figure.density rect.bar").CountAsync() > 3);
+        Assert.Equal(0, await page.Locator("nav a", new PageLocatorOptions { HasText = "Playground" }).CountAsync());
+
+        await page.FillAsync("#q", "cat");
+        await page.PressAsync("#q", "Enter");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.includes('for “cat”')");
+        Assert.Equal(fx.Store.FindByToken(UnitKind.Feature, "cat").Count, await page.Locator("#units tbody tr").CountAsync());
+        await page.ClickAsync("#units th a[data-sort='id']");
+        Assert.Equal("0", await page.Locator("#units tbody td.id a").First.InnerTextAsync());
+        await Shot(page, "static-search");
+
+        await page.Locator("#units tbody td.id a").First.ClickAsync();
+        await Navigated(page, "**/feature/0.html");
+        Assert.True(await page.Locator("#top .tok[title]").CountAsync() >= 10);
+        Assert.Matches(@"^rgba?\(255, 128, 0", await page.Locator("#top .tok.max").First.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
+        Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3);
+        Assert.Equal("rgb(17, 24, 39)", await page.Locator("header.top").EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
+        await page.ClickAsync("a[rel='next']");
+        await Navigated(page, "**/feature/1.html");
+        await page.ClickAsync("header.top nav a:has-text('Neurons')");
+        await Navigated(page, "**/neurons.html");
+        await Shot(page, "static-neurons");
+        AllLocal(requests, "file://");
+    }
+}
