@@ -139,7 +139,9 @@ static class ModelCommands
             {
                 generated.Add(id);
                 string text = tok.Decode(generated.ToArray());
-                if (text.Length > shown.Length && text.StartsWith(shown, StringComparison.Ordinal)) Console.Write(text[shown.Length..]);
+                // Byte-level tokens can end inside a UTF-8 character: wait for the rest before printing.
+                if (text.EndsWith('\uFFFD') || !text.StartsWith(shown, StringComparison.Ordinal)) continue;
+                Console.Write(text[shown.Length..]);
                 shown = text;
             }
             Console.WriteLine();
