@@ -11,5 +11,7 @@ root.Subcommands.Add(CorpusCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
 root.Subcommands.Add(ModelCommands.Create());
 foreach (var c in BrowseCommands.Create()) root.Subcommands.Add(c);
+root.Subcommands.Add(FeaturesCommands.Create());
 root.Subcommands.Add(ExplainCommands.Create());
+root.Subcommands.Add(SaeCommands.Create());
 return CommandLine.Run(root, args);

@@ -110,10 +110,21 @@ public static class SafeTensors
     }
 
     /// <summary>
-    /// Data is laid out largest element size first, then by name (so every tensor stays aligned to its
-    /// element size, as the Rust writer arranges it); the JSON lists __metadata__ first, then tensors in
-    /// data order, and is padded with spaces to a multiple of 8 bytes.
+    /// Data is laid out as the Rust writer does it: by dtype in descending order of its Dtype enum (which
+    /// groups 8-byte types first, then 4, 2, 1, so every tensor stays aligned to its element size), then by
+    /// name; the JSON lists __metadata__ first, then tensors in data order, and is padded with spaces to a
+    /// multiple of 8 bytes.
     /// </summary>
+    /// <summary>Position of each dtype in the reference implementation's Dtype enum, which its writer sorts by.</summary>
+    static int RustOrder(DType type) => type switch
+    {
+        DType.Bool => 0, DType.U8 => 1, DType.I8 => 2, DType.F8E5M2 => 3, DType.F8E4M3 => 4,
+        DType.I16 => 5, DType.U16 => 6, DType.F16 => 7, DType.BF16 => 8,
+        DType.I32 => 9, DType.U32 => 10, DType.F32 => 11,
+        DType.F64 => 12, DType.I64 => 13, DType.U64 => 14,
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
     static byte[] BuildHeader(List<SafeTensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata, out List<SafeTensorsEntry> ordered)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -122,7 +133,7 @@ public static class SafeTensors
             if (e.Name == "__metadata__") throw new ArgumentException("\"__metadata__\" is reserved and cannot name a tensor");
             if (!names.Add(e.Name)) throw new ArgumentException($"tensor name \"{e.Name}\" appears twice");
         }
-        ordered = entries.OrderByDescending(e => e.DType.Size()).ThenBy(e => e.Name, StringComparer.Ordinal).ToList();
+        ordered = entries.OrderByDescending(e => RustOrder(e.DType)).ThenBy(e => e.Name, StringComparer.Ordinal).ToList();
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {

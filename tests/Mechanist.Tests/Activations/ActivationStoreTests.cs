@@ -4,9 +4,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.Activations;
 
-public class ActivationStoreTests
+public class ActivationStoreTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("acts");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     static float[] RandomRows(int rows, int width, int seed)
     {

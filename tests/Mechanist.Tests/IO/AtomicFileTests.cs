@@ -2,9 +2,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.IO;
 
-public class AtomicFileTests
+public class AtomicFileTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("atomic");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
     public void WritesAndReplaces()

@@ -3,9 +3,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.IO;
 
-public class ManifestTests
+public class ManifestTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("manifest");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
     public void RoundTripsAndDetectsChangedInputs()

@@ -4,9 +4,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.IO;
 
-public class NpyTests
+public class NpyTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("npy");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>Magic, version, header length (u16 for 1.0, u32 after), dict text, data.</summary>
     static byte[] Build(string dict, byte[] data, int major = 1, bool pad = true)

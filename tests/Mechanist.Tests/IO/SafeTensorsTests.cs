@@ -4,9 +4,11 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.IO;
 
-public class SafeTensorsTests
+public class SafeTensorsTests : IDisposable
 {
     readonly string _dir = TestPaths.NewTempDir("safetensors");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>8-byte LE length, header, data: the layout of the specification, built by hand.</summary>
     static byte[] Build(string header, byte[] data, ulong? lengthOverride = null)
@@ -75,6 +77,25 @@ public class SafeTensorsTests
         ], new Dictionary<string, string> { ["format"] = "pt" });
         Assert.Equal(expected, File.ReadAllBytes(path));
         Assert.Equal(0, (8 + json.Length) % 8);
+    }
+
+    [Fact]
+    public void EmptyFileAndDTypeOrderMatchTheReferenceWriter()
+    {
+        string empty = Path.Combine(_dir, "empty.safetensors");
+        SafeTensors.Save(empty, Array.Empty<SafeTensorsEntry>());
+        Assert.Equal([8, 0, 0, 0, 0, 0, 0, 0, (byte)'{', (byte)'}', 32, 32, 32, 32, 32, 32], File.ReadAllBytes(empty));
+
+        // Within one element size the reference orders by its Dtype enum (U64, I64, F64; F32, U32, I32), not by name.
+        string path = Path.Combine(_dir, "order.safetensors");
+        SafeTensors.Save(path, [
+            SafeTensorsEntry.Of("a", new long[] { 1 }, 1), SafeTensorsEntry.Of("b", new double[] { 1 }, 1),
+            SafeTensorsEntry.Of("c", new ulong[] { 1 }, 1), SafeTensorsEntry.Of("d", new int[] { 1 }, 1),
+            SafeTensorsEntry.Of("e", new float[] { 1 }, 1), SafeTensorsEntry.Of("f", new uint[] { 1 }, 1),
+            SafeTensorsEntry.Of("g", new Half[] { (Half)1 }, 1), SafeTensorsEntry.Of("h", new bool[] { true }, 1),
+        ]);
+        using var f = SafeTensorsFile.Open(path);
+        Assert.Equal(["c", "a", "b", "e", "f", "d", "g", "h"], f.Names.OrderBy(n => f.Info(n).Begin));
     }
 
     [Fact]
