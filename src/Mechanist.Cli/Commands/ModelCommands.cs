@@ -230,12 +230,15 @@ static class ModelCommands
         var peer = new Option<bool>("--peer") { Description = "Also run ../shared/baselines/torch_lm_bench.py (needs /usr/bin/python3 with torch) on the same shape, interleaved." };
         var peerScript = new Option<string>("--peer-script") { Description = "Path of the PyTorch peer script.", DefaultValueFactory = _ => "../shared/baselines/torch_lm_bench.py" };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var threads = new Option<int>("--threads") { Description = "Threads for ours and the peer (default: all cores).", DefaultValueFactory = _ => Parallelism.Threads };
         var cmd = new Command("model", "Language-model training throughput (tokens/s: forward, backward, clip, AdamW) on random tokens; " +
             "with --peer, interleaved with the PyTorch peer on the same model (GELU MLP, untied lm_head, as the peer builds it).")
-            { preset, vocab, batch, context, steps, rounds, peer, peerScript, json };
+            { preset, vocab, batch, context, steps, rounds, peer, peerScript, json, threads };
         return cmd.WithAction((parse, cancel) =>
         {
             bool withPeer = parse.GetValue(peer);
+            if (parse.GetValue(threads) < 1) throw new UserError("--threads must be at least 1");
+            Parallelism.Threads = parse.GetValue(threads);
             var c = ModelBench.Config(parse.GetValue(preset)!, parse.GetValue(vocab), parse.GetValue(context), withPeer);
             int b = parse.GetValue(batch), n = Math.Max(1, parse.GetValue(steps)), r = Math.Max(1, parse.GetValue(rounds));
             var ours = new List<double>();
