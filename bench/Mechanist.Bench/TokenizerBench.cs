@@ -30,6 +30,15 @@ public sealed record TokenizerBenchOptions
 /// <summary>One measured contender.</summary>
 public sealed record TokenizerBenchResult(string Name, double MegabytesPerSecond, long Tokens, long Bytes, string? Note = null);
 
+/// <summary>A timed vocabulary training and how well the vocabulary compresses the bench text.</summary>
+public sealed record TokenizerTrainingResult(int VocabSize, double WallSeconds, double CpuSeconds, long InputBytes, long Tokens, long Bytes)
+{
+    public double TokensPerByte => (double)Tokens / Bytes;
+}
+
+/// <summary>Everything <see cref="TokenizerBench.Run"/> measured.</summary>
+public sealed record TokenizerBenchReport(IReadOnlyList<TokenizerBenchResult> Encoding, TokenizerTrainingResult? Training);
+
 /// <summary>
 /// `mechanist bench tokenizer`: GPT-2 encoding speed, cold word cache, on one thread and on all cores, interleaved
 /// with the npm peers js-tiktoken (pure JavaScript) and tiktoken (OpenAI's Rust core as WebAssembly) on the same
@@ -37,7 +46,7 @@ public sealed record TokenizerBenchResult(string Name, double MegabytesPerSecond
 /// </summary>
 public static class TokenizerBench
 {
-    public static List<TokenizerBenchResult> Run(TokenizerBenchOptions options, TextWriter log, IProgressReporter progress, CancellationToken cancel = default)
+    public static TokenizerBenchReport Run(TokenizerBenchOptions options, TextWriter log, IProgressReporter progress, CancellationToken cancel = default)
     {
         var documents = new List<string>();
         var corpus = new CorpusReader(options.Text);
@@ -79,7 +88,7 @@ public static class TokenizerBench
         }
 
         var results = best.Values.ToList();
-        if (options.TrainInput != null) results.Add(Train(options, text, bytes, log, progress, cancel));
+        var training = options.TrainInput != null ? Train(options, text, bytes, log, progress, cancel) : null;
 
         log.WriteLine();
         log.WriteLine($"{"contender",-28} {"MB/s",9} {"tokens",12}  note");
@@ -92,7 +101,10 @@ public static class TokenizerBench
         if (wasm != null)
             foreach (var ours in results.Where(r => r.Name.StartsWith("mechanist,")))
                 log.WriteLine($"{ours.Name} / tiktoken (wasm) = {ours.MegabytesPerSecond / wasm.MegabytesPerSecond:F1}×");
-        return results;
+        if (training != null)
+            log.WriteLine($"training: {training.VocabSize:N0} tokens in {training.WallSeconds:F1} s wall ({training.CpuSeconds:F1} s CPU) " +
+                          $"from {training.InputBytes / 1e6:F0} MB on disk; {training.TokensPerByte:F3} tokens/byte on the bench text");
+        return new TokenizerBenchReport(results, training);
     }
 
     /// <summary>Encodes with a freshly loaded tokenizer, so its word cache starts empty as a peer's would.</summary>
@@ -135,7 +147,7 @@ public static class TokenizerBench
         }
     }
 
-    static TokenizerBenchResult Train(TokenizerBenchOptions options, string evalText, long evalBytes, TextWriter log, IProgressReporter progress, CancellationToken cancel)
+    static TokenizerTrainingResult Train(TokenizerBenchOptions options, string evalText, long evalBytes, TextWriter log, IProgressReporter progress, CancellationToken cancel)
     {
         var corpus = new CorpusReader(options.TrainInput!);
         var process = Process.GetCurrentProcess();
@@ -146,8 +158,6 @@ public static class TokenizerBench
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
         long tokens = tokenizer.Encode(evalText).Length;
-        string note = $"trained in {seconds:F1} s wall, {cpuSeconds:F1} s CPU on {corpus.TotalBytes / 1e6:F0} MB (compressed) of input; {(double)tokens / evalBytes:F3} tokens/byte on the bench text";
-        log.WriteLine($"training: {tokenizer.VocabSize:N0} tokens, {note}");
-        return new TokenizerBenchResult($"train {tokenizer.VocabSize} (encode)", 0, tokens, evalBytes, note);
+        return new TokenizerTrainingResult(tokenizer.VocabSize, seconds, cpuSeconds, corpus.TotalBytes, tokens, evalBytes);
     }
 }

@@ -42,13 +42,15 @@ static class Html
 
     /// <summary>
     /// One token window, each non-zero token shaded by activation relative to <paramref name="scale"/> (orange
-    /// for positive, blue for negative) with the value in a tooltip; the window's strongest token is outlined.
+    /// for positive, blue for negative) with the value in a tooltip; the window's focus token (or else its
+    /// strongest) is outlined.
     /// </summary>
     public static void Context(StringBuilder sb, ActivationRecord record, float scale)
     {
-        int best = -1;
-        for (int i = 0; i < record.Activations.Length; i++)
-            if (record.Activations[i] > 0 && (best < 0 || record.Activations[i] > record.Activations[best])) best = i;
+        int best = record.Position;
+        if (best < 0)
+            for (int i = 0; i < record.Activations.Length; i++)
+                if (record.Activations[i] > 0 && (best < 0 || record.Activations[i] > record.Activations[best])) best = i;
         sb.Append("<div class=\"ctx\">");
         for (int i = 0; i < record.TokenIds.Length; i++)
         {

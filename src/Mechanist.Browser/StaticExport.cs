@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Mechanist.Features;
+using Mechanist.IO;
 
 namespace Mechanist.Browser;
 
@@ -8,7 +9,7 @@ namespace Mechanist.Browser;
 /// Writes the browser as a static site: `index.html` (features), `neurons.html`, one page per unit under
 /// `feature/` and `neuron/`, `assets/`, and `data/units-{kind}.js` (the index's search and sort data, loaded
 /// with a script tag because file:// forbids fetch). Same templates as the server, relative links, no playground.
-/// The site is built in a sibling folder and swapped in at the end, so a failed export leaves the old one.
+/// The site is built in a sibling folder and swapped in at the end (<see cref="AtomicDirectory"/>), so a failed export leaves the old one.
 /// </summary>
 public static class StaticExport
 {
@@ -19,25 +20,9 @@ public static class StaticExport
         outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, Marker)))
             throw new UserError($"{outDir}: exists and is not an earlier export (no {Marker}); choose an empty or new folder");
-        string parent = Path.GetDirectoryName(outDir)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(outDir)}.partial-{Guid.NewGuid():N}");
-        try
-        {
-            Build(store, temp, progress, cancel);
-            if (Directory.Exists(outDir))
-            {
-                string old = Path.Combine(parent, $".{Path.GetFileName(outDir)}.old-{Guid.NewGuid():N}");
-                Directory.Move(outDir, old);
-                Directory.Move(temp, outDir);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(temp, outDir);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
+        using var staging = AtomicDirectory.Begin(outDir, overwrite: true);
+        Build(store, staging.TempPath, progress, cancel);
+        staging.Commit();
     }
 
     static void Build(FeatureStore store, string dir, IProgressReporter progress, CancellationToken cancel)

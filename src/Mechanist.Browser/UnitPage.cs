@@ -88,7 +88,8 @@ static class UnitPage
         sb.Append("<div class=\"examples\">");
         foreach (var ex in examples)
         {
-            sb.Append("<div class=\"example\"><span class=\"peak\">").Append(Html.Num(ex.MaxActivation, "0.00")).Append("</span>");
+            float shown = ex.Position >= 0 ? ex.Activations[ex.Position] : ex.MaxActivation;
+            sb.Append("<div class=\"example\"><span class=\"peak\">").Append(Html.Num(shown, "0.00")).Append("</span>");
             Html.Context(sb, ex, scale);
             sb.Append("</div>");
         }

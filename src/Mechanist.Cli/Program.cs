@@ -13,4 +13,5 @@ root.Subcommands.Add(ModelCommands.Create());
 foreach (var c in BrowseCommands.Create()) root.Subcommands.Add(c);
 root.Subcommands.Add(FeaturesCommands.Create());
 root.Subcommands.Add(ExplainCommands.Create());
+root.Subcommands.Add(SaeCommands.Create());
 return CommandLine.Run(root, args);

@@ -15,6 +15,7 @@ static class BenchCommands
         bench.Subcommands.Add(Gemm());
         bench.Subcommands.Add(BenchTokenizerCommand.Create());
         bench.Subcommands.Add(ModelCommands.Bench());
+        bench.Subcommands.Add(SaeCommands.Bench());
         return bench;
     }
 
@@ -38,11 +39,12 @@ static class BenchCommands
             if (t < 1) throw new UserError($"--threads must be at least 1 (got {t})");
             if (r < 1) throw new UserError($"--repeats must be at least 1 (got {r})");
             bool asJson = parse.GetValue(json);
+            var only = ParseShapes(parse.GetValue(shapes));
             if (!asJson) Console.WriteLine($"{"shape M×K×N",-16} {"op",-6} {"threads",7} {"GFLOP/s",9} {"ceiling",9} {"fraction",9}");
             var results = GemmBench.Run(t, r, asJson ? null : row => Console.WriteLine(
                 string.Create(CultureInfo.InvariantCulture,
                     $"{row.Shape,-16} {row.Op,-6} {row.Threads,7} {row.Gflops,9:F1} {row.CeilingGflops,9:F1} {row.Fraction,9:P1}")),
-                ParseShapes(parse.GetValue(shapes)), parse.GetValue(cpu), cancel);
+                only, parse.GetValue(cpu), cancel);
             if (asJson) Console.WriteLine(ToJson(results));
             return 0;
         });

@@ -11,11 +11,11 @@ static class ExplainCommands
     {
         var features = new Option<string>("--features")
         {
-            Description = "Folder holding evidence.jsonl (one unit's top contexts, interval samples and random contexts per line), " +
-                          "or that file itself. Until the feature store reader lands this is the input format.",
+            Description = "The feature store folder (from `mechanist features build`); results go into its explanations.jsonl, which the browser shows. " +
+                          "Also accepted: a folder with evidence.jsonl, or that file (one unit's top, interval and random examples per line).",
             Required = true,
         };
-        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines). Default: explanations.jsonl beside the evidence." };
+        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines). Default: explanations.jsonl in the feature store (or beside evidence.jsonl)." };
         var llm = new Option<string?>("--llm")
         {
             Description = "Base URL of an OpenAI-compatible chat server (llama.cpp, vLLM, Ollama, a hosted API), with or without /v1, " +
@@ -35,6 +35,7 @@ static class ExplainCommands
         var seed = new Option<int>("--seed") { Description = "Seed of the split into explanation and held-out examples.", DefaultValueFactory = _ => 0 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for one chat reply before retrying.", DefaultValueFactory = _ => 120 };
         var retries = new Option<int>("--retries") { Description = "Retries per request on timeouts, refused connections, 429 and 5xx (exponential backoff with jitter).", DefaultValueFactory = _ => 4 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Longest reply asked of the model, in tokens (raise it for reasoning models).", DefaultValueFactory = _ => 1024 };
         var pricePrompt = new Option<double>("--usd-per-mtok-prompt") { Description = "Price of a million prompt tokens, for the cost line.", DefaultValueFactory = _ => 0 };
         var priceCompletion = new Option<double>("--usd-per-mtok-completion") { Description = "Price of a million completion tokens, for the cost line.", DefaultValueFactory = _ => 0 };
 
@@ -42,94 +43,58 @@ static class ExplainCommands
             "Explain every unit and score the explanations (simulation Pearson/Spearman, detection balanced accuracy), each next to " +
             "the top-token control. Results are appended to explanations.jsonl as they arrive; rerunning resumes.")
         {
-            features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, pricePrompt, priceCompletion,
+            features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, maxTokens, pricePrompt, priceCompletion,
         };
         return command.WithAction((parse, cancel) =>
         {
-            string evidence = EvidencePath(parse.GetValue(features)!);
-            string outPath = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(evidence))!, "explanations.jsonl");
-            int threads = Math.Max(1, parse.GetValue(concurrency));
-            var wanted = ParseIds(parse.GetValue(ids));
-            int? max = parse.GetValue(limit);
-            if (max is < 0) throw new UserError("--limit must be at least 0");
-
-            IEnumerable<UnitEvidence> units = EvidenceFile.Read(evidence);
-            if (parse.GetValue(kind) is { } onlyKind)
-            {
-                if (onlyKind is not ("feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{onlyKind}'");
-                units = units.Where(u => u.Kind == onlyKind);
-            }
-            if (wanted is not null) units = units.Where(u => wanted.Contains(u.Id));
-            if (max is { } m) units = units.Take(m);
-            long total = wanted?.Count ?? max ?? (parse.GetValue(kind) is null ? File.ReadLines(evidence).Count(l => !string.IsNullOrWhiteSpace(l)) : 0);
-
-            ChatClient? chat = null;
-            string? url = parse.GetValue(llm);
-            if (url is not null)
+            string input = parse.GetValue(features)!;
+            ChatOptions? llmOptions = null;
+            if (parse.GetValue(llm) is { } url)
             {
                 string? key = null;
                 if (parse.GetValue(keyEnv) is { } env)
                     key = Environment.GetEnvironmentVariable(env) ?? throw new UserError($"--api-key-env: environment variable {env} is not set");
-                chat = new ChatClient(new ChatOptions(url, parse.GetValue(model)!, key)
+                llmOptions = new ChatOptions(url, parse.GetValue(model)!, key)
                 {
                     Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                     MaxRetries = parse.GetValue(retries),
-                    Concurrency = threads,
-                });
+                    Concurrency = Math.Max(1, parse.GetValue(concurrency)),
+                    MaxTokens = Math.Max(16, parse.GetValue(maxTokens)),
+                };
             }
-            using var _ = chat;
-            IExplainer explainer = chat is null ? new BuiltinExplainer() : new LlmExplainer(chat, parse.GetValue(style));
-            ISimulator simulator = chat is null ? new RuleSimulator() : new LlmSimulator(chat);
-            IDetector detector = chat is null ? new RuleSimulator() : new LlmDetector(chat);
-
-            using var store = ExplanationStore.Open(outPath);
-            var bar = ConsoleProgress.Instance.Start("explaining", total, "unit");
-            var scores = new List<(double Sim, double Control)>();
-            var run = new ExplainRun(explainer, simulator, detector)
+            var settings = new ExplainSettings
             {
+                Llm = llmOptions,
+                Style = parse.GetValue(style),
                 Seed = parse.GetValue(seed),
-                Concurrency = chat is null ? Mechanist.Numerics.Parallelism.Threads : threads,
-                Server = url,
-                OnSkipped = _ => bar.Advance(1),
-                OnResult = r =>
-                {
-                    bar.Advance(1);
-                    lock (scores) if (r.Scores.SimulationPearson is { } s) scores.Add((s, r.Scores.TopTokenPearson ?? 0));
-                    if (chat is not null)
-                    {
-                        var u = chat.Usage;
-                        bar.SetStatus($"tokens {u.PromptTokens:N0} in / {u.CompletionTokens:N0} out, {u.FailedRequests} failed requests");
-                    }
-                },
+                Concurrency = Math.Max(1, parse.GetValue(concurrency)),
+                Kind = parse.GetValue(kind),
+                Ids = ParseIds(parse.GetValue(ids)),
+                Limit = parse.GetValue(limit),
+                OutPath = parse.GetValue(output),
             };
-            RunSummary summary;
+
+            ExplainStageResult result;
             try
             {
-                summary = run.RunAsync(units, store, cancel).GetAwaiter().GetResult();
+                result = ExplainStage.RunAsync(input, settings, ConsoleProgress.Instance, cancel).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException)
             {
-                bar.Dispose();
-                Console.Error.WriteLine($"stopped: finished units are saved in {outPath}; run the same command again to resume");
+                Console.Error.WriteLine($"stopped: finished units are saved in {ExplainStage.OutPath(input, settings)}; run the same command again to resume");
                 throw;
             }
-            catch
-            {
-                bar.Dispose();
-                throw;
-            }
-            bar.Dispose();
-            Console.WriteLine($"explained {summary.Explained} units, skipped {summary.Skipped} already done, {summary.Failed} failed → {outPath}");
-            if (scores.Count > 0)
-            {
-                double sim = Median(scores.Select(s => s.Sim)), control = Median(scores.Select(s => s.Control));
-                Console.WriteLine($"simulation Pearson: median {sim:F3} (top-token control {control:F3}, difference {sim - control:+0.000;-0.000}) over {scores.Count} units this run");
-            }
+
+            var summary = result.Summary;
+            Console.WriteLine($"explained {summary.Explained} units, skipped {summary.Skipped} already done, {summary.Failed} failed → {result.OutPath}");
+            // Per kind, because the comparison that matters is features against neurons, each against its control.
+            foreach (var k in result.Kinds)
+                Console.WriteLine($"{k.Kind}s: simulation Pearson median {k.SimulationPearson:F3}, top-token control {k.TopTokenPearson:F3} " +
+                                  $"(difference {k.Difference:+0.000;-0.000}), detection {k.DetectionBalancedAccuracy:F3}, over {k.Units} units");
             if (summary.Errors.Count > 0)
-                Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results file)");
-            if (chat is not null)
+                Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results files)");
+            if (result.Usage is { } u)
             {
-                var u = chat.Usage;
                 double cost = (u.PromptTokens * parse.GetValue(pricePrompt) + u.CompletionTokens * parse.GetValue(priceCompletion)) / 1e6;
                 Console.WriteLine($"tokens: {u.PromptTokens:N0} prompt + {u.CompletionTokens:N0} completion in {u.Requests:N0} requests ({u.FailedRequests} failed)" +
                                   (cost > 0 ? $"; cost ${cost.ToString("F4", CultureInfo.InvariantCulture)}" : ""));
@@ -137,24 +102,10 @@ static class ExplainCommands
             if (summary.Failed > 0 && summary.Explained == 0)
                 throw new UserError($"no unit could be explained ({string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}"))}); " +
                                     "check the server, then run the same command again to retry the failed units");
-            if (summary.Failed > 0) Console.WriteLine($"{summary.Failed} units failed (see {store.FailuresPath}); run the same command again to retry them");
+            if (summary.Failed > 0)
+                Console.WriteLine($"{summary.Failed} units failed (see {ExplanationStore.FailuresPathFor(result.OutPath)}); run the same command again to retry them");
             return 0;
         });
-    }
-
-    static string EvidencePath(string features)
-    {
-        if (Directory.Exists(features))
-        {
-            string file = Path.Combine(features, "evidence.jsonl");
-            if (!File.Exists(file))
-                throw new UserError(File.Exists(Path.Combine(features, "features.json"))
-                    ? $"--features: {features} is a feature store; reading it directly is not wired in yet, so give a folder with evidence.jsonl"
-                    : $"--features: {features} has no evidence.jsonl");
-            return file;
-        }
-        if (File.Exists(features)) return features;
-        throw new UserError($"--features: {features} does not exist");
     }
 
     /// <summary>"3,17,100-120" → {3, 17, 100, …, 120}.</summary>
@@ -171,11 +122,5 @@ static class ExplainCommands
             else throw new UserError($"--ids: '{part}' is not an id or a range like 100-120");
         }
         return set;
-    }
-
-    static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
     }
 }

@@ -134,9 +134,11 @@ static class TokenizerCommands
     {
         var batch = new List<string>();
         long lineNumber = 0;
+        using var progress = ConsoleProgress.Instance.Start("encoding lines", 0, "line");
         void Flush()
         {
             foreach (var ids in tokenizer.EncodeBatch(batch, special)) output.WriteLine(JsonSerializer.Serialize(ids));
+            progress.Advance(batch.Count);
             batch.Clear();
         }
         while (true)

@@ -56,8 +56,9 @@ public sealed class Sae
     public Parameter BDec { get; }
     public Parameter? LogThreshold { get; }
     public IReadOnlyList<Parameter> Parameters => LogThreshold == null ? [WEnc, BEnc, WDec, BDec] : [WEnc, BEnc, WDec, BDec, LogThreshold];
-    internal SaeTensors<float> Weights { get; }
-    internal SaeTensors<float> Gradients { get; }
+    /// <summary>The parameters as the kernel reads them (views of the Parameter values).</summary>
+    public SaeTensors<float> Weights { get; }
+    public SaeTensors<float> Gradients { get; }
 
     /// <summary>
     /// A freshly initialised SAE. relu: Kaiming-uniform encoder and decoder, untied (Towards Monosemanticity);

@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Mechanist.Numerics;
 
 namespace Mechanist.Dictionary;
@@ -273,38 +276,32 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         int k = s.K;
         bool fixedSlots = _arch == SaeArchitecture.TopK;
         T halfWidth = T.CreateTruncating(s.Bandwidth / 2);
-        // Pass 1: pre-activations z = pre + b_enc, counts (or, for topk, the selection itself).
+        bool lookNear = backward && _arch == SaeArchitecture.JumpRelu;
+        // Pass 1: pre-activations z = pre + b_enc (in place), then per token the count of active latents
+        // (or, for topk, the selection itself). SIMD compares with lane masks: most lanes are inactive.
         VectorMath.ForRanges(batch, workers, (start, end, worker) =>
         {
-            var bEnc = w.BEnc.Span;
             var heapValue = new T[Math.Max(1, k)];
             var heapIndex = new int[Math.Max(1, k)];
             for (int t = start; t < end; t++)
             {
                 var z = _pre.AsSpan(t * _m, _m);
-                if (_arch != SaeArchitecture.BatchTopK) VectorMath.Axpy(T.One, bEnc, z);
+                if (_arch != SaeArchitecture.BatchTopK) VectorMath.Axpy(T.One, w.BEnc.Span, z);
                 int count = 0, near = 0;
-                switch (_arch)
+                if (_arch == SaeArchitecture.TopK)
                 {
-                    case SaeArchitecture.Relu:
-                        for (int i = 0; i < _m; i++) if (z[i] > T.Zero) count++;
-                        break;
-                    case SaeArchitecture.BatchTopK:
-                        for (int i = 0; i < _m; i++) if (z[i] > T.Zero && z[i] >= batchThreshold) count++;
-                        break;
-                    case SaeArchitecture.JumpRelu:
-                        for (int i = 0; i < _m; i++)
-                        {
-                            if (z[i] > _theta[i]) count++;
-                            if (backward && T.Abs(z[i] - _theta[i]) < halfWidth) near++;
-                        }
-                        break;
-                    case SaeArchitecture.TopK:
-                        int n = TopK(z, k, heapValue, heapIndex, null);
-                        int o = t * k;
-                        for (int h = 0; h < n; h++)
-                            if (heapValue[h] > T.Zero) { _index[o + count] = heapIndex[h]; _value[o + count] = heapValue[h]; count++; }
-                        break;
+                    int n = TopKMasked(z, k, heapValue, heapIndex), o = t * k;
+                    for (int h = 0; h < n; h++)
+                        if (heapValue[h] > T.Zero) { _index[o + count] = heapIndex[h]; _value[o + count] = heapValue[h]; count++; }
+                }
+                else
+                {
+                    for (int i = 0; i < _m; i += 64)
+                    {
+                        ulong on = ActiveMask(z, i, batchThreshold, halfWidth, lookNear, out ulong nearMask);
+                        count += BitOperations.PopCount(on);
+                        near += BitOperations.PopCount(nearMask);
+                    }
                 }
                 _count[t] = count;
                 if (_arch == SaeArchitecture.JumpRelu) _nearCount[t] = near;
@@ -332,20 +329,123 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 var z = _pre.AsSpan(t * _m, _m);
                 int e = _offset[t], ne = _arch == SaeArchitecture.JumpRelu ? _nearOffset[t] : 0;
-                for (int i = 0; i < _m; i++)
+                for (int i = 0; i < _m; i += 64)
                 {
-                    T v = z[i];
-                    bool on = _arch switch
+                    ulong on = ActiveMask(z, i, batchThreshold, halfWidth, lookNear, out ulong nearMask);
+                    while (on != 0)
                     {
-                        SaeArchitecture.Relu => v > T.Zero,
-                        SaeArchitecture.BatchTopK => v > T.Zero && v >= batchThreshold,
-                        _ => v > _theta[i],
-                    };
-                    if (on) { _index[e] = i; _value[e] = v; e++; }
-                    if (backward && _arch == SaeArchitecture.JumpRelu && T.Abs(v - _theta[i]) < halfWidth) _nearIndex[ne++] = i;
+                        int j = i + BitOperations.TrailingZeroCount(on);
+                        _index[e] = j; _value[e] = z[j]; e++;
+                        on &= on - 1;
+                    }
+                    while (nearMask != 0)
+                    {
+                        _nearIndex[ne++] = i + BitOperations.TrailingZeroCount(nearMask);
+                        nearMask &= nearMask - 1;
+                    }
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Bit b of the result: whether latent i+b (of up to 64 from i) is active in z: z > 0 (relu), z > 0 and
+    /// z ≥ the batch threshold (batchtopk), z > θ (jumprelu). <paramref name="near"/>: inside the STE window.
+    /// </summary>
+    ulong ActiveMask(ReadOnlySpan<T> z, int i, T batchThreshold, T halfWidth, bool lookNear, out ulong near)
+    {
+        ulong mask = 0; near = 0;
+        int end = Math.Min(_m, i + 64), q = i;
+        ref T rz = ref MemoryMarshal.GetReference(z);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            int lanes = Vector512<T>.Count;
+            var zero = Vector512<T>.Zero;
+            var thr = Vector512.Create(batchThreshold);
+            var hw = Vector512.Create(halfWidth);
+            for (; q <= end - lanes; q += lanes)
+            {
+                var v = Vector512.LoadUnsafe(ref rz, (nuint)q);
+                Vector512<T> on;
+                switch (_arch)
+                {
+                    case SaeArchitecture.Relu: on = Vector512.GreaterThan(v, zero); break;
+                    case SaeArchitecture.BatchTopK: on = Vector512.GreaterThan(v, zero) & Vector512.GreaterThanOrEqual(v, thr); break;
+                    default:
+                        var theta = Vector512.LoadUnsafe(ref _theta[0], (nuint)q);
+                        on = Vector512.GreaterThan(v, theta);
+                        if (lookNear) near |= Vector512.LessThan(Vector512.Abs(v - theta), hw).ExtractMostSignificantBits() << (q - i);
+                        break;
+                }
+                mask |= on.ExtractMostSignificantBits() << (q - i);
+            }
+        }
+        for (; q < end; q++)
+        {
+            T v = Unsafe.Add(ref rz, q);
+            bool on = _arch switch
+            {
+                SaeArchitecture.Relu => v > T.Zero,
+                SaeArchitecture.BatchTopK => v > T.Zero && v >= batchThreshold,
+                _ => v > _theta[q],
+            };
+            if (on) mask |= 1UL << (q - i);
+            if (lookNear && T.Abs(v - _theta[q]) < halfWidth) near |= 1UL << (q - i);
+        }
+        return mask;
+    }
+
+    /// <summary>Top-k of z into a min-heap, skipping 16-lane blocks with nothing above the current k-th value.</summary>
+    static int TopKMasked(ReadOnlySpan<T> z, int k, T[] heapValue, int[] heapIndex)
+    {
+        int n = 0, i = 0, m = z.Length;
+        ref T rz = ref MemoryMarshal.GetReference(z);
+        for (; i < m && n < k; i++) n = HeapPush(heapValue, heapIndex, n, k, z[i], i);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            int lanes = Vector512<T>.Count;
+            for (; i <= m - lanes; i += lanes)
+            {
+                ulong bits = Vector512.GreaterThan(Vector512.LoadUnsafe(ref rz, (nuint)i), Vector512.Create(heapValue[0])).ExtractMostSignificantBits();
+                while (bits != 0)
+                {
+                    int j = i + BitOperations.TrailingZeroCount(bits);
+                    HeapPush(heapValue, heapIndex, n, k, z[j], j);
+                    bits &= bits - 1;
+                }
+            }
+        }
+        for (; i < m; i++) HeapPush(heapValue, heapIndex, n, k, z[i], i);
+        return n;
+    }
+
+    /// <summary>Adds (v, i) to a min-heap of capacity k holding n items; returns the new count.</summary>
+    static int HeapPush(T[] heapValue, int[] heapIndex, int n, int k, T v, int i)
+    {
+        if (n < k)
+        {
+            int c = n++;
+            while (c > 0)
+            {
+                int p = (c - 1) >> 1;
+                if (heapValue[p] <= v) break;
+                heapValue[c] = heapValue[p]; heapIndex[c] = heapIndex[p]; c = p;
+            }
+            heapValue[c] = v; heapIndex[c] = i;
+            return n;
+        }
+        if (!(v > heapValue[0])) return n;
+        int at = 0;
+        while (true)
+        {
+            int l = 2 * at + 1;
+            if (l >= k) break;
+            int r = l + 1, s = r < k && heapValue[r] < heapValue[l] ? r : l;
+            if (heapValue[s] >= v) break;
+            heapValue[at] = heapValue[s]; heapIndex[at] = heapIndex[s]; at = s;
+        }
+        heapValue[at] = v; heapIndex[at] = i;
+        return n;
     }
 
     /// <summary>Top-k of z (optionally only over <paramref name="among"/>) into a min-heap; returns how many were taken.</summary>

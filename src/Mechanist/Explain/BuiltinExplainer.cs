@@ -16,6 +16,8 @@ public sealed class BuiltinExplainer : IExplainer
     public double SimpleFitThreshold { get; init; } = 0.3;
     public int MaxClauses { get; init; } = 3;
     public const string Name = "builtin";
+    /// <summary>The explanation of a unit that never fires in its examples (any explainer's run may write it).</summary>
+    public const string NeverFires = "never fires in the examples";
 
     public Task<Explanation> ExplainAsync(UnitEvidence unit, EvidenceSplit split, UnitErrors errors, CancellationToken cancel) =>
         Task.FromResult(Explain(unit, split));
@@ -25,7 +27,7 @@ public sealed class BuiltinExplainer : IExplainer
         var data = Flat.From(split.ExplainAll.ToList());
         float scale = unit.Scale;
         if (data.Truth.All(a => a <= 0) || scale <= 0)
-            return new Explanation("never fires in the examples", Name, null, new BuiltinRule([]), 0);
+            return new Explanation(NeverFires, Name, null, new BuiltinRule([]), 0);
 
         var candidates = Candidates(data, scale);
         var chosen = new List<RuleClause>();

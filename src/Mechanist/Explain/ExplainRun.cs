@@ -51,7 +51,7 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
     {
         var split = unit.Split(Seed);
         var errors = new UnitErrors();
-        var result = new ExplanationResult { Kind = unit.Kind, Id = unit.Id, Server = Server };
+        var result = new ExplanationResult { Kind = unit.Kind, Id = unit.Id, Server = Server, Seed = Seed };
 
         var heldOut = split.HeldOut.Select(h => h.Record).ToList();
         var control = TopTokenBaseline.Fit(split.ExplainAll, TopTokenMinCount);
@@ -75,9 +75,8 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
         if (explanation.Text is not null && heldOut.Count > 0)
         {
             result.Simulator = simulator.Name;
-            var predictions = new float[]?[heldOut.Count];
-            for (int i = 0; i < heldOut.Count; i++)
-                predictions[i] = await simulator.SimulateAsync(explanation, heldOut[i], errors, cancel).ConfigureAwait(false);
+            // All records at once: the chat client's own limit bounds the requests in flight.
+            var predictions = await Task.WhenAll(heldOut.Select(r => simulator.SimulateAsync(explanation, r, errors, cancel))).ConfigureAwait(false);
             var sim = Scoring.Simulation(heldOut, predictions);
             if (sim.Records > 0)
             {

@@ -40,6 +40,8 @@ public sealed class ExplanationResult
     public string Explainer { get; set; } = "";
     public string? Model { get; set; }
     public string? Server { get; set; }
+    /// <summary>Seed of the split into explanation and held-out examples.</summary>
+    public int Seed { get; set; }
     public string? Simulator { get; set; }
     public string? Detector { get; set; }
     public BuiltinRule? Rule { get; set; }
@@ -58,4 +60,27 @@ public sealed class ExplanationResult
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+}
+
+/// <summary>Medians of one kind's scores: the line that compares features with neurons, each against its control.</summary>
+public sealed record KindSummary(string Kind, int Units, double SimulationPearson, double TopTokenPearson, double? DetectionBalancedAccuracy)
+{
+    public double Difference => SimulationPearson - TopTokenPearson;
+
+    /// <summary>Per kind, over units with a simulation score (units that never fire are left out).</summary>
+    public static IReadOnlyList<KindSummary> Of(IEnumerable<ExplanationResult> results) =>
+        results.Where(r => r.Scores.SimulationPearson is not null && r.Explanation != BuiltinExplainer.NeverFires)
+            .GroupBy(r => r.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new KindSummary(g.Key, g.Count(),
+                Median(g.Select(r => r.Scores.SimulationPearson!.Value)),
+                Median(g.Select(r => r.Scores.TopTokenPearson ?? 0)),
+                g.Any(r => r.Scores.DetectionBalancedAccuracy is not null)
+                    ? Median(g.Where(r => r.Scores.DetectionBalancedAccuracy is not null).Select(r => r.Scores.DetectionBalancedAccuracy!.Value)) : null))
+            .ToList();
+
+    static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
+    }
 }

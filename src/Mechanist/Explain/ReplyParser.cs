@@ -12,6 +12,7 @@ public static class ReplyParser
     /// <summary>The text after the last "[EXPLANATION]:" marker (markdown emphasis and quotes removed).</summary>
     public static (string? Value, string? Problem) Explanation(string reply)
     {
+        reply = WithoutThinking(reply);
         const string marker = "[EXPLANATION]:";
         int at = reply.LastIndexOf(marker, StringComparison.OrdinalIgnoreCase);
         if (at < 0) return (null, "the last line must start with [EXPLANATION]:");
@@ -28,43 +29,61 @@ public static class ReplyParser
     /// <summary>A JSON array of exactly <paramref name="count"/> numbers, each clamped to [min, max].</summary>
     public static (float[]? Value, string? Problem) NumberArray(string reply, int count, float min, float max)
     {
-        int start = reply.IndexOf('[');
-        int end = reply.LastIndexOf(']');
-        if (start < 0 || end < start) return (null, "no JSON array found");
-        // Try the widest bracketed span first, then the first complete array (prose may contain brackets).
-        foreach (var candidate in new[] { reply[start..(end + 1)], FirstArray(reply, start) })
+        reply = WithoutThinking(reply);
+        var arrays = TopLevelArrays(reply);
+        if (arrays.Count == 0) return (null, "no JSON array found");
+        string? firstProblem = null;
+        // The answer usually comes last; prose or reasoning before it may hold other brackets.
+        foreach (var candidate in Enumerable.Reverse(arrays))
         {
-            if (candidate is null) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(candidate, new JsonDocumentOptions { AllowTrailingCommas = true });
-                if (doc.RootElement.ValueKind != JsonValueKind.Array) continue;
-                var values = new List<float>();
-                foreach (var e in doc.RootElement.EnumerateArray())
-                {
-                    if (e.ValueKind == JsonValueKind.Number) values.Add(e.GetSingle());
-                    else if (e.ValueKind == JsonValueKind.True) values.Add(1);
-                    else if (e.ValueKind == JsonValueKind.False) values.Add(0);
-                    else if (e.ValueKind == JsonValueKind.String && float.TryParse(e.GetString(), System.Globalization.CultureInfo.InvariantCulture, out float f)) values.Add(f);
-                    else return (null, $"array element {values.Count + 1} is not a number");
-                }
-                if (values.Count != count) return (null, $"expected {count} numbers, got {values.Count}");
-                if (values.Any(v => !float.IsFinite(v))) return (null, "non-finite number");
-                return (values.Select(v => Math.Clamp(v, min, max)).ToArray(), null);
-            }
-            catch (JsonException) { }
+            var (value, problem) = ParseNumbers(candidate, count, min, max);
+            if (problem is null) return (value, null);
+            firstProblem ??= problem;
         }
-        return (null, "the array is not valid JSON");
+        return (null, firstProblem);
     }
 
-    static string? FirstArray(string s, int start)
+    static (float[]? Value, string? Problem) ParseNumbers(string candidate, int count, float min, float max)
     {
-        int depth = 0;
-        for (int i = start; i < s.Length; i++)
+        try
         {
-            if (s[i] == '[') depth++;
-            else if (s[i] == ']' && --depth == 0) return s[start..(i + 1)];
+            using var doc = JsonDocument.Parse(candidate, new JsonDocumentOptions { AllowTrailingCommas = true });
+            var values = new List<float>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+            {
+                if (e.ValueKind == JsonValueKind.Number) values.Add(e.GetSingle());
+                else if (e.ValueKind == JsonValueKind.True) values.Add(1);
+                else if (e.ValueKind == JsonValueKind.False) values.Add(0);
+                else if (e.ValueKind == JsonValueKind.String && float.TryParse(e.GetString(), System.Globalization.CultureInfo.InvariantCulture, out float f)) values.Add(f);
+                else return (null, $"array element {values.Count + 1} is not a number");
+            }
+            if (values.Count != count) return (null, $"expected {count} numbers, got {values.Count}");
+            if (values.Any(v => !float.IsFinite(v))) return (null, "non-finite number");
+            return (values.Select(v => Math.Clamp(v, min, max)).ToArray(), null);
         }
-        return null;
+        catch (JsonException)
+        {
+            return (null, "the array is not valid JSON");
+        }
+    }
+
+    /// <summary>Reasoning models (DeepSeek-R1, Qwen3 ...) may put their thinking in the content: drop it.</summary>
+    static string WithoutThinking(string reply)
+    {
+        int end = reply.LastIndexOf("</think>", StringComparison.OrdinalIgnoreCase);
+        return end >= 0 ? reply[(end + "</think>".Length)..] : reply;
+    }
+
+    /// <summary>Every outermost [...] span whose brackets balance, in order.</summary>
+    static List<string> TopLevelArrays(string s)
+    {
+        var spans = new List<string>();
+        int depth = 0, start = -1;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '[') { if (depth++ == 0) start = i; }
+            else if (s[i] == ']' && depth > 0 && --depth == 0) spans.Add(s[start..(i + 1)]);
+        }
+        return spans;
     }
 }

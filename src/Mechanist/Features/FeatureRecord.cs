@@ -18,7 +18,9 @@ public static class UnitKinds
 /// A window of tokens with the unit's activation on each. The writer reads <see cref="TokenIds"/> and
 /// <see cref="Activations"/> (stored as float16); the store fills <see cref="Tokens"/> with display strings.
 /// </summary>
-public sealed record ActivationRecord(int[] TokenIds, float[] Activations)
+/// <param name="Position">The token the window was taken for (its top or sampled activation); -1 when none.
+/// Pages outline it; without it they outline the window's strongest token.</param>
+public sealed record ActivationRecord(int[] TokenIds, float[] Activations, int Position = -1)
 {
     /// <summary>Display strings for <see cref="TokenIds"/>; filled by <see cref="FeatureStore"/>, ignored by the writer.</summary>
     public string[] Tokens { get; init; } = [];
@@ -72,6 +74,13 @@ public sealed record UnitSummary(UnitKind Kind, int Id, float Density, float Max
 /// <summary>
 /// Everything a feature (or neuron) page shows. The statistics builder fills one per unit and hands it to
 /// <see cref="FeatureStoreWriter.Add"/>; <see cref="FeatureStore.GetUnit"/> returns it with token strings filled.
+/// What the builder should put in (METHODS.md §3): 50-bin histograms; top 20 windows, deduplicated (no two
+/// windows around the same token), strongest first; equal-width intervals of (0, max], 10 × 5 samples by the
+/// issue's default (METHODS.md §3.2.3 prefers 12), each window centred on the sampled token; 10 random windows;
+/// windows of ±16 tokens (pages show them whole; the explain stage may cut them to ±4); 10 logit effects each
+/// way; 10 nearest units. Dead units: density 0,
+/// empty lists (the page shows a stub). Size on disk is about 90 windows × (2 + 4 × window length) bytes per unit
+/// plus ~1 KB, so ±16-token windows cost ~12 KB per unit (1.5 GB for 131,072 features).
 /// </summary>
 public sealed record FeatureRecord
 {

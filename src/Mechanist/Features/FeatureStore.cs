@@ -266,8 +266,10 @@ public sealed unsafe class FeatureStore : IDisposable
             float? score = null;
             if (e.TryGetProperty("score", out var s) && s.ValueKind != JsonValueKind.Null)
             {
-                if (s.ValueKind != JsonValueKind.Number || !float.IsFinite(s.GetSingle())) throw new DataFormatError(path, field + ".score", "not a finite number");
-                score = s.GetSingle();
+                // The explain stage writes "NaN" (a string) for a correlation over constant values: no score.
+                if (s.ValueKind == JsonValueKind.String && s.GetString() is "NaN" or "Infinity" or "-Infinity") score = null;
+                else if (s.ValueKind == JsonValueKind.Number && float.IsFinite(s.GetSingle())) score = s.GetSingle();
+                else throw new DataFormatError(path, field + ".score", $"not a number ({s})");
             }
             var scores = new Dictionary<string, float>();
             if (e.TryGetProperty("scores", out var ss) && ss.ValueKind == JsonValueKind.Object)

@@ -6,7 +6,8 @@ namespace Mechanist.Features;
 /// The binary encoding of one unit's page data (one blob in `{kind}.data`), little-endian:
 /// magic u32, kind u8, id i32; activation histogram; top examples; intervals; random examples;
 /// logit effects (top, bottom, histogram); nearest neighbours. Lists carry a u16 count, token windows a
-/// u16 length, token ids are u16 or i32 (manifest `tokenIdBytes`), activations float16.
+/// u16 length and a u16 focus position (0xFFFF for none), token ids are u16 or i32 (manifest `tokenIdBytes`),
+/// activations float16.
 /// Histogram counts are LEB128 varints so 50 bins of small counts stay small.
 /// </summary>
 static class UnitBlob
@@ -114,6 +115,9 @@ static class UnitBlob
                 if (rec.TokenIds.Length != rec.Activations.Length)
                     throw new ArgumentException($"{field}: {rec.TokenIds.Length} token ids but {rec.Activations.Length} activations");
                 Count(rec.TokenIds.Length, field);
+                if (rec.Position < -1 || rec.Position >= rec.TokenIds.Length)
+                    throw new ArgumentException($"{field}: position {rec.Position} outside the window of {rec.TokenIds.Length}");
+                U16(rec.Position < 0 ? ushort.MaxValue : (ushort)rec.Position);
                 foreach (int t in rec.TokenIds) Token(t);
                 foreach (float a in rec.Activations) F16(a);
             }
@@ -203,11 +207,14 @@ static class UnitBlob
             for (int i = 0; i < records.Length; i++)
             {
                 int n = Count(f + " length");
+                int position = U16(f + " position");
+                if (position == ushort.MaxValue) position = -1;
+                else if (position >= n) Fail(f + " position", $"{position} outside the window of {n}");
                 var ids = new int[n];
                 var acts = new float[n];
                 for (int j = 0; j < n; j++) ids[j] = Token(f + " token");
                 for (int j = 0; j < n; j++) acts[j] = F16(f + " activation");
-                records[i] = new ActivationRecord(ids, acts);
+                records[i] = new ActivationRecord(ids, acts, position);
             }
             return records;
         }

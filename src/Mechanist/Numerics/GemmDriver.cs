@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Mechanist.Numerics;
@@ -26,6 +27,7 @@ static unsafe class GemmDriver
         return parts is null || parts.Length <= i ? fallback : int.Parse(parts[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, GemmScratch scratch)
     {

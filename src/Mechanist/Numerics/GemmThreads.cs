@@ -2,8 +2,8 @@ namespace Mechanist.Numerics;
 
 /// <summary>
 /// Splits one GEMM into rectangles of C, one per thread, each run by the single-thread loop nest with
-/// the thread's own packing buffers; no barriers. Rows are split when C is tall (each thread then packs
-/// all of op(B), a small cost next to its share of the FMAs), columns when it is wide.
+/// the thread's own packing buffers; no barriers. Rows are split when C is at least as tall as wide (each
+/// thread then packs all of op(B), a small cost next to its share of the FMAs), columns when it is wide.
 /// </summary>
 static unsafe class GemmThreads
 {
@@ -12,7 +12,9 @@ static unsafe class GemmThreads
     {
         int mr = GemmKernel512.MR, nr = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? GemmKernel512.NR : GemmKernel256.NR;
         int rowTiles = (m + mr - 1) / mr, colTiles = (n + nr - 1) / nr;
-        bool byRows = rowTiles >= threads && (long)m * nr >= (long)n * mr / 4 || colTiles < threads;
+        // Splitting rows makes every thread pack all of op(B) (K×N), splitting columns all of op(A) (M×K):
+        // duplicate the smaller one.
+        bool byRows = rowTiles >= threads && (m >= n || colTiles < threads);
         int tiles = byRows ? rowTiles : colTiles, unit = byRows ? mr : nr, extent = byRows ? m : n;
         int parts = Math.Min(threads, tiles);
         int perPart = (tiles + parts - 1) / parts;

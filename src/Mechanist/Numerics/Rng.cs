@@ -121,14 +121,14 @@ public sealed class Rng
     public void FillUniform(Span<float> values, float lo, float hi)
     {
         if (!(hi > lo)) throw new ArgumentException($"empty range [{lo}, {hi})");
-        Fill(values, 1, (rng, chunk) => rng.UniformChunk(chunk, lo, hi));
+        Fill(values, false, (rng, chunk) => rng.UniformChunk(chunk, lo, hi));
     }
 
     /// <summary>Fills with normal values N(mean, std²), two words per pair; large spans use every thread with the same result.</summary>
     public void FillNormal(Span<float> values, float mean, float std)
     {
         if (!(std >= 0)) throw new ArgumentException($"standard deviation {std} must be ≥ 0");
-        Fill(values, 2, (rng, chunk) => rng.NormalChunk(chunk, mean, std));
+        Fill(values, true, (rng, chunk) => rng.NormalChunk(chunk, mean, std));
     }
 
     delegate void ChunkFill(Rng rng, Span<float> chunk);
@@ -137,7 +137,7 @@ public sealed class Rng
     /// Splits a fill into even-length chunks, each drawn by a copy advanced to the chunk's first word,
     /// so the values depend only on the position, never on how many threads drew them.
     /// </summary>
-    unsafe void Fill(Span<float> values, int wordsPerValue, ChunkFill fill)
+    unsafe void Fill(Span<float> values, bool pairs, ChunkFill fill)
     {
         int threads = values.Length < ParallelFillThreshold ? 1 : Parallelism.Threads;
         if (threads == 1)
@@ -153,12 +153,12 @@ public sealed class Rng
                 Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
                 {
                     int from = Math.Min(length, t * chunk), to = Math.Min(length, from + chunk);
-                    var rng = new Rng(_seed, _stream, start + (ulong)from * (ulong)wordsPerValue);
+                    var rng = new Rng(_seed, _stream, start + (ulong)from); // one word per value, chunks even
                     fill(rng, new Span<float>((float*)address + from, to - from));
                 });
             }
             // Normal values come in pairs: an odd tail still uses a whole pair of words.
-            _position = start + (ulong)(wordsPerValue == 2 ? values.Length + (values.Length & 1) : values.Length);
+            _position = start + (ulong)(pairs ? values.Length + (values.Length & 1) : values.Length);
         }
     }
 

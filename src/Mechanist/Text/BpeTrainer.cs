@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 using Mechanist.Numerics;
 
@@ -44,8 +45,7 @@ public static class BpeTrainer
             int end = PreTokenizer.PieceEnd(text, i);
             var piece = text[i..end];
             i = end;
-            if (lookup.TryGetValue(piece, out long c)) lookup[piece] = c + 1;
-            else lookup[piece] = 1;
+            CollectionsMarshal.GetValueRefOrAddDefault(lookup, piece, out _)++;
         }
     }
 
@@ -55,39 +55,49 @@ public static class BpeTrainer
         using var task = progress.Start("counting words", corpus.TotalBytes, "B");
         int threads = Parallelism.Threads;
         var batches = new BlockingCollection<List<string>>(boundedCapacity: threads * 2);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // frees the reader if counting fails
+        var stopping = stop.Token;
         var reader = Task.Run(() =>
         {
             try
             {
                 var batch = new List<string>();
                 long chars = 0;
-                foreach (var piece in corpus.ReadPieces(cancel))
+                foreach (var piece in corpus.ReadPieces(stopping))
                 {
                     batch.Add(piece.Text);
                     chars += piece.Text.Length;
                     if (chars < 1 << 20) continue;
-                    batches.Add(batch, cancel);
+                    batches.Add(batch, stopping);
                     batch = [];
                     chars = 0;
                     task.SetDone(corpus.BytesRead);
                 }
-                if (batch.Count > 0) batches.Add(batch, cancel);
+                if (batch.Count > 0) batches.Add(batch, stopping);
             }
             finally { batches.CompleteAdding(); }
-        }, cancel);
+        }, stopping);
 
         var partial = new Dictionary<string, long>[threads];
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        try
         {
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-            try
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
-                foreach (var batch in batches.GetConsumingEnumerable(cancel))
-                    foreach (string text in batch) CountInto(text, counts);
+                var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+                try
+                {
+                    foreach (var batch in batches.GetConsumingEnumerable(cancel))
+                        foreach (string text in batch) CountInto(text, counts);
+                }
+                catch (OperationCanceledException) { }
+                partial[t] = counts;
+            });
             }
-            catch (OperationCanceledException) { }
-            partial[t] = counts;
-        });
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
         reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, --strict)
         cancel.ThrowIfCancellationRequested();
         task.SetDone(corpus.TotalBytes);
@@ -97,7 +107,7 @@ public static class BpeTrainer
         {
             if (ReferenceEquals(counts, total)) continue;
             foreach (var (word, c) in counts)
-                total[word] = total.GetValueOrDefault(word) + c;
+                CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += c;
         }
         task.SetStatus($"{total.Count:N0} distinct words");
         return total;
@@ -129,7 +139,7 @@ public static class BpeTrainer
             for (int k = 0; k + 1 < symbols.Length; k++)
             {
                 long pair = Pair(symbols[k], symbols[k + 1]);
-                pairCount[pair] = pairCount.GetValueOrDefault(pair) + counts[w];
+                CollectionsMarshal.GetValueRefOrAddDefault(pairCount, pair, out _) += counts[w];
                 if (!where.TryGetValue(pair, out var list)) where[pair] = list = [];
                 if (list.Count == 0 || list[^1] != w) list.Add(w);
             }
@@ -206,7 +216,7 @@ public static class BpeTrainer
 
     static long Pair(int left, int right) => (long)left << 32 | (uint)right;
 
-    static void Add(Dictionary<long, long> delta, long pair, long amount) => delta[pair] = delta.GetValueOrDefault(pair) + amount;
+    static void Add(Dictionary<long, long> delta, long pair, long amount) => CollectionsMarshal.GetValueRefOrAddDefault(delta, pair, out _) += amount;
 
     static bool Contains(int[] symbols, int left, int right)
     {

@@ -92,50 +92,61 @@ public static class TokenStoreWriter
     {
         int threads = Parallelism.Threads;
         var batches = new BlockingCollection<List<TextPiece>>(boundedCapacity: threads * 3);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // frees the reader if we stop early
+        var stopping = stop.Token;
         var reader = Task.Run(() =>
         {
             try
             {
                 var batch = new List<TextPiece>();
                 long chars = 0;
-                foreach (var piece in corpus.ReadPieces(cancel))
+                foreach (var piece in corpus.ReadPieces(stopping))
                 {
                     batch.Add(piece);
                     chars += piece.Text.Length;
                     if (chars < 1 << 19) continue;
-                    batches.Add(batch, cancel);
+                    batches.Add(batch, stopping);
                     batch = [];
                     chars = 0;
                 }
-                if (batch.Count > 0) batches.Add(batch, cancel);
+                if (batch.Count > 0) batches.Add(batch, stopping);
             }
             finally { batches.CompleteAdding(); }
-        }, cancel);
+        }, stopping);
 
         var group = new List<List<TextPiece>>(threads);
-        var consumed = batches.GetConsumingEnumerable(cancel).GetEnumerator();
-        while (true)
+        using var consumed = batches.GetConsumingEnumerable(cancel).GetEnumerator();
+        bool finished = false;
+        try
         {
-            group.Clear();
-            while (group.Count < threads && consumed.MoveNext()) group.Add(consumed.Current);
-            if (group.Count == 0) break;
-            var encoded = new List<(TextPiece, int[])>[group.Count];
-            Parallel.For(0, group.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancel }, b =>
+            while (true)
             {
-                var output = new List<(TextPiece, int[])>(group[b].Count);
-                var ids = new List<int>();
-                foreach (var piece in group[b])
+                group.Clear();
+                while (group.Count < threads && consumed.MoveNext()) group.Add(consumed.Current);
+                if (group.Count == 0) break;
+                var encoded = new List<(TextPiece, int[])>[group.Count];
+                Parallel.For(0, group.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancel }, b =>
                 {
-                    ids.Clear();
-                    tokenizer.EncodeSingleThreaded(piece.Text, ids); // document text never yields special ids
-                    if (piece.EndsDocument) ids.Add(endOfText);
-                    output.Add((piece, ids.ToArray()));
-                }
-                encoded[b] = output;
-            });
-            foreach (var batch in encoded) yield return batch;
+                    var output = new List<(TextPiece, int[])>(group[b].Count);
+                    var ids = new List<int>();
+                    foreach (var piece in group[b])
+                    {
+                        ids.Clear();
+                        tokenizer.EncodeSingleThreaded(piece.Text, ids); // document text never yields special ids
+                        if (piece.EndsDocument) ids.Add(endOfText);
+                        output.Add((piece, ids.ToArray()));
+                    }
+                    encoded[b] = output;
+                });
+                foreach (var batch in encoded) yield return batch;
+            }
+        finished = true;
         }
-        reader.GetAwaiter().GetResult();
+        finally
+        {
+            if (!finished) stop.Cancel();
+        }
+        reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, --strict)
     }
 
     /// <summary>One split's shards and document starts, written as tokens arrive.</summary>

@@ -50,6 +50,13 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
     static Task Shot(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ChromiumFixture.Screenshots, name + ".png"), FullPage = true });
 
+    /// <summary>Waits for a navigation to <paramref name="glob"/> and its DOM (not every subresource: robust on a loaded machine).</summary>
+    static async Task Navigated(IPage page, string glob)
+    {
+        await page.WaitForURLAsync(glob, new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 30_000 });
+        await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded, new PageWaitForLoadStateOptions { Timeout = 30_000 });
+    }
+
     static void AllLocal(List<string> requests, string prefix)
     {
         lock (requests) Assert.All(requests, url => Assert.StartsWith(prefix, url));
@@ -66,13 +73,13 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
 
         await page.FillAsync("#q", "cat");
         await page.PressAsync("#q", "Enter");
-        await page.WaitForURLAsync("**/?sort=density&q=cat");
+        await Navigated(page, "**/?sort=density&q=cat");
         var first = page.Locator("#units tbody tr td.id a").First;
         Assert.Equal("0", await first.InnerTextAsync());
         await Shot(page, "search-cat");
 
         await first.ClickAsync();
-        await page.WaitForURLAsync("**/feature/0");
+        await Navigated(page, "**/feature/0");
         Assert.Equal("Feature 0", await page.Locator("h1").InnerTextAsync());
         var shaded = page.Locator("#top .tok[title]");
         Assert.True(await shaded.CountAsync() >= 10, "top activations have shaded tokens");
@@ -94,7 +101,7 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         await Shot(page, "feature-0");
 
         await page.Locator(".nearest a.chip").First.ClickAsync();
-        await page.WaitForURLAsync("**/feature/*");
+        await Navigated(page, "**/feature/*");
         await page.GotoAsync(fx.Server.Address + "/neuron/2");
         Assert.Equal("Neuron 2", await page.Locator("h1").InnerTextAsync());
         await page.GotoAsync(fx.Server.Address + "/feature/123456");
@@ -120,7 +127,7 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         Assert.Equal("7", await link.InnerTextAsync()); // the fixture's feature 7 fires on " dog"
         await Shot(page, "playground");
         await link.ClickAsync();
-        await page.WaitForURLAsync("**/feature/7");
+        await Navigated(page, "**/feature/7");
         Assert.Contains(" dog", await page.Locator("#top .tok.max").First.TextContentAsync());
         AllLocal(requests, fx.Server.Address);
     }
@@ -149,15 +156,15 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         await Shot(page, "static-search");
 
         await page.Locator("#units tbody td.id a").First.ClickAsync();
-        await page.WaitForURLAsync("**/feature/0.html");
+        await Navigated(page, "**/feature/0.html");
         Assert.True(await page.Locator("#top .tok[title]").CountAsync() >= 10);
         Assert.Matches(@"^rgba?\(255, 128, 0", await page.Locator("#top .tok.max").First.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3);
         Assert.Equal("rgb(17, 24, 39)", await page.Locator("header.top").EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         await page.ClickAsync("a[rel='next']");
-        await page.WaitForURLAsync("**/feature/1.html");
+        await Navigated(page, "**/feature/1.html");
         await page.ClickAsync("header.top nav a:has-text('Neurons')");
-        await page.WaitForURLAsync("**/neurons.html");
+        await Navigated(page, "**/neurons.html");
         await Shot(page, "static-neurons");
         AllLocal(requests, "file://");
     }

@@ -141,6 +141,25 @@ public class BrowserServerTests(BrowserFixture fx)
     }
 
     [Fact]
+    public void Static_export_replaces_an_earlier_export_but_never_a_foreign_folder()
+    {
+        string site = Path.Combine(TestPaths.NewTempDir(), "site");
+        StaticExport.Write(fx.Store, site, IProgressReporter.None);
+        File.WriteAllText(Path.Combine(site, "feature", "stale.html"), "old");
+        StaticExport.Write(fx.Store, site, IProgressReporter.None);
+        Assert.False(File.Exists(Path.Combine(site, "feature", "stale.html")));
+        string page = File.ReadAllText(Path.Combine(site, "feature", "3.html"));
+        Assert.Contains("href=\"../assets/site.css\"", page);
+        Assert.Contains("href=\"../feature/4.html\"", page);
+        Assert.DoesNotContain("/api/", page);
+
+        string foreign = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(foreign, "precious.txt"), "keep");
+        Assert.Throws<UserError>(() => StaticExport.Write(fx.Store, foreign, IProgressReporter.None));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(foreign, "precious.txt")));
+    }
+
+    [Fact]
     public void Html_escaping_covers_text_and_attributes()
     {
         Assert.Equal("&lt;script&gt;x&amp;&quot;&#39;·", Html.E("<script>x&\"'·"));

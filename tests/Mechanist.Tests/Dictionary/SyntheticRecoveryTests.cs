@@ -42,7 +42,7 @@ public class SyntheticRecoveryTests(ITestOutputHelper output)
     {
         var (_, recovered, _) = TrainAndScore(new SaeTrainingOptions
         {
-            Architecture = SaeArchitecture.Relu, Widths = [512], L1 = [0.1], BatchSize = 256, Tokens = 300_000,
+            Architecture = SaeArchitecture.Relu, Widths = [512], L1 = [0.2], BatchSize = 256, Tokens = 300_000,
             LearningRate = 3e-3, WarmupSteps = 50, Seed = 1, ResampleSteps = [500, 1000], ResampleWindowSteps = 200,
             ResampleInputs = 20_000, CheckpointEverySteps = 0,
         });

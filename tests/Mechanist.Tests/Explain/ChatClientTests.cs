@@ -74,7 +74,7 @@ public class ChatClientTests
     public async Task A_hanging_server_times_out_and_is_retried()
     {
         using var server = ScriptedChatServer.Sequence(new Reply.Hang(), new Reply.Chat("late but fine"));
-        using var chat = new ChatClient(Fast(server.BaseUrl) with { Timeout = TimeSpan.FromMilliseconds(300) });
+        using var chat = new ChatClient(Fast(server.BaseUrl) with { Timeout = TimeSpan.FromSeconds(1) });
         var errors = new UnitErrors();
         Assert.Equal("late but fine", await chat.CompleteAsync(Hello, errors, default));
         Assert.Equal(1, errors.Snapshot()["timeout"]);
@@ -137,6 +137,7 @@ public class ReplyParserTests
     [InlineData("**[EXPLANATION]:** \"the word 'the'\"\n", "the word 'the'")]
     [InlineData("[explanation]:\nnumbers in tables", "numbers in tables")]
     [InlineData("[EXPLANATION]: first\nmore thoughts\n[EXPLANATION]: final answer", "final answer")]
+    [InlineData("<think>[EXPLANATION]: draft</think>\n[EXPLANATION]: digits", "digits")]
     public void Explanation_takes_the_last_marked_line(string reply, string expected)
     {
         Assert.Equal(expected, ReplyParser.Explanation(reply).Value);
@@ -158,6 +159,8 @@ public class ReplyParserTests
     [InlineData("Here you go: [0, 5, 10] (token 2 is the number)")]
     [InlineData("{\"activations\": [0, \"5\", 12]}")]
     [InlineData("[0, 5, 10,]")]
+    [InlineData("<think>maybe [1, 1] or [2]?</think>\n[0, 5, 10]")]
+    [InlineData("Tokens [1] to [3]: [0, 5, 10]")]
     public void Number_arrays_tolerate_wrapping(string reply)
     {
         Assert.Equal([0f, 5f, 10f], ReplyParser.NumberArray(reply, 3, 0, 10).Value!);
@@ -168,6 +171,7 @@ public class ReplyParserTests
     [InlineData("no array", "no JSON array found")]
     [InlineData("[0, \"x\", 3]", "array element 2 is not a number")]
     [InlineData("[0, 1, 2", "no JSON array found")]
+    [InlineData("[0, oops, 2]", "the array is not valid JSON")]
     public void Number_arrays_report_what_is_wrong(string reply, string problem)
     {
         Assert.Equal(problem, ReplyParser.NumberArray(reply, 3, 0, 10).Problem);

@@ -30,6 +30,10 @@ public class ExplainCommandTests
         Assert.Equal([0, 1, 2, 3], all.Select(r => r.Id));
         Assert.StartsWith(before, File.ReadAllText(results)); // appended, nothing rewritten
         Assert.Equal(4, File.ReadAllLines(results).Length);
+
+        // Resuming with another split (or explainer, or model) would mix incomparable scores: refused.
+        Assert.Equal(1, Run("explain", "--features", dir, "--seed", "1"));
+        Assert.Equal(4, File.ReadAllLines(results).Length);
         Directory.Delete(dir, true);
     }
 
@@ -60,6 +64,58 @@ public class ExplainCommandTests
         EvidenceFile.Write(Path.Combine(dir, "evidence.jsonl"), [SyntheticUnits.TheUnit(5)]);
         Assert.Equal(1, Run("explain", "--features", dir, "--llm", "http://127.0.0.1:9", option, value));
         Assert.Equal(1, Run("explain", "--features", Path.Combine(dir, "missing")));
+        Directory.Delete(dir, true);
+    }
+}
+
+/// <summary>The explain stage reading a real feature store and writing explanations the store and browser show.</summary>
+public class FeatureStoreExplainTests
+{
+    [Fact]
+    public void Explains_every_unit_of_a_feature_store_and_the_store_shows_them()
+    {
+        string dir = Mechanist.Tests.Features.FixtureStore.Build(TestPaths.NewTempDir());
+        string results = Path.Combine(dir, "explanations.jsonl");
+        // The fixture ships explanations by a "fixture" explainer; resuming into them is refused, not mixed.
+        Assert.Equal(1, CommandLine.Run(new RootCommand { ExplainCommands.Create() }, ["explain", "--features", dir], new StringWriter()));
+        File.Delete(results);
+
+        Assert.Equal(0, CommandLine.Run(new RootCommand { ExplainCommands.Create() }, ["explain", "--features", dir], new StringWriter()));
+        using var store = Mechanist.Features.FeatureStore.Open(dir);
+        int features = store.UnitCount(Mechanist.Features.UnitKind.Feature), neurons = store.UnitCount(Mechanist.Features.UnitKind.Neuron);
+        Assert.Equal(features + neurons, ExplanationStore.ReadAll(results).Count);
+        Assert.Equal(features + neurons, store.ExplanationCount);
+
+        var feature0 = store.GetSummary(Mechanist.Features.UnitKind.Feature, 0).Explanation!;
+        Assert.Contains($"' {Mechanist.Tests.Features.FixtureStore.PreferredWord(0)}'", feature0.Text);
+        Assert.Equal("builtin", feature0.Explainer);
+        Assert.NotNull(feature0.Score);
+        Assert.True(feature0.Scores.ContainsKey("top_token_pearson"));
+        var summary = KindSummary.Of(ExplanationStore.ReadAll(results));
+        Assert.Equal(["feature", "neuron"], summary.Select(k => k.Kind));
+        Assert.Equal(features - features / 12, summary[0].Units); // every 12th fixture feature is dead: left out
+        Assert.All(summary, k => Assert.InRange(k.SimulationPearson, 0.5, 1));
+        var dead = store.GetSummary(Mechanist.Features.UnitKind.Feature, 11).Explanation!;
+        Assert.Equal(BuiltinExplainer.NeverFires, dead.Text);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Adapter_keeps_examples_and_labels_intervals()
+    {
+        string dir = Mechanist.Tests.Features.FixtureStore.Build(TestPaths.NewTempDir());
+        using var store = Mechanist.Features.FeatureStore.Open(dir);
+        var record = store.GetUnit(Mechanist.Features.UnitKind.Feature, 3);
+        var unit = FeatureStoreEvidence.FromRecord(record);
+        Assert.Equal((3, "feature"), (unit.Id, unit.Kind));
+        Assert.Equal(record.TopExamples.Length, unit.Top.Count);
+        Assert.Equal(record.TopExamples[0].Tokens, unit.Top[0].Tokens);
+        Assert.Equal(record.TopExamples[0].Activations, unit.Top[0].Activations);
+        Assert.Equal(record.RandomExamples.Length, unit.Random.Count);
+        Assert.Matches(@"^[0-9.]+–[0-9.]+, contains [0-9.]+ %$", unit.Intervals[0].Label);
+        var neurons = FeatureStoreEvidence.Read(store, Mechanist.Features.UnitKind.Neuron, id => id < 3).ToList();
+        Assert.Equal([0, 1, 2], neurons.Select(n => n.Id));
+        Assert.All(neurons, n => Assert.Equal("neuron", n.Kind));
         Directory.Delete(dir, true);
     }
 }

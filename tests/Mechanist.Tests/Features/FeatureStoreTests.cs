@@ -9,7 +9,7 @@ public class FeatureStoreTests
     {
         Kind = kind, Id = id, Density = 0.01f * (id + 1), MaxActivation = 3.5f + id, MeanActivation = 1.25f,
         ActivationHistogram = new Histogram(0, 3.5f, [5, 0, 300_000, 1]),
-        TopExamples = [new ActivationRecord([1, 2, 3], [0f, 3.5f, 0.1f]), new ActivationRecord([4, 2], [2.0f, 0.3f])],
+        TopExamples = [new ActivationRecord([1, 2, 3], [0f, 3.5f, 0.1f], 1), new ActivationRecord([4, 2], [2.0f, 0.3f])],
         Intervals = [new IntervalSamples(0, 1.75f, 0.8f, [new ActivationRecord([5], [0.5f])]), new IntervalSamples(1.75f, 3.5f, 0.2f, [])],
         RandomExamples = [new ActivationRecord([0, 0, 1], [0, 0, 0])],
         Logits = new LogitEffects([new TokenValue(3, 1.5f)], [new TokenValue(4, -2.25f)], new Histogram(-2.25f, 1.5f, [1, 2, 3])),
@@ -48,6 +48,8 @@ public class FeatureStoreTests
         Assert.Equal([" the", " cat", "\n"], got.TopExamples[0].Tokens);
         Assert.Equal((float)(Half)0.1f, got.TopExamples[0].Activations[2]);
         Assert.Equal(3.5f, got.TopExamples[0].Activations[1]);
+        Assert.Equal(1, got.TopExamples[0].Position);
+        Assert.Equal(-1, got.TopExamples[1].Position);
         Assert.Equal(0.8f, got.Intervals[0].Fraction);
         Assert.Single(got.Intervals[0].Examples);
         Assert.Empty(got.Intervals[1].Examples);
@@ -85,6 +87,29 @@ public class FeatureStoreTests
     }
 
     [Fact]
+    public void Reads_explanations_as_the_explain_stage_writes_them()
+    {
+        string dir = WriteSmall(TestPaths.NewTempDir());
+        var good = new Mechanist.Explain.ExplanationResult
+        {
+            Kind = "feature", Id = 1, Explanation = "cats & <mats>", Explainer = "builtin",
+            Scores = new() { SimulationPearson = 0.625, DetectionF1 = 0.5, TopTokenPearson = double.NaN },
+        };
+        var unscored = new Mechanist.Explain.ExplanationResult { Kind = "neuron", Id = 0, Explanation = "flat", Scores = new() { SimulationPearson = double.NaN } };
+        File.WriteAllLines(Path.Combine(dir, "explanations.jsonl"),
+            [System.Text.Json.JsonSerializer.Serialize(good, Mechanist.Explain.ExplanationResult.Json),
+             System.Text.Json.JsonSerializer.Serialize(unscored, Mechanist.Explain.ExplanationResult.Json)]);
+        using var store = FeatureStore.Open(dir);
+        var e = store.GetSummary(UnitKind.Feature, 1).Explanation!;
+        Assert.Equal("cats & <mats>", e.Text);
+        Assert.Equal(0.625f, e.Score);
+        Assert.Equal("builtin", e.Explainer);
+        Assert.Equal(0.5f, e.Scores["detection_f1"]);
+        Assert.False(e.Scores.ContainsKey("top_token_pearson"));
+        Assert.Null(store.GetSummary(UnitKind.Neuron, 0).Explanation!.Score);
+    }
+
+    [Fact]
     public void Incomplete_writer_leaves_no_store_and_names_the_missing_unit()
     {
         string dir = TestPaths.NewTempDir();
@@ -96,6 +121,7 @@ public class FeatureStoreTests
             Assert.Contains("first missing: 1", e.Message);
             Assert.Throws<ArgumentException>(() => w.Add(Sample(UnitKind.Feature, 0)));
             Assert.Throws<ArgumentException>(() => w.Add(Sample(UnitKind.Feature, 1) with { TopExamples = [new([99], [1f])] }));
+            Assert.Throws<ArgumentException>(() => w.Add(Sample(UnitKind.Feature, 1) with { TopExamples = [new([1], [1f], 1)] }));
         }
         Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
         Assert.Throws<UserError>(() => FeatureStore.Open(dir));

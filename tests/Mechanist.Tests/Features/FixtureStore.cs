@@ -111,7 +111,7 @@ public static partial class FixtureStore
     static ActivationRecord WindowAt(int[] corpus, float[] acts, int center)
     {
         int start = Math.Max(0, center - Window), end = Math.Min(corpus.Length, center + Window + 1);
-        return new ActivationRecord(corpus[start..end], acts[start..end]);
+        return new ActivationRecord(corpus[start..end], acts[start..end], center - start);
     }
 
     /// <summary>Per-unit statistics from the corpus, as METHODS.md §3 defines them (small sizes).</summary>

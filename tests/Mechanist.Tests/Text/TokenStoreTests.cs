@@ -102,3 +102,30 @@ public class TokenStoreTests
         Assert.Throws<DataFormatError>(() => train.ReadWindow(0, new int[8]));
     }
 }
+
+public class WideTokenStoreTests
+{
+    [Fact]
+    public void VocabulariesAbove65536UseUint32()
+    {
+        // 256 byte tokens, then enough special tokens that <|endoftext|> gets id 70,000.
+        var tokens = Enumerable.Range(0, 256).Select(b => (byte[]?)[(byte)b]).ToList();
+        var special = new Dictionary<string, int>();
+        for (int id = 256; id < 70000; id++) { tokens.Add(null); special[$"<|s{id}|>"] = id; }
+        tokens.Add(null);
+        special["<|endoftext|>"] = 70000;
+        var tokenizer = new BpeTokenizer(tokens, [], special);
+
+        string dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "a.txt"), "héllo");
+        string store = Path.Combine(dir, "store");
+        var meta = TokenStoreWriter.Prepare(new CorpusReader([Path.Combine(dir, "a.txt")]), tokenizer, store,
+            new TokenStoreOptions { ValidFraction = 0 }, IProgressReporter.None);
+        Assert.Equal("uint32", meta.Dtype);
+        using var train = TokenStore.Open(store);
+        var ids = new int[(int)train.Count];
+        train.ReadWindow(0, ids);
+        Assert.Equal([.. tokenizer.Encode("héllo"), 70000], ids);
+        Assert.Equal(4 * train.Count, new FileInfo(Path.Combine(store, "train-00000.bin")).Length);
+    }
+}

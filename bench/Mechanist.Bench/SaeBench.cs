@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Mechanist.Dictionary;
+using Mechanist.Numerics;
+using Tensor = Mechanist.Numerics.Tensor<float>;
+
+namespace Mechanist.Bench;
+
+/// <summary>One SAE training-throughput measurement, with the peer and the GEMM bound measured interleaved.</summary>
+public sealed record SaeBenchResult(string Kind, int DIn, int DSae, int Batch, double L0, double TokensPerSecond,
+    double? PeerTokensPerSecond, double GemmGflops)
+{
+    /// <summary>Tokens/s if a step cost nothing but its one dense product (the encoder GEMM) at the measured GEMM speed.</summary>
+    public double GemmBoundTokensPerSecond => GemmGflops * 1e9 / (2.0 * DIn * DSae);
+    public double FractionOfGemmLimit => TokensPerSecond / GemmBoundTokensPerSecond;
+    public double? RatioToPeer => PeerTokensPerSecond is double p && p > 0 ? TokensPerSecond / p : null;
+    /// <summary>Dense-equivalent GFLOP/s (the peer script's 12·d_in·d_sae per token), for comparison with its figure.</summary>
+    public double EffectiveGflops => TokensPerSecond * 12.0 * DIn * DSae / 1e9;
+}
+
+/// <summary>
+/// `mechanist bench sae`: full SAE training steps (fused forward/backward, clipping, Adam, decoder
+/// renormalisation) on 512 → 4,096 with batch 4,096, for relu at a trained SAE's sparsity and topk k = 32,
+/// against the PyTorch peer (../shared/baselines/torch_sae_bench.py) run in between, and against the bound
+/// set by the one dense GEMM a step needs. Inputs are Gaussian, like the peer's.
+/// </summary>
+public static class SaeBench
+{
+    public static List<SaeBenchResult> Run(string[] kinds, int repeats, double seconds, string? peerScript,
+        int dIn = 512, int dSae = 4096, int batch = 4096, double reluL0 = 32, Action<string>? log = null, CancellationToken cancel = default)
+    {
+        var results = new List<SaeBenchResult>();
+        foreach (string kind in kinds)
+        {
+            if (!SaeArchitectureNames.TryParse(kind, out var arch)) throw new UserError($"--kind {kind}: use relu or topk");
+            var (run, x) = Setup(arch, dIn, dSae, batch, reluL0);
+            var ours = new List<double>(); var peer = new List<double>(); var gemm = new List<double>();
+            double l0 = 0;
+            TimeSteps(run, x, 1.0, out _); // warm-up: JIT tiers, buffers
+            for (int r = 0; r < repeats; r++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                gemm.Add(GemmGflops(dIn, dSae, batch, 0.3));
+                ours.Add(TimeSteps(run, x, seconds, out l0));
+                if (peerScript != null)
+                {
+                    double? p = Peer(peerScript, arch, dIn, dSae, batch, log);
+                    if (p is double v) peer.Add(v);
+                }
+                log?.Invoke($"{kind}: round {r + 1}/{repeats}: {ours[^1]:N0} tok/s (L0 {l0:F1})" + (peer.Count > r ? $", peer {peer[^1]:N0} tok/s" : "") + $", GEMM {gemm[^1]:F0} GFLOP/s");
+            }
+            results.Add(new SaeBenchResult(kind, dIn, dSae, batch, l0, Median(ours), peer.Count > 0 ? Median(peer) : null, Median(gemm)));
+        }
+        return results;
+    }
+
+    static (SaeTrainingRun run, Tensor x) Setup(SaeArchitecture arch, int dIn, int dSae, int batch, double reluL0)
+    {
+        var o = new SaeTrainingOptions { Architecture = arch, Widths = [dSae], Ks = [32], L1 = [5.0 / dSae], LearningRate = 1e-4 };
+        var sae = Sae.Create(arch, dIn, dSae, 1, 32);
+        var x = new Tensor(batch, dIn);
+        new Rng(2).FillNormal(x.Span, 0, 1);
+        if (arch == SaeArchitecture.Relu)
+        {
+            // A trained relu SAE fires ~20–50 of 4,096 latents. With Gaussian inputs a latent's pre-activation is
+            // N(0, ‖w_i‖²); this bias puts each latent's firing probability at reluL0 / d_sae.
+            double cut = SyntheticData.InverseNormal(1 - reluL0 / dSae);
+            for (int i = 0; i < dSae; i++)
+            {
+                var w = sae.WEnc.Value.Row(i);
+                double norm = Math.Sqrt(w.ToArray().Sum(v => (double)v * v));
+                sae.BEnc.Value[i] = (float)(-cut * norm);
+            }
+        }
+        var run = new SaeTrainingRun("bench", sae, o, o.L1[0]);
+        return (run, x);
+    }
+
+    static double TimeSteps(SaeTrainingRun run, Tensor x, double seconds, out double l0)
+    {
+        var o = new SaeTrainingOptions { Architecture = run.Sae.Architecture, DeadWindowTokens = long.MaxValue };
+        var watch = Stopwatch.StartNew();
+        long steps = 0; double l0Sum = 0;
+        do
+        {
+            var s = run.Step(x, 10_000 + steps, 1e-4f, 1, long.MaxValue, o);
+            l0Sum += s.L0;
+            steps++;
+        } while (watch.Elapsed.TotalSeconds < seconds);
+        l0 = l0Sum / steps;
+        return steps * x.RowCount / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The encoder product's shape (X[B×d]·W_encᵀ) through the project's GEMM, GFLOP/s.</summary>
+    static double GemmGflops(int dIn, int dSae, int batch, double seconds)
+    {
+        var a = new Tensor(batch, dIn); var b = new Tensor(dSae, dIn); var c = new Tensor(batch, dSae);
+        new Rng(3).FillNormal(a.Span, 0, 1); new Rng(4).FillNormal(b.Span, 0, 1);
+        Gemm.Multiply(a, false, b, true, c, 1f, 0f);
+        var watch = Stopwatch.StartNew();
+        int n = 0;
+        do { Gemm.Multiply(a, false, b, true, c, 1f, 0f); n++; } while (watch.Elapsed.TotalSeconds < seconds);
+        return n * 2.0 * batch * dIn * dSae / watch.Elapsed.TotalSeconds / 1e9;
+    }
+
+    static double? Peer(string script, SaeArchitecture arch, int dIn, int dSae, int batch, Action<string>? log)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (string a in new[] { script, "--kind", arch == SaeArchitecture.Relu ? "relu" : "topk", "--d-in", dIn.ToString(CultureInfo.InvariantCulture),
+                     "--d-sae", dSae.ToString(CultureInfo.InvariantCulture), "--batch", batch.ToString(CultureInfo.InvariantCulture),
+                     "--steps", "10", "--threads", Parallelism.Threads.ToString(CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd();
+            string error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            var m = Regex.Match(output, @"([\d,]+) tokens/s");
+            if (p.ExitCode != 0 || !m.Success)
+            {
+                log?.Invoke($"peer failed (exit {p.ExitCode}): {error.Trim().Split('\n').LastOrDefault()}");
+                return null;
+            }
+            return double.Parse(m.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            log?.Invoke($"peer not run: {e.Message}");
+            return null;
+        }
+    }
+
+    static double Median(List<double> v)
+    {
+        var s = v.OrderBy(x => x).ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""numpy (OpenBLAS) fp32 GEMM on the shapes of `mechanist bench gemm`, as a peer measured side by side.
+
+Run with the system Python so that Debian's OpenBLAS is used, pinned to the thread count compared:
+    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/peers/numpy_gemm.py [--repeats 5] [--json]
+Debian's OpenBLAS 0.3.21 takes this Zen 5 EPYC for "Haswell" (AVX2 kernels, about half its speed);
+OPENBLAS_CORETYPE=SkylakeX makes it use its AVX-512 kernels, the fair peer. Shapes are M×K×N; forms A·B, A·Bᵀ, Aᵀ·B are views (np.dot hands the transpose flag to sgemm, no copy).
+Each sample runs ≈50 ms of calls after 0.3 s of warm-up per shape; the median is reported.
+--cpu-time times by process CPU seconds per thread (as `mechanist bench gemm --cpu-time`): steadier on a
+busy machine, fair with 1 thread; with more, OpenBLAS's spinning workers count against it.
+"""
+import argparse, json, os, time
+import numpy as np
+
+SHAPES = [(1024, 1024, 1024), (2048, 2048, 2048), (4096, 512, 4096), (4096, 4096, 512)]
+
+
+def measure(m, k, n, form, repeats, rng, clock):
+    a = rng.uniform(-1, 1, (k, m) if form == "Aᵀ·B" else (m, k)).astype(np.float32)
+    b = rng.uniform(-1, 1, (n, k) if form == "A·Bᵀ" else (k, n)).astype(np.float32)
+    left = a.T if form == "Aᵀ·B" else a
+    right = b.T if form == "A·Bᵀ" else b
+    out = np.empty((m, n), np.float32)
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < 0.3 or calls < 2:
+        np.dot(left, right, out=out)
+        calls += 1
+    per_sample = max(1, round(0.05 / ((time.perf_counter() - start) / calls)))
+    speeds = []
+    for _ in range(repeats):
+        t = clock()
+        for _ in range(per_sample):
+            np.dot(left, right, out=out)
+        speeds.append(2.0 * m * n * k * per_sample / (clock() - t) / 1e9)
+    return float(np.median(speeds))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cpu-time", action="store_true")
+    args = parser.parse_args()
+    threads = int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0)
+    clock = (lambda: time.process_time() / max(1, threads)) if args.cpu_time else time.perf_counter
+    rng = np.random.default_rng(12345)
+    results = []
+    if not args.json:
+        print(f"# numpy {np.__version__}, OPENBLAS_NUM_THREADS={threads or 'unset'}, {'CPU' if args.cpu_time else 'wall'} time")
+        print(f"{'shape M×K×N':<16} {'op':<6} {'threads':>7} {'GFLOP/s':>9}")
+    for m, k, n in SHAPES:
+        for form in ("A·B", "A·Bᵀ", "Aᵀ·B"):
+            g = measure(m, k, n, form, args.repeats, rng, clock)
+            row = {"shape": f"{m}x{k}x{n}", "op": form, "threads": threads, "gflops": round(g, 2), "library": "numpy/OpenBLAS"}
+            results.append(row)
+            if not args.json:
+                print(f"{row['shape']:<16} {form:<6} {threads:>7} {g:>9.1f}", flush=True)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

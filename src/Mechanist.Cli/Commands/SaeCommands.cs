@@ -1,0 +1,235 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mechanist.Activations;
+using Mechanist.Bench;
+using Mechanist.Dictionary;
+using Mechanist.IO;
+using Mechanist.Numerics;
+using Tensor = Mechanist.Numerics.Tensor<float>;
+
+namespace Mechanist.Cli.Commands;
+
+/// <summary>`mechanist sae train|eval|synth`: sparse autoencoders (dictionary learning) on activations.</summary>
+static class SaeCommands
+{
+    public static Command Create()
+    {
+        var sae = new Command("sae", "Train and evaluate sparse autoencoders on activations (SAELens-compatible output).");
+        sae.Subcommands.Add(Train());
+        sae.Subcommands.Add(Eval());
+        sae.Subcommands.Add(Synth());
+        return sae;
+    }
+
+    static Command Train()
+    {
+        var acts = new Option<string>("--acts") { Description = "Activation store folder or an [N, d] .npy file.", Required = true };
+        var arch = new Option<string>("--arch") { Description = "Architecture: relu (L1 + resampling), topk (+AuxK), batchtopk, jumprelu.", DefaultValueFactory = _ => "topk" };
+        var width = new Option<string>("--width") { Description = "Latents (d_sae); several comma-separated train one SAE each on the same stream, e.g. 512,4096,16384.", DefaultValueFactory = _ => "4096" };
+        var l1 = new Option<string>("--l1") { Description = "Sparsity coefficient λ for relu (L1) and jumprelu (L0), inputs scaled to E‖x‖² = 1; comma-separated for several.", DefaultValueFactory = _ => "0.05" };
+        var k = new Option<string>("--k") { Description = "Active latents per token for topk/batchtopk; comma-separated for several.", DefaultValueFactory = _ => "32" };
+        var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, checkpoint/.", Required = true };
+        var batch = new Option<int>("--batch-size") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
+        var tokens = new Option<long>("--tokens") { Description = "Token budget (0 = one pass over the training rows).", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, linear decay to 0 over the last 20 %).", DefaultValueFactory = _ => 3e-4 };
+        var warmup = new Option<long>("--warmup-steps") { Description = "Learning-rate warm-up steps (capped at 5 % of the run).", DefaultValueFactory = _ => 1000 };
+        var l1Warmup = new Option<double>("--l1-warmup") { Description = "Fraction of the run over which λ rises from 0.", DefaultValueFactory = _ => 0.05 };
+        var clip = new Option<double>("--clip") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
+        var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent counts as dead (AuxK, reports).", DefaultValueFactory = _ => 10_000_000 };
+        var resample = new Option<string>("--resample-steps") { Description = "relu: steps at which dead latents are resampled (window 12,500 steps).", DefaultValueFactory = _ => "25000,50000,75000,100000" };
+        var bandwidth = new Option<double>("--bandwidth") { Description = "jumprelu: straight-through bandwidth ε.", DefaultValueFactory = _ => 0.001 };
+        var thresholdInit = new Option<double>("--threshold-init") { Description = "jumprelu: initial threshold θ₀ (inputs scaled to E‖x‖² = 1).", DefaultValueFactory = _ => 0.001 };
+        var holdout = new Option<long>("--holdout") { Description = "Rows held out for evaluation (0 = 5 %, at most 65,536).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and data order.", DefaultValueFactory = _ => 0 };
+        var ckpt = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (also every 10 minutes).", DefaultValueFactory = _ => 2000 };
+        var resume = new Option<bool>("--resume") { Description = "Continue exactly from OUT/checkpoint (same options)." };
+        var force = new Option<bool>("--force") { Description = "Start over even if OUT exists." };
+        var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store)." };
+        var hook = new Option<string?>("--hook") { Description = "Metadata: the hook point (default: from the store)." };
+        var cmd = new Command("train", "Train sparse autoencoders on activations with Adam, reading the data once for all widths/sparsities.")
+        { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model, hook };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk or jumprelu");
+            using var source = ActivationSource.Open(parse.GetValue(acts)!);
+            var info = (source as ActivationStore)?.Source;
+            var o = new SaeTrainingOptions
+            {
+                Architecture = a,
+                Widths = ParseList(parse.GetValue(width)!, "--width", s => int.Parse(s, CultureInfo.InvariantCulture)),
+                L1 = ParseList(parse.GetValue(l1)!, "--l1", s => double.Parse(s, CultureInfo.InvariantCulture)),
+                Ks = ParseList(parse.GetValue(k)!, "--k", s => int.Parse(s, CultureInfo.InvariantCulture)),
+                BatchSize = parse.GetValue(batch),
+                Tokens = parse.GetValue(tokens),
+                LearningRate = parse.GetValue(lr),
+                WarmupSteps = parse.GetValue(warmup),
+                SparsityWarmupFraction = parse.GetValue(l1Warmup),
+                ClipNorm = parse.GetValue(clip),
+                DeadWindowTokens = parse.GetValue(deadWindow),
+                ResampleSteps = ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
+                Bandwidth = parse.GetValue(bandwidth),
+                ThresholdInit = parse.GetValue(thresholdInit),
+                HoldoutRows = parse.GetValue(holdout),
+                Seed = parse.GetValue(seed),
+                CheckpointEverySteps = parse.GetValue(ckpt),
+                Metadata = new SaeMetadata
+                {
+                    ModelName = parse.GetValue(model) ?? info?.Model,
+                    HookName = parse.GetValue(hook) ?? info?.Hook,
+                    ContextSize = info?.ContextLength,
+                    DatasetPath = info?.Tokens ?? source.Path,
+                },
+            };
+            var results = SaeTrainer.Train(source, o, parse.GetValue(outDir)!, ConsoleProgress.Instance, cancel,
+                parse.GetValue(resume), parse.GetValue(force));
+            foreach (var r in results)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Directory}: explained variance {r.Metrics.ExplainedVariance:F4}, MSE {r.Metrics.Mse:G4}, L0 {r.Metrics.L0:F1}, dead {r.Metrics.Dead}, ultralow {r.Metrics.Ultralow}"));
+            return 0;
+        });
+    }
+
+    static Command Eval()
+    {
+        var saeDir = new Option<string>("--sae") { Description = "SAE folder (SAELens layout).", Required = true };
+        var acts = new Option<string?>("--acts") { Description = "Activations to evaluate on (store folder or .npy): MSE, explained variance, L0, dead, ..." };
+        var rows = new Option<long>("--rows") { Description = "Evaluate on the last N rows of --acts (0 = all).", DefaultValueFactory = _ => 0 };
+        var truth = new Option<string?>("--truth") { Description = "Synthetic truth folder (NAME.truth from `sae synth`): MMCS and features recovered at cosine ≥ 0.9." };
+        var outFile = new Option<string?>("--out") { Description = "Also write the JSON here (and density.svg/json beside it)." };
+        var cmd = new Command("eval", "Evaluate an SAE on activations and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, truth, outFile };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            var sae = SaeLensFormat.Load(parse.GetValue(saeDir)!);
+            var json = new JsonObject { ["sae"] = parse.GetValue(saeDir), ["architecture"] = sae.Architecture.CliName(), ["d_in"] = sae.DIn, ["d_sae"] = sae.DSae };
+            SaeMetrics? metrics = null;
+            if (parse.GetValue(acts) is string actsPath)
+            {
+                using var source = ActivationSource.Open(actsPath);
+                if (source.Width != sae.DIn) throw new UserError($"{actsPath}: rows have {source.Width} values, the SAE reads {sae.DIn}");
+                long n = parse.GetValue(rows) is long r and > 0 ? Math.Min(r, source.RowCount) : source.RowCount;
+                metrics = SaeMetrics.Evaluate(sae, Batches(source, source.RowCount - n, n, cancel));
+                foreach (var (key, value) in metrics.ToJson()) json[key] = value?.DeepClone();
+            }
+            if (parse.GetValue(truth) is string truthPath)
+            {
+                var (mmcs, recovered) = SyntheticData.Compare(SyntheticData.LoadDictionary(truthPath), sae.WDec.Value);
+                json["mmcs"] = mmcs;
+                json["recovered_at_0.9"] = recovered;
+            }
+            if (parse.GetValue(acts) == null && parse.GetValue(truth) == null) throw new UserError("give --acts and/or --truth");
+            string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+            Console.WriteLine(text);
+            if (parse.GetValue(outFile) is string o)
+            {
+                AtomicFile.WriteAllText(o, text);
+                if (metrics != null)
+                    DensityHistogram.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o))!, Path.GetFileNameWithoutExtension(o) + ".density"), metrics.Density, $"feature density ({metrics.Tokens:N0} tokens)");
+            }
+            return 0;
+        });
+    }
+
+    static IEnumerable<Tensor> Batches(IActivationSource source, long start, long count, CancellationToken cancel)
+    {
+        const int Chunk = 8192;
+        using var task = ConsoleProgress.Instance.Start("evaluating", count, "tok");
+        for (long r = 0; r < count; r += Chunk)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int n = (int)Math.Min(Chunk, count - r);
+            var t = new Tensor(n, source.Width);
+            source.ReadRows(start + r, n, t.Span);
+            task.Advance(n);
+            yield return t;
+        }
+    }
+
+    static Command Synth()
+    {
+        var d = new Option<int>("--d") { Description = "Dimension of the activations.", DefaultValueFactory = _ => 64 };
+        var features = new Option<int>("--features") { Description = "Number of true features (unit directions).", DefaultValueFactory = _ => 256 };
+        var l0 = new Option<double>("--l0") { Description = "Expected active features per row.", DefaultValueFactory = _ => 5 };
+        var rows = new Option<long>("--rows") { Description = "Rows to generate.", DefaultValueFactory = _ => 200_000 };
+        var corr = new Option<double>("--correlation") { Description = "Firing correlation within groups of 8 features (Gaussian copula), in [0, 1).", DefaultValueFactory = _ => 0 };
+        var noise = new Option<double>("--noise") { Description = "Std of Gaussian noise added to each row.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 0 };
+        var outFile = new Option<string>("--out") { Description = "The .npy file to write; the truth goes to NAME.truth/ beside it.", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace existing output." };
+        var cmd = new Command("synth", "Generate activations from a known random dictionary with sparse feature activity (ground truth for `sae eval --truth`).")
+        { d, features, l0, rows, corr, noise, seed, outFile, force };
+        return cmd.WithAction((parse, _) =>
+        {
+            var o = new SyntheticOptions
+            {
+                D = parse.GetValue(d), Features = parse.GetValue(features), L0 = parse.GetValue(l0), Rows = parse.GetValue(rows),
+                Correlation = parse.GetValue(corr), Noise = parse.GetValue(noise), Seed = parse.GetValue(seed),
+            };
+            string path = parse.GetValue(outFile)!;
+            string truth = SyntheticData.Write(o, path, parse.GetValue(force));
+            Console.WriteLine($"{path}: {o.Rows:N0} rows × {o.D}; true dictionary and codes in {truth}");
+            return 0;
+        });
+    }
+
+    /// <summary>`mechanist bench sae` (registered under `bench`).</summary>
+    public static Command Bench()
+    {
+        var kinds = new Option<string>("--kind") { Description = "relu, topk or both (comma-separated).", DefaultValueFactory = _ => "relu,topk" };
+        var repeats = new Option<int>("--repeats") { Description = "Interleaved rounds (ours, peer, GEMM); medians reported.", DefaultValueFactory = _ => 3 };
+        var seconds = new Option<double>("--seconds") { Description = "Seconds of our training steps per round.", DefaultValueFactory = _ => 3 };
+        var peer = new Option<string?>("--peer") { Description = "PyTorch peer script (default ../shared/baselines/torch_sae_bench.py if present; 'none' to skip)." };
+        var l0 = new Option<double>("--relu-l0") { Description = "relu: latents firing per token (a trained SAE's sparsity).", DefaultValueFactory = _ => 32 };
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var cmd = new Command("sae", "SAE training throughput (512 → 4,096, batch 4,096) against the PyTorch peer and the GEMM bound, interleaved.")
+        { kinds, repeats, seconds, peer, l0, json };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            string? script = parse.GetValue(peer);
+            if (script == "none") script = null;
+            else if (script == null)
+            {
+                string guess = Path.GetFullPath(Path.Combine(FindRepoRoot() ?? ".", "..", "shared", "baselines", "torch_sae_bench.py"));
+                script = File.Exists(guess) ? guess : null;
+            }
+            bool asJson = parse.GetValue(json);
+            var results = SaeBench.Run(parse.GetValue(kinds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                parse.GetValue(repeats), parse.GetValue(seconds), script, reluL0: parse.GetValue(l0),
+                log: asJson ? null : s => Console.Error.WriteLine(s), cancel: cancel);
+            var arr = new JsonArray();
+            foreach (var r in results)
+            {
+                arr.Add(new JsonObject
+                {
+                    ["kind"] = r.Kind, ["d_in"] = r.DIn, ["d_sae"] = r.DSae, ["batch"] = r.Batch, ["l0"] = Math.Round(r.L0, 2),
+                    ["tokens_per_s"] = Math.Round(r.TokensPerSecond), ["peer_tokens_per_s"] = r.PeerTokensPerSecond is double p ? Math.Round(p) : null,
+                    ["ratio_to_peer"] = r.RatioToPeer is double q ? Math.Round(q, 2) : null,
+                    ["gemm_gflops"] = Math.Round(r.GemmGflops, 1), ["gemm_bound_tokens_per_s"] = Math.Round(r.GemmBoundTokensPerSecond),
+                    ["fraction_of_gemm_limit"] = Math.Round(r.FractionOfGemmLimit, 3), ["effective_gflops"] = Math.Round(r.EffectiveGflops, 1),
+                });
+                if (!asJson)
+                    Console.WriteLine(
+                        FormattableString.Invariant($"{r.Kind,-5} {r.DIn}→{r.DSae} batch {r.Batch}, L0 {r.L0:F1}: {r.TokensPerSecond:N0} tok/s") +
+                        (r.RatioToPeer is double ratio ? FormattableString.Invariant($", peer {r.PeerTokensPerSecond:N0} tok/s, ratio {ratio:F2}×") : ", peer not run") +
+                        FormattableString.Invariant($"; {r.FractionOfGemmLimit:P0} of the one-GEMM bound ({r.GemmBoundTokensPerSecond:N0} tok/s at {r.GemmGflops:F0} GFLOP/s); {r.EffectiveGflops:F0} GFLOP/s dense-equivalent"));
+            }
+            if (asJson) Console.WriteLine(arr.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        });
+    }
+
+    static string? FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Mechanist.slnx"))) dir = dir.Parent;
+        return dir?.FullName;
+    }
+
+    static T[] ParseList<T>(string text, string option, Func<string, T> parse)
+    {
+        try { return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => parse(s.Replace("_", ""))).ToArray(); }
+        catch (FormatException) { throw new UserError($"{option} {text}: expected a comma-separated list of numbers"); }
+        catch (OverflowException) { throw new UserError($"{option} {text}: a number is out of range"); }
+    }
+}
