@@ -168,6 +168,39 @@ public class HarvestTests
         Assert.Contains("blocks.3.mlp.hook_post", badErr);
     }
 
+    [Fact]
+    public void An_interrupted_harvest_leaves_no_store_and_resumes_to_the_same_bytes()
+    {
+        var model = HarvestFixture.Model(6);
+        using var store = TokenStore.Open(HarvestFixture.TokenStore(seed: 10));
+        var options = new HarvestOptions { Hook = Hook, Tokens = 200, Seed = 3, ShuffleBufferMiB = 0, BatchWindows = 2, ShardBytes = 40 * 32 * 4 };
+        string whole = Path.Combine(TestPaths.NewTempDir(), "acts");
+        Harvester.Harvest(model, store, whole, options, IProgressReporter.None);
+
+        string cut = Path.Combine(TestPaths.NewTempDir(), "acts");
+        using var cancel = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            Harvester.Harvest(model, store, cut, options, new CancelAfter(100, cancel), cancel.Token));
+        Assert.ThrowsAny<UserError>(() => ActivationStore.Open(cut)); // no manifest: readers refuse it
+        Assert.True(File.Exists(Path.Combine(cut, "shard-00001.bin")));
+        Harvester.Harvest(model, store, cut, options, IProgressReporter.None, resume: true);
+        var a = Directory.GetFiles(whole, "shard-*.bin").Order().ToArray();
+        var b = Directory.GetFiles(cut, "shard-*.bin").Order().ToArray();
+        Assert.Equal(a.Select(Path.GetFileName), b.Select(Path.GetFileName));
+        for (int i = 0; i < a.Length; i++) Assert.Equal(File.ReadAllBytes(a[i]), File.ReadAllBytes(b[i]));
+    }
+
+    /// <summary>Cancels the token once a progress bar has advanced by <paramref name="rows"/>.</summary>
+    sealed class CancelAfter(long rows, CancellationTokenSource source) : IProgressReporter, IProgressTask
+    {
+        long _done;
+        public IProgressTask Start(string label, long total, string unit) => this;
+        public void Advance(long amount) { if ((_done += amount) >= rows) source.Cancel(); }
+        public void SetDone(long done) => _done = done;
+        public void SetStatus(string status) { }
+        public void Dispose() { }
+    }
+
     static (int Code, string Out, string Err) Run(params string[] args)
     {
         var root = new RootCommand();
