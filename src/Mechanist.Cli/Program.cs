@@ -15,4 +15,5 @@ root.Subcommands.Add(FeaturesCommands.Create());
 root.Subcommands.Add(ExplainCommands.Create());
 root.Subcommands.Add(SaeCommands.Create());
 root.Subcommands.Add(ActsCommands.Create());
+root.Subcommands.Add(DemoCommand.Create());
 return CommandLine.Run(root, args);
