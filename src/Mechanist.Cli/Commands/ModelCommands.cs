@@ -78,6 +78,22 @@ static class ModelCommands
             catch (UserError) { } // no valid split: train without validation
             if (valid.Length == 0) Console.Error.WriteLine("note: no validation windows (the token store's valid split is empty); metrics hold training loss only");
             var result = Trainer.Train(outDir, options, new TokenStoreWindows(train, ctx, options.Seed), valid, ConsoleProgress.Instance, cancel, isResume, parse.GetValue(force));
+            // Written last: a run folder with a manifest is a finished run.
+            var manifest = new IO.Manifest
+            {
+                Stage = "model train",
+                Settings = JsonSerializer.SerializeToNode(options)!.AsObject(),
+                Outputs = [new(ModelFiles.ConfigFile), new(ModelFiles.WeightsFile), new(Trainer.MetricsFile), new(Trainer.PlotFile), new(Trainer.CheckpointDir)],
+                Contents = new JsonObject
+                {
+                    ["config"] = ModelFiles.ReadConfig(outDir).ToJson(),
+                    ["steps"] = result.Steps,
+                    ["final_train_loss"] = result.LastLoss,
+                    ["final_validation_loss"] = result.ValidationLoss,
+                },
+            };
+            manifest.AddInput(parse.GetValue(data)!, fastHash: true);
+            manifest.SaveTo(outDir);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"trained {result.Steps} steps: loss {result.LastLoss:0.0000}{(result.ValidationLoss is double vl ? $", validation {vl:0.0000} (perplexity {Math.Exp(vl):0.0})" : "")}, {result.TokensPerSecond:N0} tokens/s → {outDir}"));
             return 0;
@@ -139,7 +155,9 @@ static class ModelCommands
             {
                 generated.Add(id);
                 string text = tok.Decode(generated.ToArray());
-                if (text.Length > shown.Length && text.StartsWith(shown, StringComparison.Ordinal)) Console.Write(text[shown.Length..]);
+                // Byte-level tokens can end inside a UTF-8 character: wait for the rest before printing.
+                if (text.EndsWith('\uFFFD') || !text.StartsWith(shown, StringComparison.Ordinal)) continue;
+                Console.Write(text[shown.Length..]);
                 shown = text;
             }
             Console.WriteLine();
@@ -212,12 +230,15 @@ static class ModelCommands
         var peer = new Option<bool>("--peer") { Description = "Also run ../shared/baselines/torch_lm_bench.py (needs /usr/bin/python3 with torch) on the same shape, interleaved." };
         var peerScript = new Option<string>("--peer-script") { Description = "Path of the PyTorch peer script.", DefaultValueFactory = _ => "../shared/baselines/torch_lm_bench.py" };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var threads = new Option<int>("--threads") { Description = "Threads for ours and the peer (default: all cores).", DefaultValueFactory = _ => Parallelism.Threads };
         var cmd = new Command("model", "Language-model training throughput (tokens/s: forward, backward, clip, AdamW) on random tokens; " +
             "with --peer, interleaved with the PyTorch peer on the same model (GELU MLP, untied lm_head, as the peer builds it).")
-            { preset, vocab, batch, context, steps, rounds, peer, peerScript, json };
+            { preset, vocab, batch, context, steps, rounds, peer, peerScript, json, threads };
         return cmd.WithAction((parse, cancel) =>
         {
             bool withPeer = parse.GetValue(peer);
+            if (parse.GetValue(threads) < 1) throw new UserError("--threads must be at least 1");
+            Parallelism.Threads = parse.GetValue(threads);
             var c = ModelBench.Config(parse.GetValue(preset)!, parse.GetValue(vocab), parse.GetValue(context), withPeer);
             int b = parse.GetValue(batch), n = Math.Max(1, parse.GetValue(steps)), r = Math.Max(1, parse.GetValue(rounds));
             var ours = new List<double>();

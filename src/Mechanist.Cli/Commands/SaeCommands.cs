@@ -98,12 +98,15 @@ static class SaeCommands
         var rows = new Option<long>("--rows") { Description = "Evaluate on the last N rows of --acts (0 = all).", DefaultValueFactory = _ => 0 };
         var truth = new Option<string?>("--truth") { Description = "Synthetic truth folder (NAME.truth from `sae synth`): MMCS and features recovered at cosine ≥ 0.9." };
         var outFile = new Option<string?>("--out") { Description = "Also write the JSON here (and density.svg/json beside it)." };
-        var cmd = new Command("eval", "Evaluate an SAE on activations and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, truth, outFile };
+        var cmd = new Command("eval", "Evaluate an SAE on activations, spliced into its model (--model), and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, truth, outFile };
+        var splice = new SpliceEvalOptions();
+        splice.AddTo(cmd);
         return cmd.WithAction((parse, cancel) =>
         {
             var sae = SaeLensFormat.Load(parse.GetValue(saeDir)!);
             var json = new JsonObject { ["sae"] = parse.GetValue(saeDir), ["architecture"] = sae.Architecture.CliName(), ["d_in"] = sae.DIn, ["d_sae"] = sae.DSae };
-            SaeMetrics? metrics = null;
+            if (splice.Given(parse) && parse.GetValue(acts) != null) throw new UserError("give --acts or --model, not both (with --model the activation metrics come from the spliced tokens)");
+            SaeMetrics? metrics = splice.Run(parse, sae, json, cancel);
             if (parse.GetValue(acts) is string actsPath)
             {
                 using var source = ActivationSource.Open(actsPath);
@@ -118,10 +121,10 @@ static class SaeCommands
                 json["mmcs"] = mmcs;
                 json["recovered_at_0.9"] = recovered;
             }
-            if (parse.GetValue(acts) == null && parse.GetValue(truth) == null) throw new UserError("give --acts and/or --truth");
+            if (parse.GetValue(acts) == null && parse.GetValue(truth) == null && !splice.Given(parse)) throw new UserError("give --acts, --model and/or --truth");
             string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-            Console.WriteLine(text);
-            if (parse.GetValue(outFile) is string o)
+            splice.Print(parse, json, text);
+            if ((parse.GetValue(outFile) ?? (splice.Given(parse) ? Path.Combine(parse.GetValue(saeDir)!, "eval.json") : null)) is string o)
             {
                 AtomicFile.WriteAllText(o, text);
                 if (metrics != null)

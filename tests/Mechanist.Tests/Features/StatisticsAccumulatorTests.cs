@@ -30,9 +30,9 @@ public class StatisticsAccumulatorTests
         return a;
     }
 
-    static UnitStatistics Run(float[] acts, bool sparse, int[] batchWindows)
+    static UnitStatistics Run(float[] acts, bool sparse, int[] batchWindows, int workers = 1)
     {
-        var stats = new UnitStatistics(UnitKind.Feature, Units, Context, Settings, Picks);
+        var stats = new UnitStatistics(UnitKind.Feature, Units, Context, Settings, Picks) { MinUnitsPerWorker = 1, MaxWorkers = workers };
         long window = 0;
         for (int b = 0; window < Windows; b++)
         {
@@ -183,11 +183,11 @@ public class StatisticsAccumulatorTests
     static string Describe(ActivationRecord r) => string.Join(",", r.TokenIds) + "|" + string.Join(",", r.Activations);
 
     [Fact]
-    public void DenseAndSparseInputsAndBatchSplitsGiveIdenticalRecords()
+    public void DenseAndSparseInputsBatchSplitsAndWorkerCountsGiveIdenticalRecords()
     {
         var acts = Activations();
         var a = Run(acts, sparse: false, [Windows]);
-        var b = Run(acts, sparse: true, [1, 2, 5]);
+        var b = Run(acts, sparse: true, [1, 2, 5], workers: 4); // unit ranges 2, 2, 2, 3 in parallel
         for (int u = 0; u < Units; u++)
             Assert.Equal(Store.Serialize(a.Record(u, ReadTokens)), Store.Serialize(b.Record(u, ReadTokens)));
     }

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using Mechanist.Cli;
+using Mechanist.Cli.Commands;
 using Mechanist.Dictionary;
 using Mechanist.Features;
 using Mechanist.Features.Statistics;
@@ -118,6 +121,31 @@ public class StatisticsBuildTests
                 options with { Tokenizer = otherTokenizer }, IProgressReporter.None));
             Assert.Contains("not the one that wrote the token store", e.Message);
             Assert.False(Directory.Exists(Path.Combine(root, "out", "features.json")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void CommandBuildsAStoreFindingTheTokenizerThroughTheTokenStore()
+    {
+        var (root, modelDir, saeDir, tokenDir) = Inputs();
+        try
+        {
+            int Run(params string[] args) => CommandLine.Run(new RootCommand("test") { FeaturesCommands.Create() }, args, new StringWriter());
+            string outDir = Path.Combine(root, "features");
+            string[] common = ["features", "build", "--sae", saeDir, "--model", modelDir, "--data", tokenDir, "--out", outDir];
+            Assert.Equal(0, Run([.. common, "--tokens", "320", "--neurons", "false", "--top", "3", "--intervals", "4"]));
+            using (var store = FeatureStore.Open(outDir))
+            {
+                Assert.Equal([UnitKind.Feature], store.Kinds);
+                Assert.Equal(320, store.Source.TokensAnalysed);
+                var unit = Enumerable.Range(0, 96).Select(u => store.GetUnit(UnitKind.Feature, u)).First(u => u.Density > 0);
+                Assert.Equal(4, unit.Intervals.Length);
+                Assert.InRange(unit.TopExamples.Length, 1, 3);
+            }
+            Assert.Equal(1, Run([.. common, "--tokens", "0"]));
+            Assert.Equal(1, Run([.. common, "--tokens", "320", "--intervals", "0"]));
+            Assert.Equal(1, Run([.. common[..3], Path.Combine(root, "no-such-sae"), .. common[4..]]));
         }
         finally { Directory.Delete(root, recursive: true); }
     }

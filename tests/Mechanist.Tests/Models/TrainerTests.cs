@@ -35,12 +35,12 @@ public class TrainerTests
     {
         // A learnable pattern: counting up modulo the vocabulary, with a little noise.
         var rng = new Random(1);
-        return Enumerable.Range(0, 4000).Select(i => rng.Next(10) == 0 ? rng.Next(vocab) : i % vocab).ToArray();
+        return Enumerable.Range(0, 20000).Select(i => rng.Next(10) == 0 ? rng.Next(vocab) : i % vocab).ToArray();
     }
 
     static readonly TrainOptions Options = new()
     {
-        Preset = "micro", Context = 16, Batch = 4, Tokens = 10 * 4 * 16, Seed = 3, LearningRate = 3e-3f,
+        Preset = "micro", Context = 64, Batch = 8, Tokens = 10 * 8 * 64, Seed = 3, LearningRate = 3e-3f,
         WarmupSteps = 2, EvalEvery = 4, EvalWindows = 4, CheckpointEvery = 3,
     };
 
@@ -49,19 +49,19 @@ public class TrainerTests
     {
         int vocab = 40;
         var tokens = Corpus(vocab);
-        int[] valid = tokens[..(4 * 17)];
+        int[] valid = tokens[..(4 * 65)];  // 8 × 64 = 512 rows per step: the norm kernels split across workers
 
         string straight = TestPaths.NewTempDir();
-        var full = Trainer.Train(straight, Options, new ArrayWindows(tokens, 16, vocab), valid, IProgressReporter.None, CancellationToken.None);
+        var full = Trainer.Train(straight, Options, new ArrayWindows(tokens, 64, vocab), valid, IProgressReporter.None, CancellationToken.None);
         Assert.Equal(10, full.Steps);
 
         string interrupted = TestPaths.NewTempDir();
         using (var cts = new CancellationTokenSource())
             Assert.Throws<OperationCanceledException>(() =>
-                Trainer.Train(interrupted, Options, new ArrayWindows(tokens, 16, vocab), valid, new StopAfter(5, cts), cts.Token));
+                Trainer.Train(interrupted, Options, new ArrayWindows(tokens, 64, vocab), valid, new StopAfter(5, cts), cts.Token));
         // Starting again without --resume is refused; resuming takes the saved options even if others are passed.
-        Assert.Throws<UserError>(() => Trainer.Train(interrupted, Options, new ArrayWindows(tokens, 16, vocab), valid, IProgressReporter.None, CancellationToken.None));
-        var resumed = Trainer.Train(interrupted, Options with { LearningRate = 1 }, new ArrayWindows(tokens, 16, vocab), valid,
+        Assert.Throws<UserError>(() => Trainer.Train(interrupted, Options, new ArrayWindows(tokens, 64, vocab), valid, IProgressReporter.None, CancellationToken.None));
+        var resumed = Trainer.Train(interrupted, Options with { LearningRate = 1 }, new ArrayWindows(tokens, 64, vocab), valid,
             IProgressReporter.None, CancellationToken.None, resume: true);
         Assert.Equal(5, resumed.StepsThisSession);
 
@@ -73,7 +73,7 @@ public class TrainerTests
 
         // The trained model loads as a GPT-2 folder and has learned something.
         var model = ModelFiles.Load(straight);
-        Assert.Equal(16, model.Config.Context);
+        Assert.Equal(64, model.Config.Context);
         Assert.True(full.ValidationLoss < Math.Log(vocab), $"validation loss {full.ValidationLoss} not below uniform {Math.Log(vocab)}");
     }
 }

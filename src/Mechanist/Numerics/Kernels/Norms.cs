@@ -88,10 +88,8 @@ public static unsafe class Norms
         fixed (T* pm = mean) fixed (T* pr = rstd) fixed (T* pp = partial)
         {
             T* pmean = pm, prstd = pr, ppart = pp;
-            int chunk = 0;
-            RowParallel.For(rows, 256, (s, e) =>
+            RowParallel.For(rows, 256, (worker, s, e) =>
             {
-                int worker = Interlocked.Increment(ref chunk) - 1;
                 var dgAcc = new Span<T>(ppart + worker * 2 * d, d);
                 var dbAcc = new Span<T>(ppart + worker * 2 * d + d, d);
                 var xhat = new T[d];
