@@ -247,6 +247,7 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = new JsonObject { ["tokens"] = p.FeatureTokens, ["split"] = "train", ["neurons"] = true },
         Run = ctx =>
         {
+            DeleteExplanations();   // they describe the previous store's units
             var s = FeatureBuilder.Build(SaeDir, ModelDir, TokensDir, FeaturesDir,
                 new FeatureBuildOptions { Tokens = p.FeatureTokens, Tokenizer = ModelDir }, ctx.Progress, ctx.Cancel);
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
@@ -255,12 +256,21 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
+    void DeleteExplanations()
+    {
+        string results = Path.Combine(FeaturesDir, Explain.ExplainStage.ResultsFile);
+        foreach (string file in new[] { results, Path.ChangeExtension(results, ".failures.jsonl") })
+            if (File.Exists(file)) File.Delete(file);
+    }
+
     DemoStage ExplainStage() => new()
     {
         Name = "explain", Folder = FeaturesDir, RecordFile = ExplainRecord, Inputs = [Rec(FeaturesDir)],
         Settings = new JsonObject { ["explainer"] = "builtin", ["seed"] = 0 },
         Run = ctx =>
         {
+            // Continue an interrupted attempt's file; otherwise start from none.
+            if (!ctx.CanResume) DeleteExplanations();
             var r = Explain.ExplainStage.RunAsync(FeaturesDir, new ExplainSettings(), ctx.Progress, ctx.Cancel).GetAwaiter().GetResult();
             var features = r.Kinds.FirstOrDefault(k => k.Kind == "feature");
             var neurons = r.Kinds.FirstOrDefault(k => k.Kind == "neuron");
