@@ -3,7 +3,7 @@ namespace Mechanist.Demo;
 /// <summary>
 /// How long a preset should take on an idle 2-core machine, printed before the run starts. The rates come from
 /// the quick preset's processor time per stage on the 2-core AMD EPYC build machine (measured while it was shared,
-/// so per CPU-second), divided by 1.7 for two cores working together (README, "The demo").
+/// so per CPU-second), times 1.7 CPU-seconds per second for two idle cores (1.2 for the mostly serial BPE merges).
 /// </summary>
 public static class DemoEstimate
 {
@@ -11,13 +11,13 @@ public static class DemoEstimate
     public const long SdkDocsCorpusBytes = 4_500_000;
 
     // Per second on 2 idle cores; corpus rates are per byte of the input files as stored (gzip counts compressed).
-    const double TokenizerBytesPerSecond = 3.5e6;   // BPE training on mini-pile: 52 MB .gz in 25 CPU-s
+    const double TokenizerBytesPerSecond = 2.5e6;   // BPE training on mini-pile: 52 MB .gz in 25 CPU-s
     const double EncodeBytesPerSecond = 15e6;       // token store: 52 MB .gz in 6 CPU-s
-    const double ModelTokensPerSecond = 12_000;     // toy-1l, vocabulary 4,096: 21k tokens per CPU-s
-    const double HarvestTokensPerSecond = 60_000;   // toy-1l to blocks.0.mlp.hook_post, shuffled store
-    const double SaeTokensPerSecond = 13_000;       // 512 → 4,096 top-32: 22k activations per CPU-s
-    const double FeatureTokensPerSecond = 10_000;   // model + SAE + statistics: 18k tokens per CPU-s
-    const double ExplainUnitsPerSecond = 400;       // built-in explainer
+    const double ModelTokensPerSecond = 36_000;     // toy-1l, vocabulary 4,096: 21k tokens per CPU-s
+    const double HarvestTokensPerSecond = 120_000;  // toy-1l to blocks.0.mlp.hook_post, shuffled store: 71k rows per CPU-s
+    const double SaeTokensPerSecond = 38_000;       // 512 → 4,096 top-32: 22.5k activations per CPU-s
+    const double FeatureTokensPerSecond = 32_000;   // model + SAE + statistics: 18.7k tokens per CPU-s
+    const double ExplainUnitsPerSecond = 1_100;     // built-in explainer: 660 units per CPU-s
 
     public static IReadOnlyDictionary<string, double> Seconds(DemoPreset p, long corpusBytes)
     {
