@@ -36,21 +36,22 @@ public static class SaeBench
             if (!SaeArchitectureNames.TryParse(kind, out var arch)) throw new UserError($"--kind {kind}: use relu or topk");
             var (run, x) = Setup(arch, dIn, dSae, batch, reluL0);
             var ours = new List<double>(); var peer = new List<double>(); var gemm = new List<double>();
-            double l0 = 0;
+            var l0s = new List<double>();
             TimeSteps(run, x, 1.0, out _); // warm-up: JIT tiers, buffers
             for (int r = 0; r < repeats; r++)
             {
                 cancel.ThrowIfCancellationRequested();
                 gemm.Add(GemmGflops(dIn, dSae, batch, 0.3));
-                ours.Add(TimeSteps(run, x, seconds, out l0));
+                ours.Add(TimeSteps(run, x, seconds, out double l0));
+                l0s.Add(l0);
                 if (peerScript != null)
                 {
                     double? p = Peer(peerScript, arch, dIn, dSae, batch, log);
                     if (p is double v) peer.Add(v);
                 }
-                log?.Invoke($"{kind}: round {r + 1}/{repeats}: {ours[^1]:N0} tok/s (L0 {l0:F1})" + (peer.Count > r ? $", peer {peer[^1]:N0} tok/s" : "") + $", GEMM {gemm[^1]:F0} GFLOP/s");
+                log?.Invoke($"{kind}: round {r + 1}/{repeats}: {ours[^1]:N0} tok/s (L0 {l0s[^1]:F1})" + (peer.Count > r ? $", peer {peer[^1]:N0} tok/s" : "") + $", GEMM {gemm[^1]:F0} GFLOP/s");
             }
-            results.Add(new SaeBenchResult(kind, dIn, dSae, batch, l0, Median(ours), peer.Count > 0 ? Median(peer) : null, Median(gemm)));
+            results.Add(new SaeBenchResult(kind, dIn, dSae, batch, l0s.Average(), Median(ours), peer.Count > 0 ? Median(peer) : null, Median(gemm)));
         }
         return results;
     }

@@ -3,7 +3,8 @@
 
 Run with the system Python so that Debian's OpenBLAS is used, pinned to the thread count compared:
     OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/peers/numpy_gemm.py [--repeats 5] [--json]
-Shapes are M×K×N; forms A·B, A·Bᵀ, Aᵀ·B are views (np.dot hands the transpose flag to sgemm, no copy).
+Debian's OpenBLAS 0.3.21 takes this Zen 5 EPYC for "Haswell" (AVX2 kernels, about half its speed);
+OPENBLAS_CORETYPE=SkylakeX makes it use its AVX-512 kernels, the fair peer. Shapes are M×K×N; forms A·B, A·Bᵀ, Aᵀ·B are views (np.dot hands the transpose flag to sgemm, no copy).
 Each sample runs ≈50 ms of calls after 0.3 s of warm-up per shape; the median is reported.
 --cpu-time times by process CPU seconds per thread (as `mechanist bench gemm --cpu-time`): steadier on a
 busy machine, fair with 1 thread; with more, OpenBLAS's spinning workers count against it.

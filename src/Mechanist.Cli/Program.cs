@@ -14,4 +14,6 @@ foreach (var c in BrowseCommands.Create()) root.Subcommands.Add(c);
 root.Subcommands.Add(FeaturesCommands.Create());
 root.Subcommands.Add(ExplainCommands.Create());
 root.Subcommands.Add(SaeCommands.Create());
+root.Subcommands.Add(ActsCommands.Create());
+root.Subcommands.Add(DemoCommand.Create());
 return CommandLine.Run(root, args);

@@ -31,8 +31,10 @@ static class BrowseCommands
         {
             using var store = FeatureStore.Open(parse.GetValue(features)!);
             string h = parse.GetValue(host)!;
-            // The playground's encoder (tokenizer + model + SAE) is wired in by the model stage; until then it is off.
-            var server = BrowserServer.StartAsync(store, encoder: null, h, parse.GetValue(port), cancel).GetAwaiter().GetResult();
+            // The playground runs typed text through the model and SAE the store was built from, when they are still there.
+            var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
+            if (encoder == null) Console.Error.WriteLine($"note: the playground is off: {why}");
+            var server = BrowserServer.StartAsync(store, encoder, h, parse.GetValue(port), cancel).GetAwaiter().GetResult();
             try
             {
                 if (h is not ("127.0.0.1" or "::1" or "localhost")) Console.Error.WriteLine($"warning: listening on {h}: other machines can reach this browser");

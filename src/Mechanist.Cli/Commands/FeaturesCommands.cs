@@ -35,7 +35,7 @@ static class FeaturesCommands
         var bins = new Option<int>("--bins") { Description = "Bins of the activation and logit-effect histograms.", DefaultValueFactory = _ => defaults.HistogramBins };
         var logits = new Option<int>("--logit-tokens") { Description = "Most promoted and most suppressed tokens kept per unit.", DefaultValueFactory = _ => build.LogitTokens };
         var nearest = new Option<int>("--nearest") { Description = "Nearest units by cosine (decoder rows for features, W_out rows for neurons).", DefaultValueFactory = _ => build.Nearest };
-        var neurons = new Option<bool>("--neurons") { Description = "Also keep the model's own neurons at the hook, to compare with the features (mlp.hook_post hooks).", DefaultValueFactory = _ => true };
+        var neurons = new Option<bool>("--neurons") { Description = "Also keep the model's own neurons at the hook, to compare with the features (mlp.hook_post hooks); --neurons false skips them.", DefaultValueFactory = _ => true };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the interval samples and random contexts.", DefaultValueFactory = _ => 0UL };
         var batch = new Option<int>("--batch-tokens") { Description = "Tokens per forward pass (whole windows).", DefaultValueFactory = _ => build.BatchTokens };
         var cmd = new Command("build", "Run the model with the SAE over N tokens and keep, per feature and per neuron: density, max, mean, histogram, " +

@@ -39,6 +39,8 @@ static class SaeCommands
         var clip = new Option<double>("--clip") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
         var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent counts as dead (AuxK, reports).", DefaultValueFactory = _ => 10_000_000 };
         var resample = new Option<string>("--resample-steps") { Description = "relu: steps at which dead latents are resampled (window 12,500 steps).", DefaultValueFactory = _ => "25000,50000,75000,100000" };
+        var bandwidth = new Option<double>("--bandwidth") { Description = "jumprelu: straight-through bandwidth ε.", DefaultValueFactory = _ => 0.001 };
+        var thresholdInit = new Option<double>("--threshold-init") { Description = "jumprelu: initial threshold θ₀ (inputs scaled to E‖x‖² = 1).", DefaultValueFactory = _ => 0.001 };
         var holdout = new Option<long>("--holdout") { Description = "Rows held out for evaluation (0 = 5 %, at most 65,536).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and data order.", DefaultValueFactory = _ => 0 };
         var ckpt = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (also every 10 minutes).", DefaultValueFactory = _ => 2000 };
@@ -47,7 +49,7 @@ static class SaeCommands
         var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store)." };
         var hook = new Option<string?>("--hook") { Description = "Metadata: the hook point (default: from the store)." };
         var cmd = new Command("train", "Train sparse autoencoders on activations with Adam, reading the data once for all widths/sparsities.")
-        { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, holdout, seed, ckpt, resume, force, model, hook };
+        { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model, hook };
         return cmd.WithAction((parse, cancel) =>
         {
             if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk or jumprelu");
@@ -67,6 +69,8 @@ static class SaeCommands
                 ClipNorm = parse.GetValue(clip),
                 DeadWindowTokens = parse.GetValue(deadWindow),
                 ResampleSteps = ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
+                Bandwidth = parse.GetValue(bandwidth),
+                ThresholdInit = parse.GetValue(thresholdInit),
                 HoldoutRows = parse.GetValue(holdout),
                 Seed = parse.GetValue(seed),
                 CheckpointEverySteps = parse.GetValue(ckpt),
@@ -94,12 +98,15 @@ static class SaeCommands
         var rows = new Option<long>("--rows") { Description = "Evaluate on the last N rows of --acts (0 = all).", DefaultValueFactory = _ => 0 };
         var truth = new Option<string?>("--truth") { Description = "Synthetic truth folder (NAME.truth from `sae synth`): MMCS and features recovered at cosine ≥ 0.9." };
         var outFile = new Option<string?>("--out") { Description = "Also write the JSON here (and density.svg/json beside it)." };
-        var cmd = new Command("eval", "Evaluate an SAE on activations and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, truth, outFile };
+        var cmd = new Command("eval", "Evaluate an SAE on activations, spliced into its model (--model), and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, truth, outFile };
+        var splice = new SpliceEvalOptions();
+        splice.AddTo(cmd);
         return cmd.WithAction((parse, cancel) =>
         {
             var sae = SaeLensFormat.Load(parse.GetValue(saeDir)!);
             var json = new JsonObject { ["sae"] = parse.GetValue(saeDir), ["architecture"] = sae.Architecture.CliName(), ["d_in"] = sae.DIn, ["d_sae"] = sae.DSae };
-            SaeMetrics? metrics = null;
+            if (splice.Given(parse) && parse.GetValue(acts) != null) throw new UserError("give --acts or --model, not both (with --model the activation metrics come from the spliced tokens)");
+            SaeMetrics? metrics = splice.Run(parse, sae, json, cancel);
             if (parse.GetValue(acts) is string actsPath)
             {
                 using var source = ActivationSource.Open(actsPath);
@@ -114,10 +121,10 @@ static class SaeCommands
                 json["mmcs"] = mmcs;
                 json["recovered_at_0.9"] = recovered;
             }
-            if (parse.GetValue(acts) == null && parse.GetValue(truth) == null) throw new UserError("give --acts and/or --truth");
+            if (parse.GetValue(acts) == null && parse.GetValue(truth) == null && !splice.Given(parse)) throw new UserError("give --acts, --model and/or --truth");
             string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-            Console.WriteLine(text);
-            if (parse.GetValue(outFile) is string o)
+            splice.Print(parse, json, text);
+            if ((parse.GetValue(outFile) ?? (splice.Given(parse) ? Path.Combine(parse.GetValue(saeDir)!, "eval.json") : null)) is string o)
             {
                 AtomicFile.WriteAllText(o, text);
                 if (metrics != null)

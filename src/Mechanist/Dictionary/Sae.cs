@@ -87,6 +87,12 @@ public sealed class Sae
         return sae;
     }
 
+    /// <summary>Reads an SAE folder in SAELens' layout (see <see cref="SaeLensFormat.Load"/>).</summary>
+    public static Sae Load(string dir) => SaeLensFormat.Load(dir);
+
+    /// <summary>Writes this SAE as a SAELens folder, atomically (see <see cref="SaeLensFormat.Save"/>).</summary>
+    public void Save(string dir, float[]? log10Density = null) => SaeLensFormat.Save(this, dir, log10Density);
+
     /// <summary>Rescales every decoder row to unit L2 norm (rows of zeros stay zero).</summary>
     public void NormalizeDecoderRows()
     {

@@ -191,6 +191,7 @@ public static class SaeTrainer
         {
             var sae = Sae.Create(o.Architecture, source.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
             median.CopyTo(sae.BDec.Value.Span);
+            sae.LogThreshold?.Value.Fill((float)Math.Log(o.ThresholdInit));
             runs.Add(new SaeTrainingRun(name, sae, o, l1));
         }
         return new TrainingState

@@ -42,6 +42,8 @@ public sealed record SaeTrainingOptions
     public double AuxAlpha { get; init; } = 1.0 / 32;
     /// <summary>JumpReLU straight-through bandwidth ε.</summary>
     public double Bandwidth { get; init; } = 0.001;
+    /// <summary>JumpReLU: initial threshold θ₀ for every latent.</summary>
+    public double ThresholdInit { get; init; } = 0.001;
     /// <summary>BatchTopK: the inference threshold is an EMA (β) of the per-batch threshold from this step on.</summary>
     public long ThresholdStartStep { get; init; } = 1000;
     public double ThresholdBeta { get; init; } = 0.999;
@@ -74,6 +76,7 @@ public sealed record SaeTrainingOptions
         if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
         if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
         if (dIn <= 0) throw new UserError("activations have no columns");
+        if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");
     }
 
     public JsonObject ToJson() => new()
@@ -98,6 +101,7 @@ public sealed record SaeTrainingOptions
         ["k_aux"] = KAux,
         ["aux_alpha"] = AuxAlpha,
         ["bandwidth"] = Bandwidth,
+        ["threshold_init"] = ThresholdInit,
         ["threshold_start_step"] = ThresholdStartStep,
         ["threshold_beta"] = ThresholdBeta,
         ["holdout_rows"] = HoldoutRows,

@@ -28,6 +28,12 @@ static unsafe class GemmKernel512
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
         Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
+        // Bring the C tile towards L1 while the K loop runs: its lines are stored (and maybe read) at the end.
+        for (nint r = 0; r < MR; r++)
+        {
+            float* row = c + r * ldc;
+            Sse.Prefetch0(row); Sse.Prefetch0(row + 16); Sse.Prefetch0(row + 32); Sse.Prefetch0(row + 48);
+        }
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.LoadAligned(b);

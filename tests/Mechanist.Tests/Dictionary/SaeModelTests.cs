@@ -36,7 +36,7 @@ public class SaeModelTests
         string dir = Path.Combine(TestPaths.NewTempDir(), "sae");
         var density = Enumerable.Range(0, sae.DSae).Select(i => -(float)i / 10).ToArray();
         SaeLensFormat.Save(sae, dir, density);
-        var loaded = SaeLensFormat.Load(dir);
+        var loaded = Sae.Load(dir);
         Assert.Equal(arch, loaded.Architecture);
         if (arch is SaeArchitecture.TopK or SaeArchitecture.BatchTopK) Assert.Equal(sae.K, loaded.K);
         Assert.Equal("blocks.0.mlp.hook_post", loaded.Metadata.HookName);

@@ -5,6 +5,7 @@ using Mechanist.Models;
 
 namespace Mechanist.Tests.Models;
 
+[Collection("console-alone")]
 public class ModelCommandsTests
 {
     static (int Code, string Out, string Err) Run(params string[] args)

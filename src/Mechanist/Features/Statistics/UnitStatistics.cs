@@ -98,6 +98,12 @@ public sealed class UnitStatistics
     /// <summary>Tokens seen so far (windows × context).</summary>
     public long Tokens => windows * context;
 
+    /// <summary>Fewest units a worker takes (smaller unit ranges are not worth a thread); tests lower it.</summary>
+    internal int MinUnitsPerWorker { get; set; } = 64;
+
+    /// <summary>Most workers a batch is split over; default <see cref="Parallelism.Threads"/>.</summary>
+    internal int? MaxWorkers { get; set; }
+
     /// <summary>
     /// Adds a batch of whole windows: rows [w·context, (w+1)·context) of <paramref name="batch"/> are window
     /// <paramref name="firstWindow"/> + w. Windows must arrive in order, each once.
@@ -108,7 +114,7 @@ public sealed class UnitStatistics
         if (batch.Rows % context != 0) throw new ArgumentException($"batch of {batch.Rows} rows is not whole windows of {context}");
         if (firstWindow != windows) throw new ArgumentException($"expected window {windows} next, got {firstWindow}");
         int batchWindows = batch.Rows / context;
-        int workers = Math.Max(1, Math.Min(Parallelism.Threads, units / 64));
+        int workers = Math.Max(1, Math.Min(MaxWorkers ?? Parallelism.Threads, units / MinUnitsPerWorker));
         if (workers == 1) Worker(0, units, firstWindow, batchWindows, batch);
         else Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
             Worker((int)((long)units * w / workers), (int)((long)units * (w + 1) / workers), firstWindow, batchWindows, batch));

@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mechanist.Activations;
+using Mechanist.Dictionary;
+using Mechanist.Explain;
+using Mechanist.Features.Statistics;
+using Mechanist.IO;
+using Mechanist.Models;
+using Mechanist.Text;
+
+namespace Mechanist.Demo;
+
+/// <summary>What `mechanist demo` was asked for.</summary>
+public sealed record DemoOptions
+{
+    /// <summary>Text files, folders or JSON Lines (.gz); empty for the .NET SDK's XML documentation.</summary>
+    public IReadOnlyList<string> Corpus { get; init; } = [];
+    public required string OutDir { get; init; }
+    public DemoPreset Preset { get; init; } = DemoPreset.Quick;
+    public ulong Seed { get; init; }
+}
+
+/// <summary>
+/// The whole pipeline as stages over one output folder: corpus (SDK docs, when no corpus is given) → tokenizer →
+/// tokens → model → acts → sae → eval → features → explain. Each folder is what the stage's own command writes,
+/// so `mechanist model generate --model OUT/model`, `mechanist browse --features OUT/features` and the rest work on it.
+/// </summary>
+public sealed class DemoPipeline(DemoOptions options)
+{
+    readonly DemoPreset p = options.Preset;
+    string Out => Path.GetFullPath(options.OutDir);
+    public string CorpusDir => Path.Combine(Out, "corpus");
+    public string TokenizerDir => Path.Combine(Out, "tokenizer");
+    public string TokensDir => Path.Combine(Out, "tokens");
+    public string ModelDir => Path.Combine(Out, "model");
+    public string ActsDir => Path.Combine(Out, "acts");
+    public string SaeRoot => Path.Combine(Out, "sae");
+    public string SaeDir => Path.Combine(SaeRoot, $"topk-w{p.SaeWidth}-k{p.SaeK}");
+    public string EvalDir => Path.Combine(Out, "eval");
+    public string FeaturesDir => Path.Combine(Out, "features");
+    public const string ExplainRecord = "explain.manifest.json";
+
+    /// <summary>The corpus files the later stages read: the user's, or the SDK documentation converted to JSON Lines.</summary>
+    public IReadOnlyList<string> CorpusInputs =>
+        options.Corpus.Count > 0 ? options.Corpus.Select(Path.GetFullPath).ToList() : [Path.Combine(CorpusDir, "dotnet-docs.jsonl.gz")];
+
+    static string Rec(string dir) => Path.Combine(dir, Manifest.FileName);
+
+    /// <summary>The stages in order; the caller may append its own (the static site).</summary>
+    public List<DemoStage> Stages(Action<string> log)
+    {
+        var stages = new List<DemoStage>();
+        if (options.Corpus.Count == 0) stages.Add(CorpusStage(log));
+        stages.Add(TokenizerStage());
+        stages.Add(TokensStage());
+        stages.Add(ModelStage());
+        stages.Add(ActsStage());
+        stages.Add(SaeStage());
+        stages.Add(EvalStage());
+        stages.Add(FeaturesStage());
+        stages.Add(ExplainStage());
+        return stages;
+    }
+
+    DemoStage CorpusStage(Action<string> log)
+    {
+        string root = DotnetDocsCorpus.FindDotnetRoot();
+        var files = DotnetDocsCorpus.FindDocumentationFiles(root);
+        return new DemoStage
+        {
+            Name = "corpus", Folder = CorpusDir,
+            Settings = new JsonObject { ["source"] = ".NET SDK XML documentation", ["files"] = new JsonArray(files.Select(f => (JsonNode)f).ToArray()) },
+            Run = ctx =>
+            {
+                log($"corpus: no --corpus given, so the demo reads the XML API documentation shipped with the .NET SDK: {files.Count} files under {Path.Combine(root, "packs")}");
+                Directory.CreateDirectory(CorpusDir);
+                var (docs, chars) = DotnetDocsCorpus.WriteJsonl(files, CorpusInputs[0], ctx.Progress);
+                return new DemoStageResult($"{docs:N0} documents, {chars / 1e6:0.0}M characters from {files.Count} SDK documentation files → {CorpusInputs[0]}",
+                    new JsonObject { ["documents"] = docs, ["characters"] = chars });
+            },
+        };
+    }
+
+    CorpusReader OpenCorpus() => new(CorpusInputs, new CorpusOptions());
+
+    DemoStage TokenizerStage() => new()
+    {
+        Name = "tokenizer", Folder = TokenizerDir, Inputs = CorpusInputs, FastHashInputs = true,
+        Settings = new JsonObject { ["vocab_size"] = p.VocabSize },
+        Run = ctx =>
+        {
+            var corpus = OpenCorpus();
+            var tokenizer = BpeTrainer.Train(corpus, p.VocabSize, ctx.Progress, ctx.Cancel);
+            TokenizerFiles.Save(tokenizer, TokenizerDir);
+            return new DemoStageResult($"{tokenizer.VocabSize:N0} tokens learned from {corpus.Documents:N0} documents ({corpus.TotalBytes / 1e6:0.0} MB)",
+                new JsonObject { ["vocab_size"] = tokenizer.VocabSize, ["documents"] = corpus.Documents, ["bytes"] = corpus.TotalBytes });
+        },
+    };
+
+    DemoStage TokensStage() => new()
+    {
+        Name = "tokens", Folder = TokensDir, Inputs = [.. CorpusInputs, Rec(TokenizerDir)], FastHashInputs = true,
+        Settings = new JsonObject { ["valid_fraction"] = p.ValidFraction, ["seed"] = options.Seed },
+        Run = ctx =>
+        {
+            var corpus = OpenCorpus();
+            var tokenizer = TokenizerFiles.Load(TokenizerDir);
+            var meta = TokenStoreWriter.Prepare(corpus, tokenizer, TokensDir,
+                new TokenStoreOptions { ValidFraction = p.ValidFraction, Seed = options.Seed, Force = true, TokenizerPath = TokenizerDir },
+                ctx.Progress, ctx.Cancel);
+            long train = meta.Splits["train"].Tokens, valid = meta.Splits["valid"].Tokens;
+            return new DemoStageResult($"{DemoFormat.Count(train)} train and {DemoFormat.Count(valid)} validation tokens ({meta.Dtype})",
+                new JsonObject { ["train_tokens"] = train, ["valid_tokens"] = valid });
+        },
+    };
+
+    TrainOptions ModelOptions => new()
+    {
+        Preset = p.ModelPreset, Context = p.Context, Tokens = p.ModelTokens, Batch = p.ModelBatch, LearningRate = p.LearningRate,
+        WarmupSteps = p.WarmupSteps, EvalEvery = p.EvalEvery, Seed = options.Seed,
+        CheckpointEvery = 100,
+    };
+
+    DemoStage ModelStage() => new()
+    {
+        Name = "model", Folder = ModelDir, Inputs = [Rec(TokensDir)],
+        Settings = (JsonObject)JsonSerializer.SerializeToNode(ModelOptions)!,
+        Run = ctx =>
+        {
+            var o = ModelOptions;
+            using var train = TokenStore.Open(TokensDir, "train");
+            int context = o.Context ?? TransformerConfig.Preset(o.Preset, train.VocabSize).Context;
+            if (train.Count < context + 1) throw new UserError($"the corpus gives {train.Count:N0} training tokens, fewer than one window of {context + 1}: give more text");
+            using var validStore = TokenStore.Open(TokensDir, "valid");
+            int[] valid = TokenStoreWindows.FixedWindows(validStore, context, o.EvalWindows);
+            bool resume = ctx.CanResume && File.Exists(Path.Combine(ModelDir, Trainer.CheckpointDir, Trainer.StateFile));
+            var result = Trainer.Train(ModelDir, o, new TokenStoreWindows(train, context, o.Seed), valid, ctx.Progress, ctx.Cancel,
+                resume: resume, force: !resume);
+            // The model folder carries its tokenizer, so generate, features and the playground need nothing else.
+            TokenizerFiles.Save(TokenizerFiles.Load(TokenizerDir), ModelDir);
+            var config = ModelFiles.ReadConfig(ModelDir);
+            var results = new JsonObject
+            {
+                ["tokens"] = result.Steps * o.Batch * context, ["train_loss"] = result.LastLoss, ["tokens_per_second"] = Math.Round(result.TokensPerSecond),
+                ["parameters"] = config.ParameterCount(),
+            };
+            if (result.ValidationLoss is double v) results["val_loss"] = v;
+            string loss = result.ValidationLoss is double vl ? $"val loss {vl:0.00} (perplexity {Math.Exp(vl):0.0})" : $"train loss {result.LastLoss:0.00}";
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"{o.Preset} ({config.ParameterCount() / 1e6:0.00}M parameters), {DemoFormat.Count(result.Steps * o.Batch * context)} tokens, {loss}, {result.TokensPerSecond:N0} tok/s"), results);
+        },
+    };
+
+    DemoStage ActsStage() => new()
+    {
+        Name = "acts", Folder = ActsDir, Inputs = [Rec(ModelDir), Rec(TokensDir)],
+        Settings = new JsonObject { ["hook"] = DemoPreset.Hook, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16" },
+        Run = ctx =>
+        {
+            var model = ModelFiles.Load(ModelDir);
+            long rows = DemoHarvest.Harvest(model, ModelDir, TokensDir, DemoPreset.Hook, p.HarvestTokens, ActsDir, ctx.CanResume, ctx.Progress, ctx.Cancel);
+            int width = HookNames.Width(model.Config, DemoPreset.Hook);
+            return new DemoStageResult($"{DemoFormat.Count(rows)} activations × {width} at {DemoPreset.Hook} (BF16, {rows * width * 2 / 1e6:0} MB)",
+                new JsonObject { ["rows"] = rows, ["d"] = width });
+        },
+    };
+
+    SaeTrainingOptions SaeOptions(ActivationSourceInfo? info) => new()
+    {
+        Architecture = SaeArchitecture.TopK, Widths = [p.SaeWidth], Ks = [p.SaeK], BatchSize = p.SaeBatch, Tokens = p.SaeTokens,
+        WarmupSteps = p.SaeWarmupSteps, DeadWindowTokens = p.SaeDeadWindow, Seed = options.Seed, CheckpointEverySteps = 100,
+        Metadata = new SaeMetadata { ModelName = ModelDir, HookName = DemoPreset.Hook, ContextSize = info?.ContextLength, DatasetPath = TokensDir },
+    };
+
+    DemoStage SaeStage() => new()
+    {
+        Name = "sae", Folder = SaeRoot, Inputs = [Rec(ActsDir)],
+        Settings = SaeOptions(null).ToJson(),
+        Run = ctx =>
+        {
+            using var source = ActivationStore.Open(ActsDir);
+            bool resume = ctx.CanResume && Directory.Exists(Path.Combine(SaeRoot, SaeTrainer.CheckpointDir));
+            var results = SaeTrainer.Train(source, SaeOptions(source.Source), SaeRoot, ctx.Progress, ctx.Cancel, resume: resume, force: !resume);
+            var m = results[0].Metrics;
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"{p.SaeWidth:N0} latents (top-{p.SaeK}) on {DemoFormat.Count(p.SaeTokens)} activations: explained variance {m.ExplainedVariance:0.000}, L0 {m.L0:0.0}, dead {m.Dead}"),
+                new JsonObject { ["directory"] = results[0].Directory });
+        },
+    };
+
+    DemoStage EvalStage() => new()
+    {
+        Name = "eval", Folder = EvalDir, Inputs = [Rec(SaeRoot), Rec(ModelDir), Rec(TokensDir), Rec(ActsDir)],
+        Settings = new JsonObject { ["windows"] = p.EvalWindows, ["hook"] = DemoPreset.Hook },
+        Run = ctx =>
+        {
+            var sae = SaeLensFormat.Load(SaeDir);
+            var model = ModelFiles.Load(ModelDir);
+            SaeMetrics metrics;
+            using (var acts = ActivationStore.Open(ActsDir))
+            {
+                // The rows the SAE trainer held out (the last 5 %, at most 65,536): the SAE never trained on them.
+                long holdout = Math.Max(1, Math.Min(acts.RowCount / 20, 65_536));
+                metrics = SaeMetrics.Evaluate(sae, Rows(acts, acts.RowCount - holdout, holdout));
+            }
+            using var validStore = TokenStore.Open(TokensDir, "valid");
+            var windows = TokenStoreWindows.FixedWindows(validStore, model.Config.Context, p.EvalWindows);
+            var splice = DemoHarvest.Splice(model, sae, DemoPreset.Hook, windows, 8, ctx.Progress, ctx.Cancel);
+            metrics = metrics.WithSpliceScores(splice.CeClean, splice.CeSae, splice.CeZero, splice.CeMean, splice.KlScore);
+            var json = metrics.ToJson();
+            json["ce_loss_score"] = splice.CeLossScore;
+            json["ce_zero_ablation"] = splice.CeZero;
+            json["ce_mean_ablation"] = splice.CeMean;
+            json["eval_tokens"] = splice.Tokens;
+            json["holdout_rows"] = metrics.Tokens;
+            json.Remove("density");
+            Directory.CreateDirectory(EvalDir);
+            AtomicFile.WriteAllText(Path.Combine(EvalDir, "metrics.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            DensityHistogram.Save(Path.Combine(EvalDir, "density"), metrics.Density, $"feature density ({metrics.Tokens:N0} held-out activations)");
+            var results = new JsonObject
+            {
+                ["explained_variance"] = metrics.ExplainedVariance, ["l0"] = metrics.L0, ["dead"] = metrics.Dead, ["ultralow"] = metrics.Ultralow,
+                ["ce_loss_score"] = splice.CeLossScore, ["ce_clean"] = splice.CeClean, ["ce_sae"] = splice.CeSae, ["ce_zero"] = splice.CeZero,
+                ["kl_score"] = splice.KlScore, ["latents"] = sae.DSae, ["holdout_rows"] = metrics.Tokens,
+            };
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"explained variance {metrics.ExplainedVariance:0.000}, L0 {metrics.L0:0.0}, CE loss score {splice.CeLossScore:0.000} (loss {splice.CeClean:0.000} → {splice.CeSae:0.000} spliced, {splice.CeZero:0.000} zero-ablated)"),
+                results);
+        },
+    };
+
+    static IEnumerable<Tensor> Rows(IActivationSource source, long start, long count)
+    {
+        const int Chunk = 8192;
+        for (long r = 0; r < count; r += Chunk)
+        {
+            int n = (int)Math.Min(Chunk, count - r);
+            var t = new Tensor(n, source.Width);
+            source.ReadRows(start + r, n, t.Span);
+            yield return t;
+        }
+    }
+
+    DemoStage FeaturesStage() => new()
+    {
+        Name = "features", Folder = FeaturesDir, Inputs = [Rec(SaeRoot), Rec(ModelDir), Rec(TokensDir)],
+        Settings = new JsonObject { ["tokens"] = p.FeatureTokens, ["split"] = "train", ["neurons"] = true },
+        Run = ctx =>
+        {
+            var s = FeatureBuilder.Build(SaeDir, ModelDir, TokensDir, FeaturesDir,
+                new FeatureBuildOptions { Tokens = p.FeatureTokens, Tokenizer = ModelDir }, ctx.Progress, ctx.Cancel);
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Features:N0} features ({s.DeadFeatures:N0} dead) and {s.Neurons:N0} neurons over {DemoFormat.Count(s.Tokens)} tokens, store {s.StoreBytes / 1e6:0.0} MB"),
+                new JsonObject { ["features"] = s.Features, ["dead"] = s.DeadFeatures, ["neurons"] = s.Neurons, ["tokens"] = s.Tokens });
+        },
+    };
+
+    DemoStage ExplainStage() => new()
+    {
+        Name = "explain", Folder = FeaturesDir, RecordFile = ExplainRecord, Inputs = [Rec(FeaturesDir)],
+        Settings = new JsonObject { ["explainer"] = "builtin", ["seed"] = 0 },
+        Run = ctx =>
+        {
+            var r = Explain.ExplainStage.RunAsync(FeaturesDir, new ExplainSettings(), ctx.Progress, ctx.Cancel).GetAwaiter().GetResult();
+            var features = r.Kinds.FirstOrDefault(k => k.Kind == "feature");
+            var neurons = r.Kinds.FirstOrDefault(k => k.Kind == "neuron");
+            string Kind(KindSummary? k, string name) => k is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"; {name}: simulation r {k.SimulationPearson:0.00} vs top-token r {k.TopTokenPearson:0.00}");
+            var results = new JsonObject { ["explained"] = r.Summary.Explained + r.Summary.Skipped, ["failed"] = r.Summary.Failed };
+            if (features != null) { results["feature_simulation_pearson"] = features.SimulationPearson; results["feature_top_token_pearson"] = features.TopTokenPearson; }
+            if (neurons != null) { results["neuron_simulation_pearson"] = neurons.SimulationPearson; results["neuron_top_token_pearson"] = neurons.TopTokenPearson; }
+            return new DemoStageResult($"{r.Summary.Explained + r.Summary.Skipped:N0} units explained by the built-in explainer{Kind(features, "features")}{Kind(neurons, "neurons")}", results);
+        },
+    };
+}

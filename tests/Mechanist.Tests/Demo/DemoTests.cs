@@ -1,0 +1,182 @@
+using System.CommandLine;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mechanist.Cli;
+using Mechanist.Cli.Commands;
+using Mechanist.Demo;
+using Mechanist.Features;
+using Mechanist.IO;
+
+namespace Mechanist.Tests.Demo;
+
+/// <summary>Runs `mechanist demo --preset tiny --no-browse` once on a slice of the SDK documentation, for the tests below.</summary>
+public sealed class TinyDemoRun : IDisposable
+{
+    public string Root { get; } = TestPaths.NewTempDir("mechanist-demo");
+    public string Out => Path.Combine(Root, "run");
+    public string Corpus => Path.Combine(Root, "corpus.jsonl.gz");
+    public int FirstExitCode { get; }
+    public string FirstError { get; }
+    public Dictionary<string, string> RecordsAfterFirstRun { get; } = [];
+
+    public static readonly string[] Stages = ["tokenizer", "tokens", "model", "acts", "sae", "eval", "features"];
+
+    public TinyDemoRun()
+    {
+        WriteCorpus(Corpus, 300_000);
+        (FirstExitCode, FirstError) = Run("demo", "--preset", "tiny", "--no-browse", "--export-html", "--out", Out, "--corpus", Corpus);
+        foreach (string path in RecordPaths().Where(File.Exists)) RecordsAfterFirstRun[path] = File.ReadAllText(path);
+    }
+
+    public IEnumerable<string> RecordPaths() =>
+        Stages.Select(s => Manifest.PathIn(Path.Combine(Out, s)))
+            .Append(Path.Combine(Out, "features", DemoPipeline.ExplainRecord))
+            .Append(Manifest.PathIn(Path.Combine(Out, "site")));
+
+    public static (int Code, string Error) Run(params string[] args)
+    {
+        var root = new RootCommand { DemoCommand.Create() };
+        var error = new StringWriter();
+        int code = CommandLine.Run(root, args, error);
+        return (code, error.ToString());
+    }
+
+    /// <summary>About <paramref name="chars"/> characters of the SDK's API documentation (deterministic for one SDK).</summary>
+    static void WriteCorpus(string path, int chars)
+    {
+        using var file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        using var writer = new StreamWriter(gzip, new UTF8Encoding(false));
+        long written = 0;
+        foreach (string xml in DotnetDocsCorpus.FindDocumentationFiles().Where(f => f.Contains("System.Collections") || f.Contains("System.Linq") || f.Contains("System.Text")))
+            foreach (string doc in DotnetDocsCorpus.ReadDocuments(xml))
+            {
+                writer.WriteLine(new JsonObject { ["text"] = doc }.ToJsonString());
+                if ((written += doc.Length) >= chars) return;
+            }
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+    }
+}
+
+public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
+{
+    [Fact]
+    public void EveryStageLeavesItsFolderWithAManifest()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        foreach (string path in run.RecordPaths()) Assert.True(File.Exists(path), $"{path} missing");
+        Assert.True(File.Exists(Path.Combine(run.Out, "tokenizer", "vocab.json")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "tokens", "meta.json")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "model", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "model", "vocab.json")), "the model folder carries its tokenizer");
+        Assert.True(File.Exists(Path.Combine(run.Out, "sae", "topk-w64-k8", "sae_weights.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "eval", "metrics.json")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "features", "explanations.jsonl")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "site", "index.html")));
+        // The stages' own readers accept what the demo wrote.
+        using var acts = Mechanist.Activations.ActivationStore.Open(Path.Combine(run.Out, "acts"));
+        Assert.Equal(64, acts.Width);   // the micro model's MLP width
+        Assert.True(acts.RowCount >= DemoPreset.Tiny.HarvestTokens - 32);
+    }
+
+    [Fact]
+    public void SummaryHoldsSaneNumbers()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        var s = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "summary.json")))!.AsObject();
+        double loss = s["model_validation_loss"]!.GetValue<double>();
+        Assert.InRange(loss, 0.5, Math.Log(512) + 1);   // learned something, not worse than a bit above uniform
+        Assert.InRange(s["explained_variance"]!.GetValue<double>(), -1, 1);
+        Assert.InRange(s["l0"]!.GetValue<double>(), 0.5, 8.0001);      // top-8
+        Assert.Equal(64, s["latents"]!.GetValue<int>());
+        Assert.InRange(s["dead"]!.GetValue<int>(), 0, 63);
+        Assert.InRange(s["ultralow"]!.GetValue<int>(), 0, 64);
+        double ce = s["ce_loss_score"]!.GetValue<double>();
+        Assert.True(double.IsFinite(ce) && ce < 1.5, $"CE loss score {ce}");
+        Assert.True(s["ce_zero"]!.GetValue<double>() > s["ce_clean"]!.GetValue<double>(), "zero-ablating the MLP should hurt");
+        var examples = s["examples"]!.AsArray();
+        Assert.NotEmpty(examples);
+        foreach (var e in examples) Assert.False(string.IsNullOrWhiteSpace(e!["explanation"]!.GetValue<string>()));
+        var stages = s["stages"]!.AsArray().Select(o => o!["name"]!.GetValue<string>()).ToArray();
+        Assert.Equal(["tokenizer", "tokens", "model", "acts", "sae", "eval", "features", "explain", "site"], stages);
+    }
+
+    [Fact]
+    public void SecondRunSkipsEveryStage()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        var (code, error) = TinyDemoRun.Run("demo", "--preset", "tiny", "--no-browse", "--export-html", "--out", run.Out, "--corpus", run.Corpus);
+        Assert.True(code == 0, error);
+        foreach (var (path, text) in run.RecordsAfterFirstRun) Assert.Equal(text, File.ReadAllText(path));
+        var s = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "summary.json")))!.AsObject();
+        Assert.All(s["stages"]!.AsArray(), o => Assert.True(o!["skipped"]!.GetValue<bool>()));
+    }
+
+    [Fact]
+    public void PlaygroundEncoderRunsTextThroughModelAndSae()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        using var store = FeatureStore.Open(Path.Combine(run.Out, "features"));
+        var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
+        Assert.True(encoder != null, why);
+        var tokens = encoder!.Encode("Returns the number of elements in the collection.");
+        Assert.True(tokens.Count > 3);
+        Assert.Equal("Returns the number of elements in the collection.", string.Concat(tokens.Select(t => t.Token)));
+        Assert.Contains(tokens, t => t.Top.Count > 0);
+        foreach (var t in tokens)
+        {
+            Assert.InRange(t.Top.Count, 0, 5);
+            Assert.All(t.Top, f => Assert.InRange(f.Id, 0, 63));
+            Assert.True(t.Top.Zip(t.Top.Skip(1)).All(p => p.First.Activation >= p.Second.Activation), "strongest first");
+        }
+        // Text longer than the model's context (32 tokens for micro) is encoded window by window.
+        string longText = string.Concat(Enumerable.Repeat("The list holds items. ", 40));
+        Assert.Equal(longText, string.Concat(encoder.Encode(longText).Select(t => t.Token)));
+    }
+}
+
+public class DemoRunnerTests
+{
+    [Fact]
+    public void ChangedSettingsRerunThatStageAndEveryLaterOne()
+    {
+        string dir = TestPaths.NewTempDir("mechanist-runner");
+        try
+        {
+            var runs = new List<string>();
+            List<DemoStage> Stages(int bSetting) =>
+            [
+                Stage("a", dir, 1, [], runs),
+                Stage("b", dir, bSetting, [Manifest.PathIn(Path.Combine(dir, "a"))], runs),
+                Stage("c", dir, 1, [Manifest.PathIn(Path.Combine(dir, "b"))], runs),
+            ];
+            var runner = new DemoRunner(dir, IProgressReporter.None, _ => { });
+            runner.Run(Stages(1), default);
+            Assert.Equal(["a", "b", "c"], runs);
+            runs.Clear();
+            var again = runner.Run(Stages(1), default);
+            Assert.Empty(runs);
+            Assert.All(again, o => Assert.True(o.Skipped));
+            Assert.Equal("a done", again[0].Summary);
+            runner.Run(Stages(2), default);
+            Assert.Equal(["b", "c"], runs);
+            runs.Clear();
+            File.Delete(Manifest.PathIn(Path.Combine(dir, "c")));   // an interrupted last stage
+            runner.Run(Stages(2), default);
+            Assert.Equal(["c"], runs);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    static DemoStage Stage(string name, string dir, int setting, IReadOnlyList<string> inputs, List<string> runs) => new()
+    {
+        Name = name, Folder = Path.Combine(dir, name), Inputs = inputs, Settings = new JsonObject { ["x"] = setting },
+        Run = _ => { runs.Add(name); return new DemoStageResult($"{name} done"); },
+    };
+}
