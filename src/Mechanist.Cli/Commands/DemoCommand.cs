@@ -105,8 +105,7 @@ static class DemoCommand
     static void Log(string line) => Console.WriteLine("  " + line);
 
     static long CorpusBytes(IReadOnlyList<string> paths) => paths.Sum(p =>
-        File.Exists(p) ? new FileInfo(p).Length * (p.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? 3 : 1)
-        : Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
+        File.Exists(p) ? new FileInfo(p).Length : Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
 
     static DemoStage SiteStage(DemoPipeline pipeline, string siteDir) => new()
     {
