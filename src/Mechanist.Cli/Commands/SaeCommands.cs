@@ -189,8 +189,11 @@ static class SaeCommands
         { kinds, repeats, seconds, peer, l0, json };
         return cmd.WithAction((parse, cancel) =>
         {
+            if (parse.GetValue(repeats) < 1) throw new UserError($"--repeats must be at least 1 (got {parse.GetValue(repeats)})");
+            if (!(parse.GetValue(seconds) > 0)) throw new UserError($"--seconds must be positive (got {parse.GetValue(seconds)})");
             string? script = parse.GetValue(peer);
             if (script == "none") script = null;
+            else if (script != null && !File.Exists(script)) throw new UserError($"--peer {script}: no such script (give 'none' to skip the peer)");
             else if (script == null)
             {
                 string guess = Path.GetFullPath(Path.Combine(FindRepoRoot() ?? ".", "..", "shared", "baselines", "torch_sae_bench.py"));

@@ -79,6 +79,7 @@ static class TokenizerCommands
         return command.WithAction((parse, cancel) =>
         {
             string dir = parse.GetValue(output)!;
+            if (File.Exists(dir)) throw new UserError($"--out {dir} is a file, not a folder");
             if (File.Exists(Path.Combine(dir, TokenizerFiles.VocabFile)) && !parse.GetValue(force))
                 throw new UserError($"{dir} already holds a tokenizer; use --force to replace it");
             var corpus = OpenCorpus(parse, input, field, include, strict);

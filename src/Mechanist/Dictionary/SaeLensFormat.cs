@@ -79,6 +79,7 @@ public static class SaeLensFormat
     public static Sae Load(string dir)
     {
         string cfgPath = Path.Combine(dir, ConfigFile), weightsPath = Path.Combine(dir, WeightsFile);
+        if (File.Exists(dir)) throw new UserError($"{dir} is a file; give the SAE folder that holds {ConfigFile} and {WeightsFile}");
         if (!File.Exists(cfgPath)) throw new UserError($"{dir}: not an SAE folder (no {ConfigFile})");
         if (!File.Exists(weightsPath)) throw new UserError($"{dir}: no {WeightsFile}");
         JsonObject cfg;
@@ -91,7 +92,8 @@ public static class SaeLensFormat
         if (ours != null && Str(ours, "architecture", cfgPath) == "batchtopk") arch = SaeArchitecture.BatchTopK;
         int dIn = Int(cfg, "d_in", cfgPath) ?? throw new DataFormatError(cfgPath, "d_in", "missing");
         int dSae = Int(cfg, "d_sae", cfgPath) ?? throw new DataFormatError(cfgPath, "d_sae", "missing");
-        if (dIn <= 0 || dSae <= 0) throw new DataFormatError(cfgPath, "d_in/d_sae", "must be positive");
+        if (dIn <= 0) throw new DataFormatError(cfgPath, "d_in", $"{dIn} is not positive");
+        if (dSae <= 0) throw new DataFormatError(cfgPath, "d_sae", $"{dSae} is not positive");
         string norm = Str(cfg, "normalize_activations", cfgPath) ?? "none";
         if (norm != "none")
             throw new DataFormatError(cfgPath, "normalize_activations", $"'{norm}' needs a runtime scale this loader does not apply; fold it into the weights first");

@@ -100,11 +100,12 @@ public sealed class SyntheticData
     public static string Write(SyntheticOptions o, string npyPath, bool overwrite)
     {
         if (o.Rows * o.D > Array.MaxLength) throw new UserError("--rows × --d is too large for one file here");
+        if (Directory.Exists(npyPath)) throw new UserError($"--out {npyPath} is a folder; give the path of the .npy file to write");
+        string truthDir = TruthDirFor(npyPath);
+        if (!overwrite && (File.Exists(npyPath) || Directory.Exists(truthDir))) throw new UserError($"{npyPath}: already exists (use --force to replace it)");
         var data = new SyntheticData(o);
         var x = new Tensor((int)o.Rows, o.D);
         var codes = data.Generate(x);
-        string truthDir = TruthDirFor(npyPath);
-        if (!overwrite && (File.Exists(npyPath) || Directory.Exists(truthDir))) throw new UserError($"{npyPath}: already exists (use --force to replace it)");
         AtomicDirectory.Create(truthDir, dir =>
         {
             Npy.Save(Path.Combine(dir, "dictionary.npy"), data.Dictionary);

@@ -20,6 +20,7 @@ public static class BpeTrainer
     {
         CheckVocabSize(vocabSize);
         var counts = CountWords(corpus, progress, cancel);
+        corpus.RequireText();
         return Learn(counts, vocabSize, progress, cancel);
     }
 

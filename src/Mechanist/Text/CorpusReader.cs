@@ -73,6 +73,14 @@ public sealed class CorpusReader
     /// <summary>Documents read so far (those with text).</summary>
     public long Documents { get; private set; }
 
+    /// <summary>Call after reading everything: an input with no text at all is a mistake, not an empty result.</summary>
+    public void RequireText()
+    {
+        if (Documents > 0) return;
+        string inputs = Files.Count == 1 ? Files[0] : $"{Files.Count} files";
+        throw new UserError($"no text in {inputs}" + (Issues.Summary() is { } issues ? $" ({issues})" : " (the files are empty)"));
+    }
+
     public static bool IsJsonLines(string path)
     {
         string name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;

@@ -65,6 +65,7 @@ public static class TokenStoreWriter
                     task.SetStatus($"{splits[0].Tokens + splits[1].Tokens:N0} tokens, {corpus.Documents:N0} documents");
                 }
             }
+            corpus.RequireText();
             foreach (var split in splits) split.Finish();
         }
         finally
