@@ -78,7 +78,7 @@ static class DemoCommand
             var summary = DemoSummary.From(outcomes, pipeline.FeaturesDir);
             AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions
             {
-                WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+                WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
             }) + "\n");
             Print(summary, outDir);
 
@@ -105,8 +105,7 @@ static class DemoCommand
     static void Log(string line) => Console.WriteLine("  " + line);
 
     static long CorpusBytes(IReadOnlyList<string> paths) => paths.Sum(p =>
-        File.Exists(p) ? new FileInfo(p).Length * (p.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? 3 : 1)
-        : Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
+        File.Exists(p) ? new FileInfo(p).Length : Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
 
     static DemoStage SiteStage(DemoPipeline pipeline, string siteDir) => new()
     {

@@ -1,34 +1,37 @@
 namespace Mechanist.Demo;
 
 /// <summary>
-/// How long a preset should take on an idle 2-core machine, from stage rates measured on the 2-core AMD EPYC
-/// build machine (see the README's demo section). An estimate to plan by, printed before the run starts.
+/// How long a preset should take on an idle 2-core machine, printed before the run starts. The rates come from
+/// the quick preset's processor time per stage on the 2-core AMD EPYC build machine (measured while it was shared,
+/// so per CPU-second), divided by 1.7 for two cores working together (README, "The demo").
 /// </summary>
 public static class DemoEstimate
 {
-    /// <summary>Size of the SDK documentation corpus as JSON Lines text (about 60 MB).</summary>
-    public const long SdkDocsCorpusBytes = 60_000_000;
+    /// <summary>The SDK documentation corpus as the corpus stage writes it (JSON Lines, gzip): about 4.5 MB.</summary>
+    public const long SdkDocsCorpusBytes = 4_500_000;
 
-    // Rates per second on 2 idle cores (measured; see README).
-    const double TokenizerBytesPerSecond = 4e6;     // BPE training: word counting + merges
-    const double EncodeBytesPerSecond = 10e6;       // corpus → token store
-    const double ModelTokensPerSecond = 9_000;      // toy-1l training, vocabulary 4,096–8,192
-    const double HarvestTokensPerSecond = 60_000;   // toy-1l to blocks.0.mlp.hook_post
-    const double SaeTokensPerSecond = 6_000;        // 512 → 4,096 top-k training
-    const double FeatureTokensPerSecond = 8_000;    // model + SAE + statistics
+    // Per second on 2 idle cores; corpus rates are per byte of the input files as stored (gzip counts compressed).
+    const double TokenizerBytesPerSecond = 3.5e6;   // BPE training on mini-pile: 52 MB .gz in 25 CPU-s
+    const double EncodeBytesPerSecond = 15e6;       // token store: 52 MB .gz in 6 CPU-s
+    const double ModelTokensPerSecond = 12_000;     // toy-1l, vocabulary 4,096: 21k tokens per CPU-s
+    const double HarvestTokensPerSecond = 60_000;   // toy-1l to blocks.0.mlp.hook_post, shuffled store
+    const double SaeTokensPerSecond = 13_000;       // 512 → 4,096 top-32: 22k activations per CPU-s
+    const double FeatureTokensPerSecond = 10_000;   // model + SAE + statistics: 18k tokens per CPU-s
+    const double ExplainUnitsPerSecond = 400;       // built-in explainer
 
     public static IReadOnlyDictionary<string, double> Seconds(DemoPreset p, long corpusBytes)
     {
-        double scale = p.ModelPreset == "toy-1l" ? 1 : 0.05;   // the micro model is far smaller
-        double saeScale = p.SaeWidth / 4096.0;
+        double model = p.ModelPreset == "toy-1l" ? 1 : 0.05;   // the micro model is far smaller
+        double sae = p.SaeWidth / 4096.0;
         return new Dictionary<string, double>
         {
             ["tokenizer"] = corpusBytes / TokenizerBytesPerSecond,
             ["tokens"] = corpusBytes / EncodeBytesPerSecond,
-            ["model"] = p.ModelTokens / ModelTokensPerSecond * scale,
-            ["acts"] = p.HarvestTokens / HarvestTokensPerSecond * scale,
-            ["sae"] = p.SaeTokens / SaeTokensPerSecond * saeScale,
-            ["features"] = p.FeatureTokens / FeatureTokensPerSecond * saeScale,
+            ["model"] = p.ModelTokens / ModelTokensPerSecond * model,
+            ["acts"] = p.HarvestTokens / HarvestTokensPerSecond * model,
+            ["sae"] = p.SaeTokens / SaeTokensPerSecond * sae,
+            ["features"] = p.FeatureTokens / FeatureTokensPerSecond * Math.Max(sae, model),
+            ["explain"] = (p.SaeWidth + 512 * model) / ExplainUnitsPerSecond,
         };
     }
 }

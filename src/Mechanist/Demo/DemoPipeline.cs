@@ -155,14 +155,16 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage ActsStage() => new()
     {
         Name = "acts", Folder = ActsDir, Inputs = [Rec(ModelDir), Rec(TokensDir)],
-        Settings = new JsonObject { ["hook"] = DemoPreset.Hook, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16" },
+        Settings = new JsonObject { ["hook"] = DemoPreset.Hook, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16", ["seed"] = options.Seed },
         Run = ctx =>
         {
-            var model = ModelFiles.Load(ModelDir);
-            long rows = DemoHarvest.Harvest(model, ModelDir, TokensDir, DemoPreset.Hook, p.HarvestTokens, ActsDir, ctx.CanResume, ctx.Progress, ctx.Cancel);
-            int width = HookNames.Width(model.Config, DemoPreset.Hook);
-            return new DemoStageResult($"{DemoFormat.Count(rows)} activations × {width} at {DemoPreset.Hook} (BF16, {rows * width * 2 / 1e6:0} MB)",
-                new JsonObject { ["rows"] = rows, ["d"] = width });
+            // Ctrl-C leaves finished shards and layout.json; the same attempt continues after them.
+            bool resume = ctx.CanResume && File.Exists(Path.Combine(ActsDir, "layout.json"));
+            var h = Harvester.Harvest(ModelDir, TokensDir, ActsDir,
+                new HarvestOptions { Hook = DemoPreset.Hook, Tokens = p.HarvestTokens, DType = DType.BF16, Seed = options.Seed },
+                ctx.Progress, ctx.Cancel, overwrite: true, resume: resume);
+            return new DemoStageResult($"{DemoFormat.Count(h.Rows)} activations × {h.Width} at {DemoPreset.Hook} from {DemoFormat.Count(h.ModelTokens)} model tokens (BF16, {h.Rows * h.Width * 2 / 1e6:0} MB, shuffled)",
+                new JsonObject { ["rows"] = h.Rows, ["d"] = h.Width, ["model_tokens"] = h.ModelTokens });
         },
     };
 
@@ -197,6 +199,7 @@ public sealed class DemoPipeline(DemoOptions options)
         {
             var sae = SaeLensFormat.Load(SaeDir);
             var model = ModelFiles.Load(ModelDir);
+            using var validStore = TokenStore.Open(TokensDir, "valid");
             SaeMetrics metrics;
             using (var acts = ActivationStore.Open(ActsDir))
             {
@@ -204,28 +207,24 @@ public sealed class DemoPipeline(DemoOptions options)
                 long holdout = Math.Max(1, Math.Min(acts.RowCount / 20, 65_536));
                 metrics = SaeMetrics.Evaluate(sae, Rows(acts, acts.RowCount - holdout, holdout));
             }
-            using var validStore = TokenStore.Open(TokensDir, "valid");
-            var windows = TokenStoreWindows.FixedWindows(validStore, model.Config.Context, p.EvalWindows);
-            var splice = DemoHarvest.Splice(model, sae, DemoPreset.Hook, windows, 8, ctx.Progress, ctx.Cancel);
-            metrics = metrics.WithSpliceScores(splice.CeClean, splice.CeSae, splice.CeZero, splice.CeMean, splice.KlScore);
+            // The model-spliced losses on the validation split, which neither the harvest nor the SAE saw.
+            var spliced = SpliceEvaluation.Evaluate(model, sae, validStore, new SpliceOptions { Windows = p.EvalWindows, Hook = DemoPreset.Hook }, ctx.Progress, ctx.Cancel);
+            spliced.Save(EvalDir);
+            var l = spliced.Losses;
+            metrics = metrics.WithSpliceScores(l.CeClean, l.CeSae, l.CeZero, l.CeMean, l.KlScoreZero);
             var json = metrics.ToJson();
-            json["ce_loss_score"] = splice.CeLossScore;
-            json["ce_zero_ablation"] = splice.CeZero;
-            json["ce_mean_ablation"] = splice.CeMean;
-            json["eval_tokens"] = splice.Tokens;
             json["holdout_rows"] = metrics.Tokens;
-            json.Remove("density");
-            Directory.CreateDirectory(EvalDir);
+            json["splice"] = "eval.json";
             AtomicFile.WriteAllText(Path.Combine(EvalDir, "metrics.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             DensityHistogram.Save(Path.Combine(EvalDir, "density"), metrics.Density, $"feature density ({metrics.Tokens:N0} held-out activations)");
             var results = new JsonObject
             {
                 ["explained_variance"] = metrics.ExplainedVariance, ["l0"] = metrics.L0, ["dead"] = metrics.Dead, ["ultralow"] = metrics.Ultralow,
-                ["ce_loss_score"] = splice.CeLossScore, ["ce_clean"] = splice.CeClean, ["ce_sae"] = splice.CeSae, ["ce_zero"] = splice.CeZero,
-                ["kl_score"] = splice.KlScore, ["latents"] = sae.DSae, ["holdout_rows"] = metrics.Tokens,
+                ["ce_loss_score"] = l.CeLossScoreZero, ["ce_loss_score_mean"] = l.CeLossScoreMean, ["ce_clean"] = l.CeClean, ["ce_sae"] = l.CeSae, ["ce_zero"] = l.CeZero,
+                ["kl_score"] = l.KlScoreZero, ["latents"] = sae.DSae, ["holdout_rows"] = metrics.Tokens,
             };
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
-                $"explained variance {metrics.ExplainedVariance:0.000}, L0 {metrics.L0:0.0}, CE loss score {splice.CeLossScore:0.000} (loss {splice.CeClean:0.000} → {splice.CeSae:0.000} spliced, {splice.CeZero:0.000} zero-ablated)"),
+                $"explained variance {metrics.ExplainedVariance:0.000}, L0 {metrics.L0:0.0}, CE loss score {l.CeLossScoreZero:0.000} (loss {l.CeClean:0.000} → {l.CeSae:0.000} spliced, {l.CeZero:0.000} zero-ablated)"),
                 results);
         },
     };

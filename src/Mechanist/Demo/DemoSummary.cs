@@ -54,21 +54,34 @@ public sealed record DemoSummary
     }
 
     /// <summary>
-    /// Well-explained live features, best score first, skipping near-duplicates (same explanation) and units
-    /// that fire almost everywhere, so the handful shown are varied.
+    /// Well-explained live features: half the best-scored (often single-token features), half those whose
+    /// explanation gains most over the top-token control (context matters), skipping repeated explanations and
+    /// units that fire almost everywhere.
     /// </summary>
     public static IReadOnlyList<DemoFeatureExample> PickExamples(FeatureStore store, int count)
     {
-        var picked = new List<DemoFeatureExample>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var candidates = new List<(UnitSummary Unit, float Score, float OverControl)>();
         foreach (int id in store.Order(UnitKind.Feature, UnitSort.Score))
         {
             var s = store.GetSummary(UnitKind.Feature, id);
-            if (s.IsDead || s.Density > 0.2f || s.Explanation is not { Score: float score } e || float.IsNaN(score)) continue;
-            if (!seen.Add(e.Text)) continue;
-            picked.Add(new DemoFeatureExample(id, e.Text, score, s.Density, s.TopTokenIds.Take(5).Select(store.TokenString).ToList()));
-            if (picked.Count == count) break;
+            if (s.IsDead || s.Density > 0.2f || s.Explanation is not { Score: float score } e || !(score >= 0.3f)) continue;
+            float over = e.Scores.TryGetValue("pearson_over_top_token", out float o) && float.IsFinite(o) ? o : float.NegativeInfinity;
+            candidates.Add((s, score, over));
         }
+        var picked = new List<DemoFeatureExample>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        void Take(IEnumerable<(UnitSummary Unit, float Score, float OverControl)> ranked, int limit)
+        {
+            foreach (var (unit, score, _) in ranked)
+            {
+                if (picked.Count >= limit) return;
+                if (picked.Any(p => p.Id == unit.Id) || !seen.Add(unit.Explanation!.Text)) continue;
+                picked.Add(new DemoFeatureExample(unit.Id, unit.Explanation.Text, score, unit.Density, unit.TopTokenIds.Take(5).Select(store.TokenString).ToList()));
+            }
+        }
+        Take(candidates, (count + 1) / 2);
+        Take(candidates.Where(c => c.OverControl > 0).OrderByDescending(c => c.OverControl).ThenBy(c => c.Unit.Id), count);
+        Take(candidates, count);
         return picked;
     }
 }

@@ -64,6 +64,8 @@ public sealed class TinyDemoRun : IDisposable
     }
 }
 
+// The demo prints to Console.Out, which command-line tests redirect: run alone.
+[Collection("console-alone")]
 public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
 {
     [Fact]
