@@ -79,7 +79,7 @@ public sealed class CorpusReader
     {
         if (Documents > 0) return;
         string inputs = Files.Count == 1 ? Files[0] : $"{Files.Count} files";
-        throw new UserError($"no text in {inputs}" + (Issues.Summary() is { } issues ? $" ({issues})" : " (the files are empty)"));
+        throw new UserError($"no text in {inputs}" + (Issues.Count > 0 ? $" ({Issues.Count:N0} bad line(s) skipped; first: {Issues.Examples[0]})" : " (the files are empty)"));
     }
 
     public static bool IsJsonLines(string path)
