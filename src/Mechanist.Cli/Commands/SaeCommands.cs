@@ -103,6 +103,7 @@ static class SaeCommands
         splice.AddTo(cmd);
         return cmd.WithAction((parse, cancel) =>
         {
+            if (parse.GetValue(rows) < 0) throw new UserError($"--rows {parse.GetValue(rows)}: must be ≥ 0 (0 = all)");
             var sae = SaeLensFormat.Load(parse.GetValue(saeDir)!);
             var json = new JsonObject { ["sae"] = parse.GetValue(saeDir), ["architecture"] = sae.Architecture.CliName(), ["d_in"] = sae.DIn, ["d_sae"] = sae.DSae };
             if (splice.Given(parse) && parse.GetValue(acts) != null) throw new UserError("give --acts or --model, not both (with --model the activation metrics come from the spliced tokens)");

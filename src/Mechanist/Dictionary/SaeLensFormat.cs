@@ -132,7 +132,10 @@ public static class SaeLensFormat
             else
                 sae.BatchThreshold = ours?["batch_threshold"] is JsonValue v && v.TryGetValue(out float th) ? th : threshold[0];
         }
-        if (cfg["apply_b_dec_to_input"] is JsonValue apply && apply.TryGetValue(out bool applies) && !applies)
+        bool applies = true;
+        if (cfg["apply_b_dec_to_input"] is { } apply && !(apply is JsonValue flag && flag.TryGetValue(out applies)))
+            throw new DataFormatError(cfgPath, "apply_b_dec_to_input", $"expected true or false, not {apply.ToJsonString()}");
+        if (!applies)
         {
             // pre = W_enc·x + b_enc; ours computes W_enc·(x − b_dec) + b_enc′, so b_enc′ = b_enc + W_enc·b_dec.
             for (int i = 0; i < dSae; i++) sae.BEnc.Value[i] += VectorMath.Dot<float>(sae.WEnc.Value.Row(i), sae.BDec.Value.Span);

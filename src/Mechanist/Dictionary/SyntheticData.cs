@@ -42,6 +42,7 @@ public sealed class SyntheticData
         if (o.D <= 0 || o.Features <= 0 || o.Rows <= 0) throw new UserError("--d, --features and --rows must be positive");
         if (!(o.L0 > 0 && o.L0 <= o.Features)) throw new UserError($"--l0 must be in (0, {o.Features}]");
         if (!(o.Correlation >= 0 && o.Correlation < 1)) throw new UserError("--correlation must be in [0, 1)");
+        if (!(o.Noise >= 0)) throw new UserError($"--noise {o.Noise}: a standard deviation must be ≥ 0");
         Options = o;
         var rng = new Rng(o.Seed);
         Dictionary = new Tensor(o.Features, o.D);

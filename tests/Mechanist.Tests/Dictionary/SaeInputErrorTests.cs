@@ -36,5 +36,18 @@ public class SaeInputErrorTests
         var e = Assert.ThrowsAny<UserError>(() => SyntheticData.Write(new SyntheticOptions { D = 8, Features = 16, Rows = 10 }, dir, false));
         Assert.Contains("is a folder", e.Message);
         Assert.False(Directory.Exists(SyntheticData.TruthDirFor(dir)));
+        string npy = Path.Combine(dir, "x.npy");
+        Assert.Contains("--noise -1", Assert.ThrowsAny<UserError>(() => SyntheticData.Write(new SyntheticOptions { D = 8, Features = 16, Rows = 10, Noise = -1 }, npy, false)).Message);
+        Assert.False(File.Exists(npy));
+    }
+
+    [Fact]
+    public void Sae_eval_refuses_a_negative_row_count()
+    {
+        var error = new StringWriter();
+        int code = Mechanist.Cli.CommandLine.Run(new System.CommandLine.RootCommand("test") { Mechanist.Cli.Commands.SaeCommands.Create() },
+            ["sae", "eval", "--sae", "/nonexistent", "--acts", "/nonexistent.npy", "--rows", "-5"], error);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --rows -5", error.ToString());
     }
 }
