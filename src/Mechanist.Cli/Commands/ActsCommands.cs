@@ -124,7 +124,7 @@ sealed class SpliceEvalOptions
     public void Print(ParseResult parse, JsonObject json, string text)
     {
         if (parse.GetValue(_json) || !Given(parse)) { Console.WriteLine(text); return; }
-        double D(string k) => json[k]?.GetValue<double>() ?? double.NaN;
+        double D(string k) => json[k] is JsonNode n ? double.Parse(n.ToJsonString(), CultureInfo.InvariantCulture) : double.NaN;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{json["hook"]}: {D("scored_tokens"):N0} tokens, {json["eval_windows"]} windows of {json["eval_context"]} ({json["eval_split"]})\n" +
             $"  CE clean {D("ce_clean"):F4}, with SAE {D("ce_sae"):F4}, zero-ablated {D("ce_zero"):F4}, mean-ablated {D("ce_mean"):F4} (nats/token)\n" +

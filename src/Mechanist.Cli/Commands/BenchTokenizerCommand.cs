@@ -36,13 +36,14 @@ static class BenchTokenizerCommand
             "on the same text; with --train, BPE training time and tokens/byte.") { tokenizer, text, repeats, peers, train, vocabSize };
         return command.WithAction((parse, cancel) =>
         {
+            if (parse.GetValue(repeats) < 1) throw new UserError($"--repeats must be at least 1 (got {parse.GetValue(repeats)})");
             string peersDir = parse.GetValue(peers)!;
             var trainInput = parse.GetValue(train);
             TokenizerBench.Run(new TokenizerBenchOptions
             {
                 Tokenizer = parse.GetValue(tokenizer)!,
                 Text = parse.GetValue(text)!,
-                Repeats = Math.Max(1, parse.GetValue(repeats)),
+                Repeats = parse.GetValue(repeats),
                 PeersDir = peersDir == "none" ? null : peersDir,
                 TrainInput = trainInput is { Length: > 0 } ? trainInput : null,
                 TrainVocabSize = parse.GetValue(vocabSize),

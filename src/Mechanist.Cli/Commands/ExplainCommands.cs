@@ -48,6 +48,8 @@ static class ExplainCommands
         return command.WithAction((parse, cancel) =>
         {
             string input = parse.GetValue(features)!;
+            if (!(parse.GetValue(timeout) > 0)) throw new UserError($"--timeout {parse.GetValue(timeout)}: must be a positive number of seconds");
+            if (parse.GetValue(retries) < 0) throw new UserError($"--retries {parse.GetValue(retries)}: must be at least 0");
             ChatOptions? llmOptions = null;
             if (parse.GetValue(llm) is { } url)
             {
@@ -67,7 +69,7 @@ static class ExplainCommands
                 Llm = llmOptions,
                 Style = parse.GetValue(style),
                 Seed = parse.GetValue(seed),
-                Concurrency = Math.Max(1, parse.GetValue(concurrency)),
+                Concurrency = parse.GetValue(concurrency),
                 Kind = parse.GetValue(kind),
                 Ids = ParseIds(parse.GetValue(ids)),
                 Limit = parse.GetValue(limit),

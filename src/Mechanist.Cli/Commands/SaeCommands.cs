@@ -103,6 +103,7 @@ static class SaeCommands
         splice.AddTo(cmd);
         return cmd.WithAction((parse, cancel) =>
         {
+            if (parse.GetValue(rows) < 0) throw new UserError($"--rows {parse.GetValue(rows)}: must be ≥ 0 (0 = all)");
             var sae = SaeLensFormat.Load(parse.GetValue(saeDir)!);
             var json = new JsonObject { ["sae"] = parse.GetValue(saeDir), ["architecture"] = sae.Architecture.CliName(), ["d_in"] = sae.DIn, ["d_sae"] = sae.DSae };
             if (splice.Given(parse) && parse.GetValue(acts) != null) throw new UserError("give --acts or --model, not both (with --model the activation metrics come from the spliced tokens)");
@@ -189,8 +190,11 @@ static class SaeCommands
         { kinds, repeats, seconds, peer, l0, json };
         return cmd.WithAction((parse, cancel) =>
         {
+            if (parse.GetValue(repeats) < 1) throw new UserError($"--repeats must be at least 1 (got {parse.GetValue(repeats)})");
+            if (!(parse.GetValue(seconds) > 0)) throw new UserError($"--seconds must be positive (got {parse.GetValue(seconds)})");
             string? script = parse.GetValue(peer);
             if (script == "none") script = null;
+            else if (script != null && !File.Exists(script)) throw new UserError($"--peer {script}: no such script (give 'none' to skip the peer)");
             else if (script == null)
             {
                 string guess = Path.GetFullPath(Path.Combine(FindRepoRoot() ?? ".", "..", "shared", "baselines", "torch_sae_bench.py"));

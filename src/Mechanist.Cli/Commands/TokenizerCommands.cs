@@ -79,6 +79,7 @@ static class TokenizerCommands
         return command.WithAction((parse, cancel) =>
         {
             string dir = parse.GetValue(output)!;
+            if (File.Exists(dir)) throw new UserError($"--out {dir} is a file, not a folder");
             if (File.Exists(Path.Combine(dir, TokenizerFiles.VocabFile)) && !parse.GetValue(force))
                 throw new UserError($"{dir} already holds a tokenizer; use --force to replace it");
             var corpus = OpenCorpus(parse, input, field, include, strict);
@@ -104,7 +105,7 @@ static class TokenizerCommands
         {
             Description = "Turn special-token text such as <|endoftext|> into its special id (default: encode it as ordinary text).",
         };
-        var command = new Command("encode", "Encode text from stdin into token ids on stdout.") { tokenizerPath, json, jsonl, allowSpecial };
+        var command = new Command("encode", "Encode text from stdin into token ids on stdout, e.g. `echo Hello | mechanist tokenizer encode --tokenizer tok`.") { tokenizerPath, json, jsonl, allowSpecial };
         return command.WithAction((parse, cancel) =>
         {
             var tokenizer = TokenizerFiles.Load(parse.GetValue(tokenizerPath)!);
@@ -170,7 +171,8 @@ static class TokenizerCommands
     static Command Decode()
     {
         var tokenizerPath = TokenizerOption();
-        var command = new Command("decode", "Decode token ids from stdin (a JSON array or numbers separated by spaces/commas) into text on stdout.")
+        var command = new Command("decode", "Decode token ids from stdin (a JSON array or numbers separated by spaces/commas) into text on stdout, " +
+            "e.g. `echo 15496 11 995 | mechanist tokenizer decode --tokenizer gpt2`.")
             { tokenizerPath };
         return command.WithAction((parse, _) =>
         {

@@ -54,6 +54,8 @@ public sealed class HarvestSource
     public int RowsPerContext { get; }
     public int BatchWindows { get; }
     public string Description { get; }
+    /// <summary>Distinct windows in the split; reading more starts a new epoch (same windows, new order, new positions).</summary>
+    public long WindowsPerEpoch => _windows.WindowsPerEpoch;
     /// <summary>Windows run through the model so far.</summary>
     public long WindowsRead => _windows.Position;
     /// <summary>Model input tokens processed so far.</summary>

@@ -95,6 +95,8 @@ public static class Harvester
                 task.SetStatus($"{source.WindowsRead:N0} windows, {source.ModelTokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} model tok/s");
             }
         }
+        m.Settings["windows_read"] = source.WindowsRead;
+        m.Settings["windows_per_epoch"] = source.WindowsPerEpoch; // windows_read above this: some windows were read twice
         var stats = writer.Complete();
         return new HarvestResult(Path.GetFullPath(outDir), writer.RowCount, d, source.WindowsRead, source.ModelTokens, source.RowsPerContext,
             bufferRows, clock.Elapsed.TotalSeconds, stats);

@@ -455,33 +455,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int q = 0; q < total; q++)
         {
             int i = among == null ? q : among[q];
-            T v = z[i];
-            if (n < k)
-            {
-                // Sift up.
-                int c = n++;
-                while (c > 0)
-                {
-                    int p = (c - 1) >> 1;
-                    if (heapValue[p] <= v) break;
-                    heapValue[c] = heapValue[p]; heapIndex[c] = heapIndex[p]; c = p;
-                }
-                heapValue[c] = v; heapIndex[c] = i;
-            }
-            else if (v > heapValue[0])
-            {
-                // Replace the minimum and sift down.
-                int c = 0;
-                while (true)
-                {
-                    int l = 2 * c + 1;
-                    if (l >= k) break;
-                    int r = l + 1, s = r < k && heapValue[r] < heapValue[l] ? r : l;
-                    if (heapValue[s] >= v) break;
-                    heapValue[c] = heapValue[s]; heapIndex[c] = heapIndex[s]; c = s;
-                }
-                heapValue[c] = v; heapIndex[c] = i;
-            }
+            n = HeapPush(heapValue, heapIndex, n, k, z[i], i);
         }
         return n;
     }

@@ -79,6 +79,7 @@ public static class SaeLensFormat
     public static Sae Load(string dir)
     {
         string cfgPath = Path.Combine(dir, ConfigFile), weightsPath = Path.Combine(dir, WeightsFile);
+        if (File.Exists(dir)) throw new UserError($"{dir} is a file; give the SAE folder that holds {ConfigFile} and {WeightsFile}");
         if (!File.Exists(cfgPath)) throw new UserError($"{dir}: not an SAE folder (no {ConfigFile})");
         if (!File.Exists(weightsPath)) throw new UserError($"{dir}: no {WeightsFile}");
         JsonObject cfg;
@@ -91,7 +92,8 @@ public static class SaeLensFormat
         if (ours != null && Str(ours, "architecture", cfgPath) == "batchtopk") arch = SaeArchitecture.BatchTopK;
         int dIn = Int(cfg, "d_in", cfgPath) ?? throw new DataFormatError(cfgPath, "d_in", "missing");
         int dSae = Int(cfg, "d_sae", cfgPath) ?? throw new DataFormatError(cfgPath, "d_sae", "missing");
-        if (dIn <= 0 || dSae <= 0) throw new DataFormatError(cfgPath, "d_in/d_sae", "must be positive");
+        if (dIn <= 0) throw new DataFormatError(cfgPath, "d_in", $"{dIn} is not positive");
+        if (dSae <= 0) throw new DataFormatError(cfgPath, "d_sae", $"{dSae} is not positive");
         string norm = Str(cfg, "normalize_activations", cfgPath) ?? "none";
         if (norm != "none")
             throw new DataFormatError(cfgPath, "normalize_activations", $"'{norm}' needs a runtime scale this loader does not apply; fold it into the weights first");
@@ -130,7 +132,10 @@ public static class SaeLensFormat
             else
                 sae.BatchThreshold = ours?["batch_threshold"] is JsonValue v && v.TryGetValue(out float th) ? th : threshold[0];
         }
-        if (cfg["apply_b_dec_to_input"] is JsonValue apply && apply.TryGetValue(out bool applies) && !applies)
+        bool applies = true;
+        if (cfg["apply_b_dec_to_input"] is { } apply && !(apply is JsonValue flag && flag.TryGetValue(out applies)))
+            throw new DataFormatError(cfgPath, "apply_b_dec_to_input", $"expected true or false, not {apply.ToJsonString()}");
+        if (!applies)
         {
             // pre = W_enc·x + b_enc; ours computes W_enc·(x − b_dec) + b_enc′, so b_enc′ = b_enc + W_enc·b_dec.
             for (int i = 0; i < dSae; i++) sae.BEnc.Value[i] += VectorMath.Dot<float>(sae.WEnc.Value.Row(i), sae.BDec.Value.Span);

@@ -31,12 +31,15 @@ public static class SaeTrainer
         int d = source.Width;
         long holdout = o.HoldoutRows > 0 ? o.HoldoutRows : Math.Min(source.RowCount / 20, 65_536);
         long trainRows = source.RowCount - holdout;
+        if (holdout >= source.RowCount)
+            throw new UserError($"--holdout {holdout}: {source.Path} has only {source.RowCount} rows, which would leave none for training");
         if (trainRows < o.BatchSize)
             throw new UserError($"{source.Path}: {source.RowCount} rows leave {trainRows} for training after holding out {holdout}; need at least one batch of {o.BatchSize}");
         long tokens = o.Tokens > 0 ? o.Tokens : trainRows;
         long totalSteps = Math.Max(1, (tokens + o.BatchSize - 1) / o.BatchSize);
         string checkpoint = Path.Combine(outDir, CheckpointDir);
 
+        if (File.Exists(outDir)) throw new UserError($"--out {outDir} is a file, not a folder");
         if (!resume && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !force)
             throw new UserError($"{outDir}: already exists (use --resume to continue its checkpoint or --force to start over)");
         if (resume && !Directory.Exists(checkpoint)) throw new UserError($"{checkpoint}: no checkpoint to resume");

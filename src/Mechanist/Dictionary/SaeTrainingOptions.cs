@@ -71,9 +71,17 @@ public sealed record SaeTrainingOptions
     public void Validate(int dIn)
     {
         if (Widths.Length == 0 || Widths.Any(w => w <= 0)) throw new UserError("--width: give one or more positive widths");
-        if (UsesK && (Ks.Length == 0 || Ks.Any(k => k <= 0 || Widths.Any(w => k > w)))) throw new UserError("--k: each k must be in [1, width]");
+        if (UsesK && Ks.Length == 0) throw new UserError("--k: give one or more values");
+        if (UsesK && Ks.FirstOrDefault(k => k <= 0 || k > Widths.Min(), -1) is int badK and not -1)
+            throw new UserError($"--k {badK}: each k must be in [1, width] and the smallest --width is {Widths.Min()}");
         if (!UsesK && (L1.Length == 0 || L1.Any(l => !(l >= 0)))) throw new UserError("--l1: give one or more coefficients ≥ 0");
         if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
+        if (Tokens < 0) throw new UserError($"--tokens {Tokens}: must be ≥ 0 (0 = one pass over the training rows)");
+        if (HoldoutRows < 0) throw new UserError($"--holdout {HoldoutRows}: must be ≥ 0 (0 = 5 %, at most 65,536)");
+        if (WarmupSteps < 0 || CheckpointEverySteps < 0 || DeadWindowTokens <= 0)
+            throw new UserError("--warmup-steps and --checkpoint-every must be ≥ 0, --dead-window positive");
+        if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))
+            throw new UserError("--clip must be ≥ 0 and --l1-warmup in [0, 1]");
         if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
         if (dIn <= 0) throw new UserError("activations have no columns");
         if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");

@@ -42,6 +42,7 @@ public sealed class SyntheticData
         if (o.D <= 0 || o.Features <= 0 || o.Rows <= 0) throw new UserError("--d, --features and --rows must be positive");
         if (!(o.L0 > 0 && o.L0 <= o.Features)) throw new UserError($"--l0 must be in (0, {o.Features}]");
         if (!(o.Correlation >= 0 && o.Correlation < 1)) throw new UserError("--correlation must be in [0, 1)");
+        if (!(o.Noise >= 0)) throw new UserError($"--noise {o.Noise}: a standard deviation must be ≥ 0");
         Options = o;
         var rng = new Rng(o.Seed);
         Dictionary = new Tensor(o.Features, o.D);
@@ -100,11 +101,12 @@ public sealed class SyntheticData
     public static string Write(SyntheticOptions o, string npyPath, bool overwrite)
     {
         if (o.Rows * o.D > Array.MaxLength) throw new UserError("--rows × --d is too large for one file here");
+        if (Directory.Exists(npyPath)) throw new UserError($"--out {npyPath} is a folder; give the path of the .npy file to write");
+        string truthDir = TruthDirFor(npyPath);
+        if (!overwrite && (File.Exists(npyPath) || Directory.Exists(truthDir))) throw new UserError($"{npyPath}: already exists (use --force to replace it)");
         var data = new SyntheticData(o);
         var x = new Tensor((int)o.Rows, o.D);
         var codes = data.Generate(x);
-        string truthDir = TruthDirFor(npyPath);
-        if (!overwrite && (File.Exists(npyPath) || Directory.Exists(truthDir))) throw new UserError($"{npyPath}: already exists (use --force to replace it)");
         AtomicDirectory.Create(truthDir, dir =>
         {
             Npy.Save(Path.Combine(dir, "dictionary.npy"), data.Dictionary);

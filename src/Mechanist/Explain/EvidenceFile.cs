@@ -8,8 +8,8 @@ namespace Mechanist.Explain;
 /// {"id":3,"kind":"feature","density":0.001,"max_activation":5.2,
 ///  "top":[{"tokens":[" the"," cat"],"activations":[0,5.2],"position":12}],
 ///  "intervals":[{"label":"0.4–0.8","low":0.4,"high":0.8,"records":[...]}],"random":[...]}.
-/// The interim input of `mechanist explain` until the feature store can be read directly; validated on
-/// reading, with errors naming the file, the line and the field.
+/// The other input of `mechanist explain` besides a feature store (evidence from elsewhere, tests); validated
+/// on reading, with errors naming the file, the line and the field.
 /// </summary>
 public static class EvidenceFile
 {
@@ -49,6 +49,7 @@ public static class EvidenceFile
     {
         string at = $"line {line} (unit {u.Id})";
         if (string.IsNullOrWhiteSpace(u.Kind)) throw new DataFormatError(path, $"{at}: kind", "missing");
+        if (u.Kind is not ("feature" or "neuron")) throw new DataFormatError(path, $"{at}: kind", $"'{u.Kind}' is not feature or neuron");
         if (!double.IsFinite(u.Density) || u.Density < 0 || u.Density > 1) throw new DataFormatError(path, $"{at}: density", $"{u.Density} is not in [0, 1]");
         if (!float.IsFinite(u.MaxActivation)) throw new DataFormatError(path, $"{at}: max_activation", "not finite");
         if (u.Top is null || u.Intervals is null || u.Random is null) throw new DataFormatError(path, at, "top, intervals and random are required (may be empty)");

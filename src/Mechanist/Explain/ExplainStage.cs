@@ -39,8 +39,11 @@ public static class ExplainStage
     {
         if (settings.Limit is < 0) throw new UserError("--limit must be at least 0");
         if (settings.Kind is not (null or "feature" or "neuron")) throw new UserError($"--kind: expected feature or neuron, not '{settings.Kind}'");
+        if (settings.Concurrency < 1) throw new UserError($"--concurrency {settings.Concurrency}: must be at least 1");
         bool isStore = IsStore(features);
         string? evidence = isStore ? null : EvidencePath(features);
+        if (evidence is not null && File.ReadLines(evidence).All(string.IsNullOrWhiteSpace))
+            throw new UserError($"{evidence}: no units to explain (the file is empty; expected one unit's evidence per line)");
         string outPath = OutPath(features, settings);
 
         // Cut off a torn last line (a write interrupted by a crash) before the feature store reads the file.
@@ -60,7 +63,7 @@ public static class ExplainStage
         var run = new ExplainRun(explainer, simulator, detector)
         {
             Seed = settings.Seed,
-            Concurrency = chat is null ? Numerics.Parallelism.Threads : Math.Max(1, settings.Concurrency),
+            Concurrency = chat is null ? Numerics.Parallelism.Threads : settings.Concurrency,
             Server = settings.Llm?.BaseUrl,
             OnSkipped = _ => bar.Advance(1),
             OnResult = _ =>

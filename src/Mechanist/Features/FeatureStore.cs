@@ -38,7 +38,8 @@ public sealed unsafe class FeatureStore : IDisposable
     {
         dir = Path.GetFullPath(dir);
         string manifestPath = Path.Combine(dir, StoreLayout.ManifestFile);
-        if (!System.IO.Directory.Exists(dir)) throw new UserError($"{dir}: no such folder (expected a feature store from `mechanist features build`)");
+        if (!System.IO.Directory.Exists(dir))
+            throw new UserError($"{dir}: {(File.Exists(dir) ? "a file, not a folder" : "no such folder")} (expected a feature store from `mechanist features build`)");
         if (!File.Exists(manifestPath)) throw new UserError($"{dir}: not a feature store ({StoreLayout.ManifestFile} missing; `mechanist features build` writes it last)");
 
         ManifestJson manifest;

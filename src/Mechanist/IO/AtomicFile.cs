@@ -68,6 +68,7 @@ public sealed class AtomicDirectory : IDisposable
     {
         FinalPath = System.IO.Path.GetFullPath(finalPath.TrimEnd('/', '\\'));
         _overwrite = overwrite;
+        if (File.Exists(FinalPath)) throw new UserError($"{FinalPath} is a file; expected a folder there");
         if (!overwrite && Directory.Exists(FinalPath))
             throw new UserError($"{FinalPath}: already exists (use --force to replace it)");
         string parent = System.IO.Path.GetDirectoryName(FinalPath)!;
@@ -133,6 +134,7 @@ public sealed class AtomicFileWriter : IDisposable
     internal AtomicFileWriter(string fullPath)
     {
         FinalPath = fullPath;
+        if (Directory.Exists(fullPath)) throw new UserError($"{fullPath} is a folder; expected a file name there");
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(fullPath)!);
         TempPath = AtomicFile.TempPathFor(fullPath);
         _stream = new FileStream(TempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using Mechanist.Numerics;
 
 namespace Mechanist.IO;
 
@@ -59,37 +59,15 @@ public static class ElementConversion
         }
     }
 
-    public static void HalfToFloat(ReadOnlySpan<Half> src, Span<float> dst)
-    {
-        int i = HalfVectors.IsSupported ? HalfVectors.HalfToFloat(MemoryMarshal.Cast<Half, ushort>(src), dst) : 0;
-        for (; i < dst.Length; i++) dst[i] = (float)src[i];
-    }
+    // The span conversions are Numerics.Precision's (Vector512, bit-exact with the scalar casts).
+    public static void HalfToFloat(ReadOnlySpan<Half> src, Span<float> dst) => Precision.ToSingle(src[..dst.Length], dst);
 
-    public static void FloatToHalf(ReadOnlySpan<float> src, Span<Half> dst)
-    {
-        int i = HalfVectors.IsSupported ? HalfVectors.FloatToHalf(src, MemoryMarshal.Cast<Half, ushort>(dst)) : 0;
-        for (; i < src.Length; i++) dst[i] = (Half)src[i];
-    }
+    public static void FloatToHalf(ReadOnlySpan<float> src, Span<Half> dst) => Precision.ToHalf(src, dst);
 
-    public static void BFloat16ToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
-    {
-        int n = dst.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var s = MemoryMarshal.Cast<ushort, Vector256<ushort>>(src[..(n & ~15)]);
-            var d = MemoryMarshal.Cast<float, Vector512<uint>>(dst[..(n & ~15)]);
-            for (int v = 0; v < s.Length; v++)
-                d[v] = Vector512.ShiftLeft(Vector512.WidenLower(Vector512.Create(s[v], default)), 16);
-            i = n & ~15;
-        }
-        for (; i < n; i++) dst[i] = BFloat16ToFloat(src[i]);
-    }
+    public static void BFloat16ToFloat(ReadOnlySpan<ushort> src, Span<float> dst) =>
+        Precision.ToSingle(MemoryMarshal.Cast<ushort, BFloat16>(src[..dst.Length]), dst);
 
-    public static void FloatToBFloat16(ReadOnlySpan<float> src, Span<ushort> dst)
-    {
-        int i = HalfVectors.IsSupported ? HalfVectors.FloatToBFloat16(src, dst) : 0;
-        for (; i < src.Length; i++) dst[i] = FloatToBFloat16(src[i]);
-    }
+    public static void FloatToBFloat16(ReadOnlySpan<float> src, Span<ushort> dst) => Precision.ToBFloat16(src, MemoryMarshal.Cast<ushort, BFloat16>(dst));
 
     public static float BFloat16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 

@@ -120,6 +120,10 @@ public sealed record TransformerConfig
             try { eps = (float)epsNode.GetValue<double>(); }
             catch (Exception e) when (e is FormatException or InvalidOperationException) { throw new DataFormatError(source, "layer_norm_epsilon", "not a number"); }
         string activation = json["activation_function"]?.GetValue<string>() ?? "gelu_new";
+        // Hugging Face divides attention scores by √d_head only when scale_attn_weights is true (its default);
+        // every model here is scaled, so an unscaled checkpoint is refused rather than run with other scores.
+        if (!Bool("scale_attn_weights", true))
+            throw new DataFormatError(source, "scale_attn_weights", "false is not supported (attention scores are always divided by √d_head)");
         return new TransformerConfig
         {
             Layers = Int("n_layer"),

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
 using Mechanist.Numerics;
@@ -20,6 +19,7 @@ public static class BpeTrainer
     {
         CheckVocabSize(vocabSize);
         var counts = CountWords(corpus, progress, cancel);
+        corpus.RequireText();
         return Learn(counts, vocabSize, progress, cancel);
     }
 
@@ -54,29 +54,8 @@ public static class BpeTrainer
     {
         using var task = progress.Start("counting words", corpus.TotalBytes, "B");
         int threads = Parallelism.Threads;
-        var batches = new BlockingCollection<List<string>>(boundedCapacity: threads * 2);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // frees the reader if counting fails
-        var stopping = stop.Token;
-        var reader = Task.Run(() =>
-        {
-            try
-            {
-                var batch = new List<string>();
-                long chars = 0;
-                foreach (var piece in corpus.ReadPieces(stopping))
-                {
-                    batch.Add(piece.Text);
-                    chars += piece.Text.Length;
-                    if (chars < 1 << 20) continue;
-                    batches.Add(batch, stopping);
-                    batch = [];
-                    chars = 0;
-                    task.SetDone(corpus.BytesRead);
-                }
-                if (batch.Count > 0) batches.Add(batch, stopping);
-            }
-            finally { batches.CompleteAdding(); }
-        }, stopping);
+        var (batches, reader) = corpus.ReadBatchesInBackground(1 << 20, threads * 2, stop.Token, () => task.SetDone(corpus.BytesRead));
 
         var partial = new Dictionary<string, long>[threads];
         try
@@ -87,12 +66,12 @@ public static class BpeTrainer
                 try
                 {
                     foreach (var batch in batches.GetConsumingEnumerable(cancel))
-                        foreach (string text in batch) CountInto(text, counts);
+                        foreach (var piece in batch) CountInto(piece.Text, counts);
                 }
                 catch (OperationCanceledException) { }
                 partial[t] = counts;
             });
-            }
+        }
         catch
         {
             stop.Cancel();

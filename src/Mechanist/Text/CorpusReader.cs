@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -73,10 +74,50 @@ public sealed class CorpusReader
     /// <summary>Documents read so far (those with text).</summary>
     public long Documents { get; private set; }
 
+    /// <summary>Call after reading everything: an input with no text at all is a mistake, not an empty result.</summary>
+    public void RequireText()
+    {
+        if (Documents > 0) return;
+        string inputs = Files.Count == 1 ? Files[0] : $"{Files.Count} files";
+        throw new UserError($"no text in {inputs}" + (Issues.Count > 0 ? $" ({Issues.Count:N0} bad line(s) skipped; first: {Issues.Examples[0]})" : " (the files are empty)"));
+    }
+
     public static bool IsJsonLines(string path)
     {
         string name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
         return name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Reads on a background task into batches of about <paramref name="charsPerBatch"/> characters, at most
+    /// <paramref name="capacity"/> waiting: one core reads while the others work on the batches. Waiting on
+    /// the task rethrows a reading error (bad file, --strict); cancelling <paramref name="stopping"/> frees it.
+    /// </summary>
+    public (BlockingCollection<List<TextPiece>> Batches, Task Reader) ReadBatchesInBackground(
+        int charsPerBatch, int capacity, CancellationToken stopping, Action? afterBatch = null)
+    {
+        var batches = new BlockingCollection<List<TextPiece>>(boundedCapacity: capacity);
+        var reader = Task.Run(() =>
+        {
+            try
+            {
+                var batch = new List<TextPiece>();
+                long chars = 0;
+                foreach (var piece in ReadPieces(stopping))
+                {
+                    batch.Add(piece);
+                    chars += piece.Text.Length;
+                    if (chars < charsPerBatch) continue;
+                    batches.Add(batch, stopping);
+                    batch = [];
+                    chars = 0;
+                    afterBatch?.Invoke();
+                }
+                if (batch.Count > 0) batches.Add(batch, stopping);
+            }
+            finally { batches.CompleteAdding(); }
+        }, stopping);
+        return (batches, reader);
     }
 
     public IEnumerable<TextPiece> ReadPieces(CancellationToken cancel = default)

@@ -1,6 +1,5 @@
 using Mechanist.IO;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Mechanist.Numerics;
@@ -65,6 +64,7 @@ public static class TokenStoreWriter
                     task.SetStatus($"{splits[0].Tokens + splits[1].Tokens:N0} tokens, {corpus.Documents:N0} documents");
                 }
             }
+            corpus.RequireText();
             foreach (var split in splits) split.Finish();
         }
         finally
@@ -91,28 +91,8 @@ public static class TokenStoreWriter
     static IEnumerable<List<(TextPiece Piece, int[] Ids)>> EncodedGroups(CorpusReader corpus, BpeTokenizer tokenizer, int endOfText, CancellationToken cancel)
     {
         int threads = Parallelism.Threads;
-        var batches = new BlockingCollection<List<TextPiece>>(boundedCapacity: threads * 3);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // frees the reader if we stop early
-        var stopping = stop.Token;
-        var reader = Task.Run(() =>
-        {
-            try
-            {
-                var batch = new List<TextPiece>();
-                long chars = 0;
-                foreach (var piece in corpus.ReadPieces(stopping))
-                {
-                    batch.Add(piece);
-                    chars += piece.Text.Length;
-                    if (chars < 1 << 19) continue;
-                    batches.Add(batch, stopping);
-                    batch = [];
-                    chars = 0;
-                }
-                if (batch.Count > 0) batches.Add(batch, stopping);
-            }
-            finally { batches.CompleteAdding(); }
-        }, stopping);
+        var (batches, reader) = corpus.ReadBatchesInBackground(1 << 19, threads * 3, stop.Token);
 
         var group = new List<List<TextPiece>>(threads);
         using var consumed = batches.GetConsumingEnumerable(cancel).GetEnumerator();
@@ -140,7 +120,7 @@ public static class TokenStoreWriter
                 });
                 foreach (var batch in encoded) yield return batch;
             }
-        finished = true;
+            finished = true;
         }
         finally
         {

@@ -70,6 +70,11 @@ public class SaeModelTests
         File.WriteAllText(cfg, "{ \"architecture\": \"gated\", \"d_in\": 16, \"d_sae\": 48 }");
         var g = Assert.Throws<DataFormatError>(() => SaeLensFormat.Load(dir));
         Assert.Equal("architecture", g.Field);
+        File.WriteAllText(cfg, "{ \"architecture\": \"topk\", \"d_in\": 16, \"d_sae\": -48, \"k\": 4 }");
+        Assert.Equal("d_sae", Assert.Throws<DataFormatError>(() => SaeLensFormat.Load(dir)).Field);
+        File.WriteAllText(cfg, "{ \"architecture\": \"topk\", \"d_in\": 16, \"d_sae\": 48, \"k\": 4, \"apply_b_dec_to_input\": \"yes\" }");
+        Assert.Equal("apply_b_dec_to_input", Assert.Throws<DataFormatError>(() => SaeLensFormat.Load(dir)).Field);
+        Assert.Contains("give the SAE folder", Assert.ThrowsAny<UserError>(() => SaeLensFormat.Load(cfg)).Message);
     }
 
     [Theory]

@@ -44,6 +44,15 @@ public class SpliceCommandTests
         Assert.True(File.Exists(Path.Combine(saeDir, "eval.json")));
         Assert.True(File.Exists(Path.Combine(saeDir, "eval.density.svg")));
 
+        // Without --json: a readable summary naming both baselines.
+        var summary = new StringWriter();
+        Console.SetOut(summary);
+        try { code = Mechanist.Cli.CommandLine.Run(root, ["sae", "eval", "--sae", saeDir, "--model", modelDir, "--data", tokens, "--windows", "5"], error); }
+        finally { Console.SetOut(saved); }
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("(zero ablation)", summary.ToString());
+        Assert.Contains("(mean ablation)", summary.ToString());
+
         // The same numbers through the library call.
         using var store = TokenStore.Open(tokens, "valid");
         var r = SpliceEvaluation.Evaluate(model, SaeLensFormat.Load(saeDir), store, new SpliceOptions { Windows = 5 }, IProgressReporter.None);

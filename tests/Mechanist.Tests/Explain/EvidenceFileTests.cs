@@ -35,6 +35,7 @@ public class EvidenceFileTests
 
     [Theory]
     [InlineData("""{"id":1,"kind":"feature","density":0.1,"max_activation":1,"top":[{"tokens":["a","b"],"activations":[1]}],"intervals":[],"random":[]}""", "line 1 (unit 1): top[0]: 2 tokens but 1 activations")]
+    [InlineData("""{"id":1,"kind":"features","density":0.1,"max_activation":1,"top":[],"intervals":[],"random":[]}""", "line 1 (unit 1): kind: 'features' is not feature or neuron")]
     [InlineData("""{"id":1,"kind":"feature","density":2,"max_activation":1,"top":[],"intervals":[],"random":[]}""", "line 1 (unit 1): density: 2 is not in [0, 1]")]
     [InlineData("""{"id":1,"kind":"feature","density":0.1,"max_activation":1,"top":[],"intervals":[],"random":[]}""" + "\n{oops", "line 2: not a unit's evidence")]
     public void Bad_evidence_names_file_line_and_field(string content, string expected)

@@ -58,12 +58,30 @@ public class ExplainCommandTests
     [InlineData("--ids", "1-x")]
     [InlineData("--api-key-env", "MECHANIST_SURELY_UNSET_VARIABLE")]
     [InlineData("--limit", "-1")]
+    [InlineData("--concurrency", "0")]
+    [InlineData("--timeout", "0")]
+    [InlineData("--retries", "-1")]
     public void Mistakes_are_user_errors(string option, string value)
     {
         string dir = TestPaths.NewTempDir();
         EvidenceFile.Write(Path.Combine(dir, "evidence.jsonl"), [SyntheticUnits.TheUnit(5)]);
-        Assert.Equal(1, Run("explain", "--features", dir, "--llm", "http://127.0.0.1:9", option, value));
+        var error = new StringWriter();
+        Assert.Equal(1, CommandLine.Run(new RootCommand("test") { ExplainCommands.Create() },
+            ["explain", "--features", dir, "--llm", "http://127.0.0.1:9", option, value], error));
+        Assert.Contains(option, error.ToString()); // refused for this option, not because the server is unreachable
         Assert.Equal(1, Run("explain", "--features", Path.Combine(dir, "missing")));
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void An_empty_evidence_file_is_a_user_error_that_writes_no_results()
+    {
+        string dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "evidence.jsonl"), "\n");
+        var error = new StringWriter();
+        Assert.Equal(1, CommandLine.Run(new RootCommand("test") { ExplainCommands.Create() }, ["explain", "--features", dir], error));
+        Assert.Contains("evidence.jsonl: no units to explain", error.ToString());
+        Assert.Equal(["evidence.jsonl"], Directory.GetFiles(dir).Select(Path.GetFileName));
         Directory.Delete(dir, true);
     }
 }

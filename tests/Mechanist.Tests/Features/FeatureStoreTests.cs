@@ -139,6 +139,8 @@ public class FeatureStoreTests
 
         File.WriteAllText(manifest, "{ not json");
         Assert.Equal(manifest, Assert.Throws<DataFormatError>(() => FeatureStore.Open(dir)).FilePath);
+        Assert.Contains("a file, not a folder", Assert.ThrowsAny<UserError>(() => FeatureStore.Open(manifest)).Message);
+        Assert.Contains("no such folder", Assert.ThrowsAny<UserError>(() => FeatureStore.Open(Path.Combine(dir, "missing"))).Message);
     }
 
     [Fact]

@@ -20,6 +20,18 @@ public class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void AFolderWhereAFileGoesAndAFileWhereAFolderGoesAreUserErrors()
+    {
+        string folder = Path.Combine(_dir, "folder"), file = Path.Combine(_dir, "file.txt");
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(file, "x");
+        Assert.Contains("is a folder", Assert.ThrowsAny<UserError>(() => AtomicFile.WriteAllText(folder, "y")).Message);
+        Assert.Contains("is a file", Assert.ThrowsAny<UserError>(() => AtomicDirectory.Begin(file, overwrite: true)).Message);
+        Assert.Equal(["file.txt", "folder"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order());
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+    }
+
+    [Fact]
     public void AFailingWriterLeavesTheOldFileAndNoTempFile()
     {
         string path = Path.Combine(_dir, "keep.txt");

@@ -2,6 +2,7 @@ using Mechanist.Numerics;
 
 namespace Mechanist.Tests.Numerics;
 
+[Collection("threads-alone")]
 public class GemmTests
 {
     /// <summary>Runs Sgemm and the double-precision reference on the same operands with padded leading dimensions.</summary>

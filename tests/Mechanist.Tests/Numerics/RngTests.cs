@@ -2,6 +2,7 @@ using Mechanist.Numerics;
 
 namespace Mechanist.Tests.Numerics;
 
+[Collection("threads-alone")]
 public class RngTests
 {
     [Fact]

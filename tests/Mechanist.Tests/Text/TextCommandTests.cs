@@ -51,6 +51,31 @@ public class TextCommandTests
     }
 
     [Fact]
+    public void InputsWithoutTextAndAFileAsOutputAreUserErrorsThatWriteNothing()
+    {
+        string dir = TestPaths.NewTempDir();
+        string empty = Path.Combine(dir, "empty.txt"), wrongField = Path.Combine(dir, "c.jsonl"), tok = Path.Combine(dir, "tok");
+        File.WriteAllText(empty, "");
+        File.WriteAllText(wrongField, "{\"body\": \"hello\"}\n");
+        var (code, error) = Run("tokenizer", "train", "--input", empty, "--vocab-size", "300", "--out", tok);
+        Assert.Equal(1, code);
+        Assert.Contains("no text in", error);
+        Assert.False(Directory.Exists(tok));
+
+        var file = Run("tokenizer", "train", "--input", wrongField, "--field", "body", "--vocab-size", "300", "--out", empty);
+        Assert.Equal(1, file.Code);
+        Assert.Contains("is a file, not a folder", file.Error);
+
+        Assert.Equal(0, Run("tokenizer", "train", "--input", wrongField, "--field", "body", "--vocab-size", "300", "--out", tok).Code);
+        string store = Path.Combine(dir, "store");
+        (code, error) = Run("corpus", "prepare", "--input", wrongField, "--tokenizer", tok, "--out", store);
+        Assert.Equal(1, code);
+        Assert.Contains("missing field \"text\"", error); // the skipped lines say why there is no text
+        Assert.False(Directory.Exists(store));
+        Assert.Equal(3, Directory.GetFileSystemEntries(dir).Length); // empty.txt, c.jsonl, tok: no staging folder left behind
+    }
+
+    [Fact]
     public void MissingInputsAreUserErrors()
     {
         var (code, error) = Run("tokenizer", "train", "--input", "/nonexistent/corpus.jsonl", "--out", TestPaths.NewTempDir());

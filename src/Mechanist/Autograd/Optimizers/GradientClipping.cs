@@ -36,7 +36,7 @@ public static class GradientClipping
         for (; i < x.Length; i++) x[i] *= c;
     }
 
-    /// <summary>Σ x² accumulated in float lanes per 16-element block and in double across blocks.</summary>
+    /// <summary>Σ x²: float lanes within each 1,024-element block (short enough to keep float error small), double across blocks.</summary>
     static double SumOfSquares(ReadOnlySpan<float> x)
     {
         double total = 0;

@@ -62,13 +62,32 @@ public static class LogitEffectCalculator
         float median = n % 2 == 1 ? values[n / 2] : (float)(((double)values[n / 2 - 1] + values[n / 2]) / 2);
         for (int i = 0; i < n; i++) values[i] -= median;
         int k = Math.Min(top, n);
-        // Ties keep the lower token id first on both ends.
-        var highest = Enumerable.Range(0, n).OrderByDescending(i => values[i]).ThenBy(i => ids[i]).Take(k).Select(i => new TokenValue(ids[i], values[i])).ToArray();
-        var lowest = Enumerable.Range(0, n).OrderBy(i => values[i]).ThenBy(i => ids[i]).Take(k).Select(i => new TokenValue(ids[i], values[i])).ToArray();
+        // The sort already ranks the tokens; only ties at the cut need ordering (lower token id first on both ends).
+        var lowest = Ends(values, ids, k, fromTop: false);
+        var highest = Ends(values, ids, k, fromTop: true);
         float lo = values[0], hi = values[^1];
         var counts = new long[bins];
         float width = (hi - lo) / bins;
         foreach (float v in values) counts[width > 0 ? Math.Min(bins - 1, (int)((v - lo) / width)) : 0]++;
         return new LogitEffects(highest, lowest, new Histogram(lo, hi, counts));
+    }
+
+    /// <summary>The k largest (or smallest) of sorted values, ties broken by lower token id.</summary>
+    static TokenValue[] Ends(float[] values, int[] ids, int k, bool fromTop)
+    {
+        int n = values.Length;
+        if (k == 0) return [];
+        float cut = fromTop ? values[n - k] : values[k - 1];
+        // Every value strictly beyond the cut is in; of the values equal to it, the lowest ids fill the rest.
+        var chosen = new List<(float Value, int Id)>();
+        for (int i = 0; i < n; i++)
+        {
+            int at = fromTop ? n - 1 - i : i;
+            float v = values[at];
+            if (fromTop ? v < cut : v > cut) break;
+            chosen.Add((v, ids[at]));
+        }
+        chosen.Sort((a, b) => a.Value != b.Value ? (fromTop ? b.Value.CompareTo(a.Value) : a.Value.CompareTo(b.Value)) : a.Id.CompareTo(b.Id));
+        return chosen.Take(k).Select(c => new TokenValue(c.Id, c.Value)).ToArray();
     }
 }
