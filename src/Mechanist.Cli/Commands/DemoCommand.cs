@@ -24,7 +24,7 @@ static class DemoCommand
         var output = new Option<string>("--out") { Description = "Output folder: one subfolder per stage; re-running skips finished stages.", DefaultValueFactory = _ => "demo-run" };
         var preset = new Option<string>("--preset")
         {
-            Description = "quick (about 15 minutes on 2 cores), full (paper-like budgets, hours) or tiny (seconds, a smoke test). " +
+            Description = "quick (about 5 minutes on 2 cores), full (paper-like budgets, about 35 minutes) or tiny (seconds, a smoke test). " +
                           string.Join(" ", DemoPreset.All.Select(p => $"{p.Name}: {p.Description}.")),
             DefaultValueFactory = _ => "quick",
         };

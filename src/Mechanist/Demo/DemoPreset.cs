@@ -47,7 +47,7 @@ public sealed record DemoPreset
 
     public static DemoPreset Quick { get; } = new()
     {
-        Name = "quick", Description = "about 15 minutes on 2 cores: toy-1l on 3 M tokens, a 4,096-latent SAE on 2 M activations",
+        Name = "quick", Description = "about 5 minutes on 2 cores (at most 15): toy-1l on 3 M tokens, a 4,096-latent SAE on 2 M activations",
         VocabSize = 4096, ModelPreset = "toy-1l", ModelTokens = 3_000_000, LearningRate = 2e-3f, WarmupSteps = 50, EvalEvery = 100,
         HarvestTokens = 1_000_000, SaeWidth = 4096, SaeK = 32, SaeTokens = 2_000_000, SaeWarmupSteps = 50, SaeDeadWindow = 1_000_000,
         EvalWindows = 32, FeatureTokens = 300_000,
@@ -55,7 +55,7 @@ public sealed record DemoPreset
 
     public static DemoPreset Full { get; } = new()
     {
-        Name = "full", Description = "paper-like budgets: vocabulary 8,192, toy-1l on 30 M tokens, a 4,096-latent SAE on 30 M activations, features over 10 M tokens",
+        Name = "full", Description = "paper-like budgets, about 35 minutes on 2 idle cores: vocabulary 8,192, toy-1l on 30 M tokens, a 4,096-latent SAE on 30 M activations, features over 10 M tokens",
         VocabSize = 8192, ModelPreset = "toy-1l", ModelTokens = 30_000_000, HarvestTokens = 10_000_000, SaeWidth = 4096, SaeK = 32,
         SaeTokens = 30_000_000, EvalWindows = 128, FeatureTokens = 10_000_000,
     };
