@@ -24,8 +24,7 @@ static class DemoCommand
         var output = new Option<string>("--out") { Description = "Output folder: one subfolder per stage; re-running skips finished stages.", DefaultValueFactory = _ => "demo-run" };
         var preset = new Option<string>("--preset")
         {
-            Description = "quick (about 5 minutes on 2 cores), full (paper-like budgets, about 35 minutes) or tiny (seconds, a smoke test). " +
-                          string.Join(" ", DemoPreset.All.Select(p => $"{p.Name}: {p.Description}.")),
+            Description = string.Join(" ", DemoPreset.All.Select(p => $"{p.Name}: {p.Description}.")),
             DefaultValueFactory = _ => "quick",
         };
         var exportHtml = new Option<bool>("--export-html") { Description = "Also write the browser as a static site into OUT/site (open OUT/site/index.html)." };
