@@ -68,23 +68,25 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         var (page, requests) = await NewPage();
         await page.GotoAsync(fx.Server.Address + "/");
         Assert.True(await page.Locator("figure.density rect.bar").CountAsync() > 3, "density histogram has bars");
-        Assert.Equal(FixtureStore.IndexRows(fx.Store), await page.Locator("#units tbody tr").CountAsync());
+        Assert.Equal(Math.Min(fx.Store.UnitCount(UnitKind.Feature), 100), await page.Locator("#units tbody tr").CountAsync());
         await Shot(page, "index");
 
-        await page.FillAsync("#q", "cat");
+        var (id, token) = fx.Probe;
+        await page.FillAsync("#q", token);
         await page.PressAsync("#q", "Enter");
-        await Navigated(page, "**/?sort=density&q=cat");
-        var first = page.Locator("#units tbody tr td.id a").First;
-        Assert.Equal("0", await first.InnerTextAsync());
-        await Shot(page, "search-cat");
+        await Navigated(page, $"**/?sort=density&q={Uri.EscapeDataString(token)}");
+        var listed = await page.Locator("#units tbody tr td.id a").AllInnerTextsAsync();
+        Assert.Equal(fx.Matches(token).Order(), listed.Select(int.Parse).Order());
+        await Shot(page, "search-token");
 
-        await first.ClickAsync();
-        await Navigated(page, "**/feature/0");
-        Assert.Equal("Feature 0", await page.Locator("h1").InnerTextAsync());
+        await page.Locator("#units tbody tr td.id a", new PageLocatorOptions { HasTextRegex = new System.Text.RegularExpressions.Regex($"^{id}$") }).ClickAsync();
+        await Navigated(page, $"**/feature/{id}");
+        Assert.Equal($"Feature {id}", await page.Locator("h1").InnerTextAsync());
         var shaded = page.Locator("#top .tok[title]");
         Assert.True(await shaded.CountAsync() >= 10, "top activations have shaded tokens");
         var peak = page.Locator("#top .tok.max").First;
-        Assert.Equal(" cat", await peak.TextContentAsync());
+        var top = fx.Store.GetUnit(UnitKind.Feature, id).TopExamples[0];
+        Assert.Equal(top.Tokens[Array.IndexOf(top.Activations, top.Activations.Max())], await peak.TextContentAsync());
         string background = await peak.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor");
         Assert.Matches(@"^rgba?\(255, 128, 0", background);
         Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3, "activation histogram drawn");
@@ -98,7 +100,7 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         await hover.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
         string peakTitle = await peak.GetAttributeAsync("title") ?? "?";
         Assert.Contains(peakTitle[(peakTitle.LastIndexOf(": ") + 2)..], await hover.InnerTextAsync());
-        await Shot(page, "feature-0");
+        await Shot(page, "feature-probe");
 
         await page.Locator(".nearest a.chip").First.ClickAsync();
         await Navigated(page, "**/feature/*");
@@ -116,19 +118,23 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         var (page, requests) = await NewPage();
         await page.GotoAsync(fx.Server.Address + "/playground");
         await page.Locator("#tokens .tok").First.WaitForAsync();
-        await page.FillAsync("#text", "The dog ran in the park.");
+        const string text = "The dog ran to the park. In 1950 there were 40 cars.";
+        var expected = fx.Encoder.Encode(text); // the model and SAE, run directly
+        int pick = Enumerable.Range(0, expected.Count).First(i => expected[i].Top.Count > 0 && expected[i].Token.Trim().Length >= 2);
+        int feature = expected[pick].Top[0].Id;
+        await page.FillAsync("#text", text);
         await page.ClickAsync("#play button");
-        var dog = page.Locator("#tokens .tok", new PageLocatorOptions { HasText = "dog" });
-        await dog.WaitForAsync();
-        await page.WaitForFunctionAsync("() => document.querySelectorAll('#tokens .tok').length === 7");
-        await dog.ClickAsync();
-        Assert.Contains("dog", await page.Locator("#detailtitle").InnerTextAsync());
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll('#tokens .tok').length === {expected.Count} && document.getElementById('text').value.length > 0");
+        await page.WaitForFunctionAsync($"() => Array.from(document.querySelectorAll('#tokens .tok')).map(e => e.textContent).join('') === {System.Text.Json.JsonSerializer.Serialize(text)}");
+        await page.Locator("#tokens .tok").Nth(pick).ClickAsync();
+        Assert.Contains(expected[pick].Token.Trim(), await page.Locator("#detailtitle").InnerTextAsync());
         var link = page.Locator("#detailtable tbody td.id a").First;
-        Assert.Equal("7", await link.InnerTextAsync()); // the fixture's feature 7 fires on " dog"
+        Assert.Equal(feature.ToString(), await link.InnerTextAsync());
+        Assert.Equal(expected[pick].Top.Count, await page.Locator("#detailtable tbody tr").CountAsync());
         await Shot(page, "playground");
         await link.ClickAsync();
-        await Navigated(page, "**/feature/7");
-        Assert.Contains(" dog", await page.Locator("#top .tok.max").First.TextContentAsync());
+        await Navigated(page, $"**/feature/{feature}");
+        Assert.Equal($"Feature {feature}", await page.Locator("h1").InnerTextAsync());
         AllLocal(requests, fx.Server.Address);
     }
 
@@ -137,7 +143,7 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
     {
         string site = Path.Combine(TestPaths.NewTempDir(), "site");
         StaticExport.Write(fx.Store, site, IProgressReporter.None);
-        Assert.True(File.Exists(Path.Combine(site, "feature", $"{FixtureStore.Features - 1}.html")));
+        Assert.True(File.Exists(Path.Combine(site, "feature", $"{fx.Store.UnitCount(UnitKind.Feature) - 1}.html")));
         Assert.True(File.Exists(Path.Combine(site, "neuron", "0.html")));
 
         var (page, requests) = await NewPage();
@@ -147,22 +153,25 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         Assert.True(await page.Locator("figure.density rect.bar").CountAsync() > 3);
         Assert.Equal(0, await page.Locator("nav a", new PageLocatorOptions { HasText = "Playground" }).CountAsync());
 
-        await page.FillAsync("#q", "cat");
+        string token = fx.Probe.Token;
+        await page.FillAsync("#q", token);
         await page.PressAsync("#q", "Enter");
-        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.includes('for “cat”')");
-        Assert.Equal(fx.Store.FindByToken(UnitKind.Feature, "cat").Count, await page.Locator("#units tbody tr").CountAsync());
+        await page.WaitForFunctionAsync($"() => document.getElementById('status').textContent.includes('for “{token}”')");
+        var matches = fx.Matches(token);
+        Assert.Equal(matches.Count, await page.Locator("#units tbody tr").CountAsync());
         await page.ClickAsync("#units th a[data-sort='id']");
-        Assert.Equal("0", await page.Locator("#units tbody td.id a").First.InnerTextAsync());
+        int first = matches.Min();
+        Assert.Equal(first.ToString(), await page.Locator("#units tbody td.id a").First.InnerTextAsync());
         await Shot(page, "static-search");
 
         await page.Locator("#units tbody td.id a").First.ClickAsync();
-        await Navigated(page, "**/feature/0.html");
+        await Navigated(page, $"**/feature/{first}.html");
         Assert.True(await page.Locator("#top .tok[title]").CountAsync() >= 10);
         Assert.Matches(@"^rgba?\(255, 128, 0", await page.Locator("#top .tok.max").First.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3);
         Assert.Equal("rgb(17, 24, 39)", await page.Locator("header.top").EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         await page.ClickAsync("a[rel='next']");
-        await Navigated(page, "**/feature/1.html");
+        await Navigated(page, $"**/feature/{first + 1}.html");
         await page.ClickAsync("header.top nav a:has-text('Neurons')");
         await Navigated(page, "**/neurons.html");
         await Shot(page, "static-neurons");

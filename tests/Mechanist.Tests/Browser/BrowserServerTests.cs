@@ -28,25 +28,44 @@ public class BrowserServerTests(BrowserFixture fx)
         Assert.Contains("href=\"/feature/0\"", index);
         Assert.Contains("<rect class=\"bar\"", index); // density histogram
 
-        string page = await fx.Http.GetStringAsync("/feature/0");
-        Assert.Contains("<h1>Feature 0</h1>", page);
-        Assert.Matches("class=\"tok a20 max\" title=\"·cat: ", page);
-        Assert.Contains(FixtureStore.Explanations(0)[0].Replace("\"", "&quot;"), page);
+        int id = fx.Probe.Id;
+        string page = await fx.Http.GetStringAsync($"/feature/{id}");
+        Assert.Contains($"<h1>Feature {id}</h1>", page);
+        var top = fx.Store.GetUnit(UnitKind.Feature, id).TopExamples[0];
+        string peak = Html.E(Html.TokenLabel(top.Tokens[Array.IndexOf(top.Activations, top.Activations.Max())]));
+        Assert.Matches($"class=\"tok a\\d+ max\" title=\"{System.Text.RegularExpressions.Regex.Escape(peak)}: ", page);
+        Assert.Contains(Html.E(fx.Store.GetSummary(UnitKind.Feature, id).Explanation!.Text), page);
         Assert.Contains("/assets/site.css", page);
         Assert.DoesNotContain("http://", page.Replace(fx.Server.Address, "")); // nothing from elsewhere
         Assert.Contains("<h1>Neuron 3</h1>", await fx.Http.GetStringAsync("/neuron/3"));
-        Assert.Contains("Never fired", await fx.Http.GetStringAsync("/feature/11"));
     }
 
     [Fact]
     public async Task Search_by_token_finds_the_features_that_fire_on_it()
     {
-        string page = await fx.Http.GetStringAsync("/?q=cat");
-        Assert.Contains("href=\"/feature/0\"", page);
-        using var json = JsonDocument.Parse(await fx.Http.GetStringAsync("/api/units?q=cat"));
+        string token = fx.Probe.Token;
+        string page = await fx.Http.GetStringAsync($"/?q={Uri.EscapeDataString(token)}");
+        Assert.Contains($"href=\"/feature/{fx.Probe.Id}\"", page);
+        using var json = JsonDocument.Parse(await fx.Http.GetStringAsync($"/api/units?q={Uri.EscapeDataString(token)}"));
         var ids = json.RootElement.GetProperty("units").EnumerateArray().Select(u => u.GetProperty("id").GetInt32()).ToList();
-        Assert.Equal(0, ids[0]);
-        Assert.All(ids, id => Assert.Contains(fx.Store.FindByToken(UnitKind.Feature, "cat"), x => x == id));
+        Assert.Equal(fx.Probe.Id, ids[0]); // the lowest id among the units whose strongest token it is
+        Assert.All(ids, id => Assert.Contains(id, fx.Matches(token)));
+        Assert.Contains(ids, id => fx.Store.GetSummary(UnitKind.Feature, id).TopTokenIds.Any(t => fx.Store.TokenString(t).Trim().Equals(token, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
+    public async Task Search_by_explanation_text_finds_the_explained_features()
+    {
+        string q = fx.ExplanationQuery;
+        var expected = fx.Store.FindByExplanation(UnitKind.Feature, q);
+        Assert.NotEmpty(expected);
+        using var json = JsonDocument.Parse(await fx.Http.GetStringAsync($"/api/units?q={Uri.EscapeDataString(q)}"));
+        var ids = json.RootElement.GetProperty("units").EnumerateArray().Select(u => u.GetProperty("id").GetInt32()).ToList();
+        Assert.Superset(expected.ToHashSet(), ids.ToHashSet());
+        Assert.All(ids, id => Assert.Contains(id, fx.Matches(q)));
+        string page = await fx.Http.GetStringAsync($"/?q={Uri.EscapeDataString(q)}");
+        Assert.Contains($"href=\"/feature/{expected[0]}\"", page);
+        Assert.Contains(Html.E(q), page);
     }
 
     [Theory]
@@ -100,11 +119,16 @@ public class BrowserServerTests(BrowserFixture fx)
         Assert.Equal("feature", unit.RootElement.GetProperty("kind").GetString());
         Assert.True(unit.RootElement.GetProperty("topExamples").GetArrayLength() > 0);
 
-        var response = await fx.Http.PostAsync("/api/encode", new StringContent("""{"text":"The cat sat"}""", Encoding.UTF8, "application/json"));
+        const string text = "The cat sat on the mat. In 1984 there were 12 cars.";
+        var response = await fx.Http.PostAsync("/api/encode", new StringContent(JsonSerializer.Serialize(new { text }), Encoding.UTF8, "application/json"));
         using var encoded = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var tokens = encoded.RootElement.GetProperty("tokens").EnumerateArray().ToList();
-        Assert.Equal(["The", " cat", " sat"], tokens.Select(t => t.GetProperty("token").GetString()));
-        Assert.Equal(0, tokens[1].GetProperty("top")[0].GetProperty("id").GetInt32());
+        Assert.Equal(text, string.Concat(tokens.Select(t => t.GetProperty("token").GetString())));
+        var expected = fx.Encoder.Encode(text); // the model and SAE, run directly
+        Assert.Equal(expected.Count, tokens.Count);
+        for (int i = 0; i < tokens.Count; i++)
+            Assert.Equal(expected[i].Top.Select(f => f.Id), tokens[i].GetProperty("top").EnumerateArray().Select(f => f.GetProperty("id").GetInt32()));
+        Assert.Contains(expected, t => t.Top.Count > 0);
 
         var bad = await fx.Http.PostAsync("/api/encode", new StringContent("nope", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
@@ -138,6 +162,8 @@ public class BrowserServerTests(BrowserFixture fx)
         Assert.Contains("feature.data: feature 0: magic", body);
         Assert.DoesNotContain("   at ", body);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(server.Address + "/feature/1")).StatusCode);
+        Assert.True(FixtureStore.IsDead(UnitKind.Feature, 11));
+        Assert.Contains("Never fired", await http.GetStringAsync(server.Address + "/feature/11"));
     }
 
     [Fact]
