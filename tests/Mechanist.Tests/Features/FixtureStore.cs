@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Mechanist.Features;
 
 namespace Mechanist.Tests.Features;
@@ -8,9 +7,9 @@ namespace Mechanist.Tests.Features;
 /// follow a simple rule (feature f fires strongly on one word and weakly on another; every 12th is dead).
 /// The statistics (density, histograms, top windows, interval samples, logit effects, neighbours) are computed
 /// from that corpus the way the statistics builder will, and written through <see cref="FeatureStoreWriter"/>.
-/// <see cref="Encoder"/> applies the same rule to typed text for the playground.
+/// For format tests; the browser tests use <see cref="ModelFixture"/>, a store built from a real tiny model.
 /// </summary>
-public static partial class FixtureStore
+public static class FixtureStore
 {
     public const int Features = 48, Neurons = 16, Window = 4;
     public const string Unknown = "<unk>";
@@ -43,9 +42,6 @@ public static partial class FixtureStore
         if (token == Secondary(id)) return Peak(kind, id) * (float)(0.1 + 0.25 * jitter);
         return 0;
     }
-
-    /// <summary>Rows on the index's first page.</summary>
-    public static int IndexRows(FeatureStore store) => Math.Min(store.UnitCount(UnitKind.Feature), 100);
 
     public static IReadOnlyList<string> Explanations(int f) => [$"the word \"{PreferredWord(f)}\"", $"mentions of {PreferredWord(f)}s"];
 
@@ -166,28 +162,5 @@ public static partial class FixtureStore
         var counts = new long[bins];
         foreach (float v in values) counts[Math.Clamp((int)((v - lo) / (hi - lo) * bins), 0, bins - 1)]++;
         return new Histogram(lo, hi, counts);
-    }
-
-    /// <summary>The playground's encoder for the fixture: greedy word tokens, then the same activation rule (no jitter).</summary>
-    public sealed partial class Encoder : IFeatureEncoder
-    {
-        static readonly Dictionary<string, int> ids = Vocabulary.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i);
-
-        public IReadOnlyList<TokenFeatures> Encode(string text)
-        {
-            var result = new List<TokenFeatures>();
-            foreach (Match m in TokenPattern().Matches(text))
-            {
-                string piece = m.Value;
-                int token = ids.TryGetValue(piece, out int id) ? id : ids.TryGetValue(piece.ToLowerInvariant(), out id) ? id : 0;
-                var top = Enumerable.Range(0, Features).Select(f => new FeatureActivation(f, Activation(UnitKind.Feature, f, token, 1.0)))
-                    .Where(a => a.Activation > 0).OrderByDescending(a => a.Activation).Take(5).ToList();
-                result.Add(new TokenFeatures(piece, top));
-            }
-            return result;
-        }
-
-        [GeneratedRegex(@" ?[A-Za-z]+| ?[^A-Za-z\s]|\n| +")]
-        private static partial Regex TokenPattern();
     }
 }
