@@ -2,12 +2,13 @@ namespace Mechanist.Numerics;
 
 /// <summary>
 /// Splits one GEMM into rectangles of C, one per thread, each run by the single-thread loop nest with
-/// the thread's own packing buffers; no barriers. Rows are split when C is at least as tall as wide (each
-/// thread then packs all of op(B), a small cost next to its share of the FMAs), columns when it is wide.
+/// the thread's own packing buffers. Rows are split when C is at least as tall as wide (each thread then
+/// packs all of op(B), a small cost next to its share of the FMAs, except for short splits, which pack
+/// op(B) once together first), columns when it is wide.
 /// </summary>
 static unsafe class GemmThreads
 {
-    /// <summary>Largest op(B) (in floats, 16 MiB) packed once and shared by a row split.</summary>
+    /// <summary>Largest op(B) (in floats, 16 MiB) packed once and shared by a row split; MECHANIST_GEMM_SHARED_B=0 turns it off for A/B runs.</summary>
     static readonly long SharedBLimit = long.TryParse(Environment.GetEnvironmentVariable("MECHANIST_GEMM_SHARED_B"), out var v) ? v : 4L << 20;
 
     public static void Split(bool transA, bool transB, int m, int n, int k, float alpha,
