@@ -2,7 +2,7 @@
 """numpy (OpenBLAS) fp32 GEMM on the shapes of `mechanist bench gemm`, as a peer measured side by side.
 
 Run with the system Python so that Debian's OpenBLAS is used, pinned to the thread count compared:
-    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/peers/numpy_gemm.py [--repeats 5] [--json]
+    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/peers/numpy_gemm.py [--repeats 5] [--json] [--shape MxKxN ...]
 Debian's OpenBLAS 0.3.21 takes this Zen 5 EPYC for "Haswell" (AVX2 kernels, about half its speed);
 OPENBLAS_CORETYPE=SkylakeX makes it use its AVX-512 kernels, the fair peer. Shapes are M×K×N; forms A·B, A·Bᵀ, Aᵀ·B are views (np.dot hands the transpose flag to sgemm, no copy).
 Each sample runs ≈50 ms of calls after 0.3 s of warm-up per shape; the median is reported.
@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--cpu-time", action="store_true")
+    parser.add_argument("--shape", action="append", metavar="MxKxN", help="only these shapes (repeatable), as `mechanist bench gemm --shape`")
     args = parser.parse_args()
     threads = int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0)
     clock = (lambda: time.process_time() / max(1, threads)) if args.cpu_time else time.perf_counter
@@ -48,7 +49,8 @@ def main():
     if not args.json:
         print(f"# numpy {np.__version__}, OPENBLAS_NUM_THREADS={threads or 'unset'}, {'CPU' if args.cpu_time else 'wall'} time")
         print(f"{'shape M×K×N':<16} {'op':<6} {'threads':>7} {'GFLOP/s':>9}")
-    for m, k, n in SHAPES:
+    shapes = [tuple(int(x) for x in s.split("x")) for s in args.shape] if args.shape else SHAPES
+    for m, k, n in shapes:
         for form in ("A·B", "A·Bᵀ", "Aᵀ·B"):
             g = measure(m, k, n, form, args.repeats, rng, clock)
             row = {"shape": f"{m}x{k}x{n}", "op": form, "threads": threads, "gflops": round(g, 2), "library": "numpy/OpenBLAS"}

@@ -29,10 +29,12 @@ static unsafe class GemmDriver
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, GemmScratch scratch)
+        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, GemmScratch scratch,
+        float* packedB = null)
     {
         bool wide = Vector512.IsHardwareAccelerated;
         int mr = GemmKernel512.MR, nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
+        float* nextB = packedB;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -41,7 +43,9 @@ static unsafe class GemmDriver
                 int kc = Math.Min(KC, k - pc);
                 bool readC = pc > 0 || beta != 0;
                 float betaNow = pc > 0 ? 1f : beta;
-                GemmPacking.PackB(b, ldb, transB, pc, kc, jc, nc, nr, scratch.B);
+                float* bb = scratch.B;
+                if (packedB == null) GemmPacking.PackB(b, ldb, transB, pc, kc, jc, nc, nr, bb);
+                else { bb = nextB; nextB += PackedBSize(nc, kc, nr); }
                 for (int ip = 0; ip < m; ip += MP)
                 {
                     GemmPacking.PackA(a, lda, transA, ip, Math.Min(MP, m - ip), pc, kc, mr, scratch.A);
@@ -52,7 +56,7 @@ static unsafe class GemmDriver
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int cols = Math.Min(nr, nc - jr);
-                            float* bp = scratch.B + (nint)jr * kc;
+                            float* bp = bb + (nint)jr * kc;
                             for (int ir = 0; ir < mc; ir += mr)
                             {
                                 int rows = Math.Min(mr, mc - ir);
@@ -68,6 +72,41 @@ static unsafe class GemmDriver
                 }
             }
         }
+    }
+
+    /// <summary>Floats of one packed (N block, K block) of B: ⌈nc/nr⌉ panels of kc×nr.</summary>
+    public static nint PackedBSize(int nc, int kc, int nr) => (nint)((nc + nr - 1) / nr) * nr * kc;
+
+    /// <summary>
+    /// Packs all of op(B) (k×n) as consecutive (N block, K block) blocks in the order <see cref="Run"/> visits
+    /// them, for a caller that shares one packed B between threads. Part <paramref name="part"/> of
+    /// <paramref name="parts"/> packs its share of every block's panels.
+    /// </summary>
+    public static void PackAllB(float* b, nint ldb, bool transB, int n, int k, int nr, float* dst, int part, int parts)
+    {
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                int panels = (nc + nr - 1) / nr, per = (panels + parts - 1) / parts;
+                int first = part * per * nr, end = Math.Min(nc, (part + 1) * per * nr);
+                if (first < end)
+                    GemmPacking.PackB(b, ldb, transB, pc, kc, jc + first, end - first, nr, dst + (nint)first * kc);
+                dst += PackedBSize(nc, kc, nr);
+            }
+        }
+    }
+
+    /// <summary>Floats of all of op(B) packed by <see cref="PackAllB"/>.</summary>
+    public static nint PackedAllBSize(int n, int k, int nr)
+    {
+        nint total = 0;
+        for (int jc = 0; jc < n; jc += NC)
+            for (int pc = 0; pc < k; pc += KC)
+                total += PackedBSize(Math.Min(NC, n - jc), Math.Min(KC, k - pc), nr);
+        return total;
     }
 
     static void Kernel(bool wide, int kc, float* ap, float* bp, float* c, nint ldc, float alpha, float beta, bool readC)

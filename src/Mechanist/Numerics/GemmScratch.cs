@@ -13,6 +13,24 @@ sealed unsafe class GemmScratch
     public static GemmScratch Current => _current ??= new GemmScratch();
 
     public readonly float* A, B, Tile;
+    float* _sharedB;
+    nint _sharedBFloats;
+
+    /// <summary>
+    /// A buffer of at least <paramref name="floats"/> for an op(B) packed once and read by all the threads
+    /// of one split GEMM (owned by the calling thread; grown, never shrunk).
+    /// </summary>
+    public float* SharedB(nint floats)
+    {
+        if (floats > _sharedBFloats)
+        {
+            NativeMemory.AlignedFree(_sharedB);
+            _sharedB = null;
+            _sharedB = Allocate(floats);
+            _sharedBFloats = floats;
+        }
+        return _sharedB;
+    }
 
     GemmScratch()
     {
@@ -28,5 +46,6 @@ sealed unsafe class GemmScratch
         NativeMemory.AlignedFree(A);
         NativeMemory.AlignedFree(B);
         NativeMemory.AlignedFree(Tile);
+        NativeMemory.AlignedFree(_sharedB);
     }
 }

@@ -72,6 +72,8 @@ public class GemmTests
         CheckAgainstReference(false, false, 247, 70, 515, 1.5f, 1f, pad: 5);
         CheckAgainstReference(true, true, 247, 70, 515, 1f, 0f, pad: 1);
         CheckAgainstReference(false, true, 12, 2050, 30, 1f, 0.5f, pad: 2);
+        // A 4-thread row split past the 2048-column N block: op(B) is packed once, in shares, read by all threads.
+        CheckAgainstReference(true, false, 2060, 2050, 9, 1f, 0.5f, pad: 1, threads: 4);
     }
 
     [Fact]
