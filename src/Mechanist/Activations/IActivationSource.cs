@@ -43,6 +43,18 @@ public static class ActivationSource
         }
         throw new UserError($"{path}: no such activation store folder or .npy file");
     }
+
+    /// <summary>Rows [start, start + count) of <paramref name="source"/> as consecutive tensors of at most <paramref name="chunkRows"/> rows.</summary>
+    public static IEnumerable<Tensor> ReadChunks(this IActivationSource source, long start, long count, int chunkRows = 8192)
+    {
+        for (long r = 0; r < count; r += chunkRows)
+        {
+            int n = (int)Math.Min(chunkRows, count - r);
+            var t = new Tensor(n, source.Width);
+            source.ReadRows(start + r, n, t.Span);
+            yield return t;
+        }
+    }
 }
 
 /// <summary>An [N, d] .npy matrix read as activation rows, memory-mapped.</summary>

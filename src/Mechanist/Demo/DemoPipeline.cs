@@ -205,7 +205,7 @@ public sealed class DemoPipeline(DemoOptions options)
             {
                 // The rows the SAE trainer held out (the last 5 %, at most 65,536): the SAE never trained on them.
                 long holdout = Math.Max(1, Math.Min(acts.RowCount / 20, 65_536));
-                metrics = SaeMetrics.Evaluate(sae, Rows(acts, acts.RowCount - holdout, holdout));
+                metrics = SaeMetrics.Evaluate(sae, acts.ReadChunks(acts.RowCount - holdout, holdout));
             }
             // The model-spliced losses on the validation split, which neither the harvest nor the SAE saw.
             var spliced = SpliceEvaluation.Evaluate(model, sae, validStore, new SpliceOptions { Windows = p.EvalWindows, Hook = DemoPreset.Hook }, ctx.Progress, ctx.Cancel);
@@ -229,17 +229,6 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
-    static IEnumerable<Tensor> Rows(IActivationSource source, long start, long count)
-    {
-        const int Chunk = 8192;
-        for (long r = 0; r < count; r += Chunk)
-        {
-            int n = (int)Math.Min(Chunk, count - r);
-            var t = new Tensor(n, source.Width);
-            source.ReadRows(start + r, n, t.Span);
-            yield return t;
-        }
-    }
 
     DemoStage FeaturesStage() => new()
     {

@@ -108,7 +108,7 @@ public static class SaeTrainer
         {
             var saved = run.Sae.FoldInputScale(state.Scale);
             saved.Metadata = o.Metadata;
-            var metrics = holdout > 0 ? SaeMetrics.Evaluate(saved, HoldoutBatches(source, trainRows, holdout)) : null;
+            var metrics = holdout > 0 ? SaeMetrics.Evaluate(saved, source.ReadChunks(trainRows, holdout)) : null;
             string dir = Path.Combine(outDir, run.Name);
             var extra = new JsonObject
             {
@@ -143,17 +143,6 @@ public static class SaeTrainer
         return string.Join(" | ", parts) + (runs.Count > 3 ? $" (+{runs.Count - 3})" : "") + $" | {rate:N0} tok/s";
     }
 
-    static IEnumerable<Tensor> HoldoutBatches(IActivationSource source, long start, long count)
-    {
-        const int Chunk = 8192;
-        for (long r = 0; r < count; r += Chunk)
-        {
-            int n = (int)Math.Min(Chunk, count - r);
-            var t = new Tensor(n, source.Width);
-            source.ReadRows(start + r, n, t.Span);
-            yield return t;
-        }
-    }
 
     sealed class TrainingState
     {

@@ -35,15 +35,5 @@ public class HarvestCommandTests
         Assert.Contains("blocks.3.mlp.hook_post", badErr);
     }
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand();
-        root.Subcommands.Add(ActsCommands.Create());
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var saved = Console.Out;
-        Console.SetOut(output);
-        try { return (Mechanist.Cli.CommandLine.Run(root, args, error), output.ToString(), error.ToString()); }
-        finally { Console.SetOut(saved); }
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Capture(ActsCommands.Create(), args);
 }

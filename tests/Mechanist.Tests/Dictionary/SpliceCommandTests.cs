@@ -26,17 +26,9 @@ public class SpliceCommandTests
         string saeDir = Path.Combine(TestPaths.NewTempDir(), "sae");
         SaeLensFormat.Save(sae, saeDir);
 
-        var root = new RootCommand();
-        root.Subcommands.Add(SaeCommands.Create());
-        var output = new StringWriter();
-        var saved = Console.Out;
-        Console.SetOut(output);
-        int code;
-        var error = new StringWriter();
-        try { code = Mechanist.Cli.CommandLine.Run(root, ["sae", "eval", "--sae", saeDir, "--model", modelDir, "--data", tokens, "--windows", "5", "--json"], error); }
-        finally { Console.SetOut(saved); }
-        Assert.True(code == 0, error.ToString());
-        var json = JsonNode.Parse(output.ToString())!.AsObject();
+        var (code, output, error) = CliRun.Capture(SaeCommands.Create(), "sae", "eval", "--sae", saeDir, "--model", modelDir, "--data", tokens, "--windows", "5", "--json");
+        Assert.True(code == 0, error);
+        var json = JsonNode.Parse(output)!.AsObject();
         foreach (string key in new[] { "mse", "explained_variance", "l0", "dead", "ultralow", "ce_loss_score_zero", "ce_loss_score_mean", "kl_score", "ce_clean", "ce_sae" })
             Assert.True(json.ContainsKey(key), key);
         Assert.Equal(5 * (Context - 1), json["tokens"]!.GetValue<long>());
@@ -45,13 +37,10 @@ public class SpliceCommandTests
         Assert.True(File.Exists(Path.Combine(saeDir, "eval.density.svg")));
 
         // Without --json: a readable summary naming both baselines.
-        var summary = new StringWriter();
-        Console.SetOut(summary);
-        try { code = Mechanist.Cli.CommandLine.Run(root, ["sae", "eval", "--sae", saeDir, "--model", modelDir, "--data", tokens, "--windows", "5"], error); }
-        finally { Console.SetOut(saved); }
-        Assert.True(code == 0, error.ToString());
-        Assert.Contains("(zero ablation)", summary.ToString());
-        Assert.Contains("(mean ablation)", summary.ToString());
+        (code, string summary, error) = CliRun.Capture(SaeCommands.Create(), "sae", "eval", "--sae", saeDir, "--model", modelDir, "--data", tokens, "--windows", "5");
+        Assert.True(code == 0, error);
+        Assert.Contains("(zero ablation)", summary);
+        Assert.Contains("(mean ablation)", summary);
 
         // The same numbers through the library call.
         using var store = TokenStore.Open(tokens, "valid");

@@ -8,17 +8,7 @@ namespace Mechanist.Tests.Models;
 [Collection("console-alone")]
 public class ModelCommandsTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand();
-        root.Subcommands.Add(ModelCommands.Create());
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var saved = Console.Out;
-        Console.SetOut(output);
-        try { return (Mechanist.Cli.CommandLine.Run(root, args, error), output.ToString(), error.ToString()); }
-        finally { Console.SetOut(saved); }
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Capture(ModelCommands.Create(), args);
 
     [Fact]
     public void Logits_export_and_import_from_the_command_line()
