@@ -38,7 +38,8 @@ static class SaeCommands
         var l1Warmup = new Option<double>("--l1-warmup") { Description = "Fraction of the run over which λ rises from 0.", DefaultValueFactory = _ => 0.05 };
         var clip = new Option<double>("--clip") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
         var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent counts as dead (AuxK, reports).", DefaultValueFactory = _ => 10_000_000 };
-        var resample = new Option<string>("--resample-steps") { Description = "relu: steps at which dead latents are resampled (window 12,500 steps).", DefaultValueFactory = _ => "25000,50000,75000,100000" };
+        var resample = new Option<string>("--resample-steps") { Description = "relu: steps at which dead latents are resampled (Towards Monosemanticity: 25k, 50k, 75k, 100k of 1M steps; scale them to shorter runs); \"none\" = never.", DefaultValueFactory = _ => "25000,50000,75000,100000" };
+        var resampleWindow = new Option<long>("--resample-window") { Description = "relu: a latent is resampled if it has not fired in this many steps before a resampling step.", DefaultValueFactory = _ => 12_500 };
         var bandwidth = new Option<double>("--bandwidth") { Description = "jumprelu: straight-through bandwidth ε.", DefaultValueFactory = _ => 0.001 };
         var thresholdInit = new Option<double>("--threshold-init") { Description = "jumprelu: initial threshold θ₀ (inputs scaled to E‖x‖² = 1).", DefaultValueFactory = _ => 0.001 };
         var holdout = new Option<long>("--holdout") { Description = "Rows held out for evaluation (0 = 5 %, at most 65,536).", DefaultValueFactory = _ => 0 };
@@ -49,7 +50,7 @@ static class SaeCommands
         var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store)." };
         var hook = new Option<string?>("--hook") { Description = "Metadata: the hook point (default: from the store)." };
         var cmd = new Command("train", "Train sparse autoencoders on activations with Adam, reading the data once for all widths/sparsities.")
-        { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model, hook };
+        { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model, hook };
         return cmd.WithAction((parse, cancel) =>
         {
             if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk or jumprelu");
@@ -68,7 +69,8 @@ static class SaeCommands
                 SparsityWarmupFraction = parse.GetValue(l1Warmup),
                 ClipNorm = parse.GetValue(clip),
                 DeadWindowTokens = parse.GetValue(deadWindow),
-                ResampleSteps = ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
+                ResampleSteps = parse.GetValue(resample) is "none" or "" ? [] : ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
+                ResampleWindowSteps = parse.GetValue(resampleWindow),
                 Bandwidth = parse.GetValue(bandwidth),
                 ThresholdInit = parse.GetValue(thresholdInit),
                 HoldoutRows = parse.GetValue(holdout),

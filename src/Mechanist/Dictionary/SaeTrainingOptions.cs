@@ -78,6 +78,8 @@ public sealed record SaeTrainingOptions
         if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
         if (Tokens < 0) throw new UserError($"--tokens {Tokens}: must be ≥ 0 (0 = one pass over the training rows)");
         if (HoldoutRows < 0) throw new UserError($"--holdout {HoldoutRows}: must be ≥ 0 (0 = 5 %, at most 65,536)");
+        if (ResampleWindowSteps <= 0) throw new UserError($"--resample-window {ResampleWindowSteps}: must be positive (steps)");
+        if (ResampleSteps.Any(s => s <= 0)) throw new UserError("--resample-steps: each step must be positive");
         if (WarmupSteps < 0 || CheckpointEverySteps < 0 || DeadWindowTokens <= 0)
             throw new UserError("--warmup-steps and --checkpoint-every must be ≥ 0, --dead-window positive");
         if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))
