@@ -16,8 +16,11 @@ public sealed record SaeMetadata
 
 /// <summary>
 /// A sparse autoencoder: encoder and decoder with one row per latent (see <see cref="SaeTensors{T}"/>),
-/// biases, and for JumpReLU a learned threshold per latent. Inputs are raw activations x ∈ R^d_in:
+/// biases, for JumpReLU a learned threshold per latent, and for gated the magnitude path's r_mag and b_mag.
+/// Inputs are raw activations x ∈ R^d_in:
 ///   pre = W_enc·(x − b_dec) + b_enc;   f = sparsify(pre);   x̂ = Σ_i f_i·W_dec[i] + b_dec.
+/// Gated: π_gate = W_enc·(x − b_dec) + b_gate (b_gate is <see cref="BEnc"/>),
+///   π_mag = exp(r_mag)·(π_gate − b_gate) + b_mag,   f = 1[π_gate > 0]·ReLU(π_mag).
 /// Load one with <see cref="Load"/>, encode with <see cref="Encode"/>, decode with <see cref="Decode"/>.
 /// Encoding reuses internal buffers: one Sae serves one thread at a time.
 /// </summary>
@@ -32,13 +35,22 @@ public sealed class Sae
             throw new ArgumentOutOfRangeException(nameof(k), $"k must be in [1, d_sae={dSae}]");
         Architecture = architecture; DIn = dIn; DSae = dSae; K = k;
         WEnc = new Parameter("W_enc", new Tensor(dSae, dIn));
-        BEnc = new Parameter("b_enc", new Tensor(dSae), weightDecay: false);
+        BEnc = new Parameter(architecture == SaeArchitecture.Gated ? "b_gate" : "b_enc", new Tensor(dSae), weightDecay: false);
         WDec = new Parameter("W_dec", new Tensor(dSae, dIn));
         BDec = new Parameter("b_dec", new Tensor(dIn), weightDecay: false);
         if (architecture == SaeArchitecture.JumpRelu)
             LogThreshold = new Parameter("log_threshold", new Tensor(dSae), weightDecay: false);
-        Weights = new SaeTensors<float>(WEnc.Value, BEnc.Value, WDec.Value, BDec.Value, LogThreshold?.Value);
-        Gradients = new SaeTensors<float>(WEnc.Grad, BEnc.Grad, WDec.Grad, BDec.Grad, LogThreshold?.Grad);
+        if (architecture == SaeArchitecture.Gated)
+        {
+            RMag = new Parameter("r_mag", new Tensor(dSae), weightDecay: false);
+            BMag = new Parameter("b_mag", new Tensor(dSae), weightDecay: false);
+        }
+        Weights = new SaeTensors<float>(WEnc.Value, BEnc.Value, WDec.Value, BDec.Value, LogThreshold?.Value, RMag?.Value, BMag?.Value);
+        Gradients = new SaeTensors<float>(WEnc.Grad, BEnc.Grad, WDec.Grad, BDec.Grad, LogThreshold?.Grad, RMag?.Grad, BMag?.Grad);
+        var parameters = new List<Parameter> { WEnc, BEnc, WDec, BDec };
+        if (LogThreshold != null) parameters.Add(LogThreshold);
+        if (RMag != null) { parameters.Add(RMag); parameters.Add(BMag!); }
+        Parameters = parameters;
     }
 
     public SaeArchitecture Architecture { get; }
@@ -50,28 +62,34 @@ public sealed class Sae
     public float BatchThreshold { get; set; }
     public SaeMetadata Metadata { get; set; } = new();
 
+    /// <summary>Encoder rows [d_sae, d_in] (gated: W_gate, shared by both paths).</summary>
     public Parameter WEnc { get; }
+    /// <summary>Encoder bias (gated: b_gate, the gate path's bias).</summary>
     public Parameter BEnc { get; }
     public Parameter WDec { get; }
     public Parameter BDec { get; }
     public Parameter? LogThreshold { get; }
-    public IReadOnlyList<Parameter> Parameters => LogThreshold == null ? [WEnc, BEnc, WDec, BDec] : [WEnc, BEnc, WDec, BDec, LogThreshold];
+    /// <summary>Gated: the magnitude path's log scale per latent (null for other architectures).</summary>
+    public Parameter? RMag { get; }
+    /// <summary>Gated: the magnitude path's bias per latent (null for other architectures).</summary>
+    public Parameter? BMag { get; }
+    public IReadOnlyList<Parameter> Parameters { get; }
     /// <summary>The parameters as the kernel reads them (views of the Parameter values).</summary>
     public SaeTensors<float> Weights { get; }
     public SaeTensors<float> Gradients { get; }
 
     /// <summary>
-    /// A freshly initialised SAE. relu: Kaiming-uniform encoder and decoder, untied (Towards Monosemanticity);
-    /// the others: random unit decoder rows with the encoder set to the decoder's transpose (Gao et al.).
-    /// Decoder rows have unit norm; biases are zero (the trainer sets b_dec to the data's geometric median);
-    /// JumpReLU thresholds start at 0.001.
+    /// A freshly initialised SAE. relu and gated: Kaiming-uniform encoder and decoder, untied (Towards
+    /// Monosemanticity); the others: random unit decoder rows with the encoder set to the decoder's transpose
+    /// (Gao et al.). Decoder rows have unit norm; biases are zero (the trainer sets b_dec to the data's geometric
+    /// median); JumpReLU thresholds start at 0.001; gated r_mag = 0 (magnitude weights = gate weights), b_mag = 0.
     /// </summary>
     public static Sae Create(SaeArchitecture architecture, int dIn, int dSae, ulong seed, int k = 32)
     {
         var sae = new Sae(architecture, dIn, dSae, k);
         var rng = new Rng(seed);
         float bound = 1f / MathF.Sqrt(dIn);
-        if (architecture == SaeArchitecture.Relu)
+        if (architecture is SaeArchitecture.Relu or SaeArchitecture.Gated)
         {
             rng.FillUniform(sae.WEnc.Value.Span, -bound, bound);
             rng.FillUniform(sae.WDec.Value.Span, -bound, bound);
@@ -107,6 +125,7 @@ public sealed class Sae
     /// <summary>
     /// The SAE that reads raw x when this one was trained on c·x: W_enc′ = c·W_enc, b_dec′ = b_dec/c,
     /// W_dec′ = W_dec/c, b_enc and thresholds unchanged (METHODS §2.6). Latent values are identical.
+    /// Gated: b_gate, r_mag and b_mag are unchanged too (both paths read W_enc·(x − b_dec), which the fold preserves).
     /// </summary>
     public Sae FoldInputScale(float c)
     {

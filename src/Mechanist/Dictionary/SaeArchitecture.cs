@@ -1,6 +1,6 @@
 namespace Mechanist.Dictionary;
 
-/// <summary>The sparse autoencoder variants (METHODS.md §2.1–2.4).</summary>
+/// <summary>The sparse autoencoder variants (METHODS.md §2.1–2.5).</summary>
 public enum SaeArchitecture
 {
     /// <summary>ReLU + L1 penalty (Towards Monosemanticity); SAELens calls it "standard".</summary>
@@ -11,6 +11,11 @@ public enum SaeArchitecture
     BatchTopK,
     /// <summary>Learned per-latent thresholds with straight-through gradients and an L0 penalty.</summary>
     JumpRelu,
+    /// <summary>
+    /// Gated (Rajamanoharan et al. 2024): a gate path 1[π_gate > 0] picks the latents, a magnitude path with
+    /// weights exp(r_mag)·W_gate sets their values; the L1 penalty and an auxiliary reconstruction act on the gate only.
+    /// </summary>
+    Gated,
 }
 
 public static class SaeArchitectureNames
@@ -22,6 +27,7 @@ public static class SaeArchitectureNames
         SaeArchitecture.TopK => "topk",
         SaeArchitecture.BatchTopK => "batchtopk",
         SaeArchitecture.JumpRelu => "jumprelu",
+        SaeArchitecture.Gated => "gated",
         _ => throw new ArgumentOutOfRangeException(nameof(a)),
     };
 
@@ -32,6 +38,7 @@ public static class SaeArchitectureNames
         SaeArchitecture.TopK => "topk",
         SaeArchitecture.BatchTopK => "jumprelu", // saved as JumpReLU with every threshold = θ (METHODS §2.3)
         SaeArchitecture.JumpRelu => "jumprelu",
+        SaeArchitecture.Gated => "gated",
         _ => throw new ArgumentOutOfRangeException(nameof(a)),
     };
 
@@ -43,6 +50,7 @@ public static class SaeArchitectureNames
             case "topk": a = SaeArchitecture.TopK; return true;
             case "batchtopk": case "batch_topk": a = SaeArchitecture.BatchTopK; return true;
             case "jumprelu": a = SaeArchitecture.JumpRelu; return true;
+            case "gated": a = SaeArchitecture.Gated; return true;
             default: a = default; return false;
         }
     }
@@ -54,7 +62,7 @@ public static class SaeArchitectureNames
 /// </summary>
 public sealed class SaeLossSettings
 {
-    /// <summary>Sparsity coefficient λ: the L1 weight (relu) or the L0 weight (jumprelu).</summary>
+    /// <summary>Sparsity coefficient λ: the L1 weight (relu), the L0 weight (jumprelu), or the L1 weight on ReLU(π_gate) (gated).</summary>
     public double Sparsity { get; set; }
     /// <summary>Active latents per token (topk), or the mean per token (batchtopk).</summary>
     public int K { get; set; } = 32;

@@ -12,9 +12,9 @@ public struct SaeBatchStats
     public int Batch;
     /// <summary>mean_t Σ_j (x̂ − x)²: the reconstruction term of the loss.</summary>
     public double Reconstruction;
-    /// <summary>The sparsity term as it enters the loss (λ·mean L1 for relu, λ·mean L0 for jumprelu).</summary>
+    /// <summary>The sparsity term as it enters the loss (λ·mean L1 for relu, λ·mean L0 for jumprelu, λ·mean Σ ReLU(π_gate) for gated).</summary>
     public double Sparsity;
-    /// <summary>α · AuxK normalised error (0 when no latent is dead).</summary>
+    /// <summary>α · AuxK normalised error (0 when no latent is dead); gated: the gate path's reconstruction mean_t ‖x − x̂_gate‖².</summary>
     public double Aux;
     /// <summary>mean_t ‖x_t − mean(x)‖² over the batch: the denominator of explained variance.</summary>
     public double Variance;
@@ -34,6 +34,10 @@ public struct SaeBatchStats
 ///
 /// Loss (B tokens):  L = (1/B) Σ_t ‖x̂_t − x_t‖² + sparsity + AuxK, where sparsity is λ(1/B)Σ f (relu) or
 /// λ(1/B)Σ H(z − θ) (jumprelu), and AuxK = α Σ_t‖ê_t − r_t‖² / Σ_t‖r_t − r̄‖² with r = x − x̂ held constant.
+/// Gated (METHODS §2.5): the GEMM gives W_gate·x̄; π_gate = that + b_gate, π_mag = exp(r_mag)·(π_gate − b_gate)
+/// + b_mag, f = 1[π_gate > 0]·ReLU(π_mag); L = (1/B)Σ‖x̂ − x‖² + λ(1/B)Σ ReLU(π_gate) + (1/B)Σ‖x̂_gate − x‖²
+/// with x̂_gate = sg(W_dec)ᵀReLU(π_gate) + sg(b_dec) (stop-gradient: the auxiliary term trains the gate path only;
+/// it still reaches b_dec through x̄ = x − b_dec, as in the paper's code and SAELens).
 /// Gradients are written (not accumulated) into the gradient tensors.
 /// </summary>
 public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -44,6 +48,8 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     T[] _xbar = [], _pre = [], _rows = []; // x − b_dec [B,d]; pre-activations [B,m]; x̂ or ∂L/∂x̂ rows [2B,d]
     int[] _offset = [], _count = [];       // main active entries of token t: [_offset[t], _offset[t] + _count[t])
+    int[] _extra = [];                     // gated: gate-open entries with f = 0 follow them: [+_count[t], +_count[t] + _extra[t]); 0 otherwise
+    T[] _gate = [], _gateGrad = [], _magGrad = []; // gated, per entry: π_gate, ∂L/∂π_gate, ∂L/∂π_mag
     int[] _index = [];
     T[] _value = [], _gradPre = [];
     int[] _auxCount = [], _auxIndex = [];  // AuxK entries: fixed capacity kAux per token
@@ -51,6 +57,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     int[] _nearOffset = [], _nearCount = [], _nearIndex = []; // JumpReLU entries inside the STE window
     T[] _nearCoef = [];
     readonly T[] _theta;
+    readonly T[] _magScale;                // gated: exp(r_mag) per latent
     readonly int[] _latentCount;
     int[] _cscStart = [], _cscFill = [];
     CscEntry[] _csc = [];
@@ -64,6 +71,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         _arch = architecture; _d = dIn; _m = dSae;
         _theta = new T[dSae];
+        _magScale = _arch == SaeArchitecture.Gated ? new T[dSae] : [];
         _latentCount = new int[dSae];
         _cscStart = new int[dSae + 1];
         _cscFill = new int[dSae];
@@ -110,6 +118,15 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         // 3. Sparsify: add b_enc, pick each token's active latents.
         if (_arch == SaeArchitecture.JumpRelu)
             for (int i = 0; i < _m; i++) _theta[i] = T.Exp(w.LogThreshold![i]);
+        // Gated reuses the one GEMM for both paths: W_mag = exp(r_mag)⊙W_gate row by row, so
+        // W_mag·x̄ = exp(r_mag)·(W_gate·x̄) and π_mag = exp(r_mag)·(π_gate − b_gate) + b_mag costs O(1) per
+        // gate-open latent instead of a second [B,d]·[d,m] product; gated's dense cost is relu's.
+        bool gated = _arch == SaeArchitecture.Gated;
+        if (gated)
+        {
+            if (w.RMag == null || w.BMag == null) throw new ArgumentException("a gated SAE needs r_mag and b_mag");
+            for (int i = 0; i < _m; i++) _magScale[i] = T.Exp(w.RMag[i]);
+        }
         T threshold = T.Zero;
         if (_arch == SaeArchitecture.BatchTopK)
         {
@@ -125,7 +142,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         // 4. Decode each token from its active latents; ∂L/∂x̂ and ∂L/∂f on the active entries.
         T lambda = T.CreateTruncating(s.Sparsity);
         T halfWidth = T.CreateTruncating(s.Bandwidth / 2), invWidth = T.One / T.CreateTruncating(s.Bandwidth);
-        var sums = WorkerSums(workers, 4 + (useAux ? _d : 0));
+        var sums = WorkerSums(workers, 6 + (useAux ? _d : 0));
         VectorMath.ForRanges(batch, workers, (start, end, worker) =>
         {
             var acc = _workerSums.AsSpan(worker * sums, sums);
@@ -143,6 +160,12 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                     l1 += _value[e];
                 }
                 acc[2] += double.CreateTruncating(l1);
+                if (gated)
+                {
+                    T gl1 = T.Zero;
+                    for (int e = o; e < o + c + _extra[t]; e++) gl1 += _gate[e];
+                    acc[3] += double.CreateTruncating(gl1);
+                }
                 double sq = 0;
                 for (int j = 0; j < _d; j++)
                 {
@@ -155,13 +178,18 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (useAux)
                 {
                     acc[1] += sq;
-                    var errSum = acc.Slice(4, _d);
+                    var errSum = acc.Slice(6, _d);
                     for (int j = 0; j < _d; j++) errSum[j] += double.CreateTruncating(row[j]);
                 }
                 // row holds e; the AuxK target needs e too, so it is stored beside ∂L/∂x̂ = 2e/B.
                 if (useAux) row.CopyTo(_rows.AsSpan((batch + t) * _d, _d));
                 T two = T.CreateTruncating(2) * invB;
                 for (int j = 0; j < _d; j++) row[j] *= two;
+                if (gated)
+                {
+                    acc[4] += GatedTokenGradients(w, x, t, batch, row, lambda * invB, two);
+                    continue;
+                }
                 for (int e = o; e < o + c; e++)
                 {
                     int i = _index[e];
@@ -181,13 +209,13 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                 }
             }
         });
-        double reconSum = 0, l1Sum = 0, errSq = 0;
+        double reconSum = 0, l1Sum = 0, errSq = 0, gateL1Sum = 0, gateReconSum = 0;
         var errMean = useAux ? new double[_d] : null;
         for (int wk = 0; wk < workers; wk++)
         {
             var acc = _workerSums.AsSpan(wk * sums, sums);
-            reconSum += acc[0]; errSq += acc[1]; l1Sum += acc[2];
-            if (useAux) for (int j = 0; j < _d; j++) errMean![j] += acc[4 + j];
+            reconSum += acc[0]; errSq += acc[1]; l1Sum += acc[2]; gateL1Sum += acc[3]; gateReconSum += acc[4];
+            if (useAux) for (int j = 0; j < _d; j++) errMean![j] += acc[6 + j];
         }
         long active = 0;
         for (int t = 0; t < batch; t++) active += _count[t];
@@ -198,8 +226,10 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             SaeArchitecture.Relu => s.Sparsity * stats.L1,
             SaeArchitecture.JumpRelu => s.Sparsity * stats.L0,
+            SaeArchitecture.Gated => s.Sparsity * gateL1Sum / batch,
             _ => 0,
         };
+        if (gated && backward) stats.Aux = gateReconSum / batch;
         CountLatents(batch);
         if (!backward) return stats;
 
@@ -217,6 +247,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         // 7. Weight gradients, latent by latent.
         WeightGradients(w, grads!, batch, kAux, projectDecoder, workers);
+        if (gated) GatedBiasGradients(w, grads!, batch);
         if (_arch == SaeArchitecture.JumpRelu)
         {
             var gLog = grads!.LogThreshold!.Span;
@@ -226,6 +257,62 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                     gLog[_nearIndex[e]] += _nearCoef[e] * _theta[_nearIndex[e]]; // dθ/d logθ = θ
         }
         return stats;
+    }
+
+    /// <summary>
+    /// Gated, token t, backward: <paramref name="row"/> holds ∂L/∂x̂ = 2e/B. Decodes the gate path
+    /// x̂_gate = b_dec + Σ ReLU(π_gate_i)·W_dec[i] into the token's second row, and writes per gate-open entry
+    /// ∂L/∂π_gate = λ/B + W_dec[i]·(2/B)(x̂_gate − x) (sparsity + auxiliary; the Heaviside passes nothing),
+    /// ∂L/∂π_mag = W_dec[i]·∂L/∂x̂ (main entries; 0 where π_mag ≤ 0), and the encoder-row coefficient
+    /// ∂L/∂(W_gate[i]·x̄) = ∂L/∂π_gate + exp(r_mag_i)·∂L/∂π_mag. Returns ‖x̂_gate − x‖².
+    /// </summary>
+    double GatedTokenGradients(SaeTensors<T> w, Tensor<T> x, int t, int batch, ReadOnlySpan<T> row, T lambdaOverB, T twoOverB)
+    {
+        var aux = _rows.AsSpan((batch + t) * _d, _d);
+        var xt = x.Span.Slice(t * _d, _d);
+        w.BDec.Span.CopyTo(aux);
+        int o = _offset[t], c = _count[t], end = o + c + _extra[t];
+        for (int e = o; e < end; e++) VectorMath.Axpy(_gate[e], w.WDec.Row(_index[e]), aux);
+        double sq = 0;
+        for (int j = 0; j < _d; j++)
+        {
+            T err = aux[j] - xt[j];
+            sq += double.CreateTruncating(err * err);
+            aux[j] = err * twoOverB;
+        }
+        for (int e = o; e < end; e++)
+        {
+            int i = _index[e];
+            var dec = w.WDec.Row(i);
+            T gGate = lambdaOverB + VectorMath.Dot<T>(dec, aux);
+            T gMag = e < o + c ? VectorMath.Dot<T>(dec, row) : T.Zero;
+            _gateGrad[e] = gGate;
+            _magGrad[e] = gMag;
+            _gradPre[e] = gGate + _magScale[i] * gMag;
+        }
+        return sq;
+    }
+
+    /// <summary>
+    /// Gated: b_gate, b_mag and r_mag gradients from the per-entry ones (the latent loop summed the encoder-row
+    /// coefficient into b_enc, which for gated is only the gate part). ∂π_mag/∂r_mag = exp(r_mag)·(π_gate − b_gate).
+    /// </summary>
+    void GatedBiasGradients(SaeTensors<T> w, SaeTensors<T> g, int batch)
+    {
+        var gGate = g.BEnc.Span; var gMag = g.BMag!.Span; var gR = g.RMag!.Span;
+        var bGate = w.BEnc.Span;
+        gGate.Clear(); gMag.Clear(); gR.Clear();
+        for (int t = 0; t < batch; t++)
+        {
+            int o = _offset[t], c = _count[t];
+            for (int e = o; e < o + c; e++)
+            {
+                int i = _index[e];
+                gMag[i] += _magGrad[e];
+                gR[i] += _magGrad[e] * _magScale[i] * (_gate[e] - bGate[i]);
+            }
+            for (int e = o; e < o + c + _extra[t]; e++) gGate[_index[e]] += _gateGrad[e];
+        }
     }
 
     double CenterInput(SaeTensors<T> w, Tensor<T> x, int batch, int workers)
@@ -277,8 +364,10 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         bool fixedSlots = _arch == SaeArchitecture.TopK;
         T halfWidth = T.CreateTruncating(s.Bandwidth / 2);
         bool lookNear = backward && _arch == SaeArchitecture.JumpRelu;
+        bool gated = _arch == SaeArchitecture.Gated;
         // Pass 1: pre-activations z = pre + b_enc (in place), then per token the count of active latents
         // (or, for topk, the selection itself). SIMD compares with lane masks: most lanes are inactive.
+        // Gated: z is π_gate; of the gate-open latents, those with π_mag > 0 are active, the others "extra".
         VectorMath.ForRanges(batch, workers, (start, end, worker) =>
         {
             var heapValue = new T[Math.Max(1, k)];
@@ -293,6 +382,22 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                     int n = TopKMasked(z, k, heapValue, heapIndex), o = t * k;
                     for (int h = 0; h < n; h++)
                         if (heapValue[h] > T.Zero) { _index[o + count] = heapIndex[h]; _value[o + count] = heapValue[h]; count++; }
+                }
+                else if (gated)
+                {
+                    int open = 0;
+                    for (int i = 0; i < _m; i += 64)
+                    {
+                        ulong on = ActiveMask(z, i, batchThreshold, halfWidth, false, out _);
+                        open += BitOperations.PopCount(on);
+                        while (on != 0)
+                        {
+                            int j = i + BitOperations.TrailingZeroCount(on);
+                            if (Magnitude(w, z[j], j) > T.Zero) count++;
+                            on &= on - 1;
+                        }
+                    }
+                    _extra[t] = open - count;
                 }
                 else
                 {
@@ -317,7 +422,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         long total = 0, totalNear = 0;
         for (int t = 0; t < batch; t++)
         {
-            _offset[t] = (int)total; total += _count[t];
+            _offset[t] = (int)total; total += _count[t] + _extra[t];
             if (_arch == SaeArchitecture.JumpRelu) { _nearOffset[t] = (int)totalNear; totalNear += _nearCount[t]; }
         }
         if (total > int.MaxValue / 2) throw new InvalidOperationException("too many active latents in one batch; lower the batch size");
@@ -329,6 +434,23 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 var z = _pre.AsSpan(t * _m, _m);
                 int e = _offset[t], ne = _arch == SaeArchitecture.JumpRelu ? _nearOffset[t] : 0;
+                if (gated)
+                {
+                    int f = e + _count[t]; // main entries from e, gate-only ones from f
+                    for (int i = 0; i < _m; i += 64)
+                    {
+                        ulong on = ActiveMask(z, i, batchThreshold, halfWidth, false, out ulong _);
+                        while (on != 0)
+                        {
+                            int j = i + BitOperations.TrailingZeroCount(on);
+                            T mag = Magnitude(w, z[j], j);
+                            int at = mag > T.Zero ? e++ : f++;
+                            _index[at] = j; _value[at] = T.Max(mag, T.Zero); _gate[at] = z[j];
+                            on &= on - 1;
+                        }
+                    }
+                    continue;
+                }
                 for (int i = 0; i < _m; i += 64)
                 {
                     ulong on = ActiveMask(z, i, batchThreshold, halfWidth, lookNear, out ulong nearMask);
@@ -348,8 +470,12 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         });
     }
 
+    /// <summary>Gated: π_mag of latent j from its gate pre-activation, exp(r_mag)·(π_gate − b_gate) + b_mag.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    T Magnitude(SaeTensors<T> w, T gate, int j) => _magScale[j] * (gate - w.BEnc[j]) + w.BMag![j];
+
     /// <summary>
-    /// Bit b of the result: whether latent i+b (of up to 64 from i) is active in z: z > 0 (relu), z > 0 and
+    /// Bit b of the result: whether latent i+b (of up to 64 from i) is active in z: z > 0 (relu; gated's gate), z > 0 and
     /// z ≥ the batch threshold (batchtopk), z > θ (jumprelu). <paramref name="near"/>: inside the STE window.
     /// </summary>
     ulong ActiveMask(ReadOnlySpan<T> z, int i, T batchThreshold, T halfWidth, bool lookNear, out ulong near)
@@ -369,7 +495,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                 Vector512<T> on;
                 switch (_arch)
                 {
-                    case SaeArchitecture.Relu: on = Vector512.GreaterThan(v, zero); break;
+                    case SaeArchitecture.Relu or SaeArchitecture.Gated: on = Vector512.GreaterThan(v, zero); break;
                     case SaeArchitecture.BatchTopK: on = Vector512.GreaterThan(v, zero) & Vector512.GreaterThanOrEqual(v, thr); break;
                     default:
                         var theta = Vector512.LoadUnsafe(ref _theta[0], (nuint)q);
@@ -385,7 +511,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             T v = Unsafe.Add(ref rz, q);
             bool on = _arch switch
             {
-                SaeArchitecture.Relu => v > T.Zero,
+                SaeArchitecture.Relu or SaeArchitecture.Gated => v > T.Zero,
                 SaeArchitecture.BatchTopK => v > T.Zero && v >= batchThreshold,
                 _ => v > _theta[q],
             };
@@ -550,7 +676,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int t = start; t < end; t++)
             {
                 gx.Clear();
-                for (int e = _offset[t]; e < _offset[t] + _count[t]; e++) VectorMath.Axpy(_gradPre[e], w.WEnc.Row(_index[e]), gx);
+                for (int e = _offset[t]; e < _offset[t] + _count[t] + _extra[t]; e++) VectorMath.Axpy(_gradPre[e], w.WEnc.Row(_index[e]), gx);
                 if (kAux > 0)
                     for (int e = t * kAux; e < t * kAux + _auxCount[t]; e++) VectorMath.Axpy(_auxGrad[e], w.WEnc.Row(_auxIndex[e]), gx);
                 VectorMath.Axpy(T.One, _rows.AsSpan(t * _d, _d), gb);
@@ -575,6 +701,9 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         var start = _cscStart;
         Array.Clear(start);
         for (int i = 0; i < _m; i++) start[i + 1] = _latentCount[i];
+        if (_arch == SaeArchitecture.Gated)
+            for (int t = 0; t < batch; t++)
+                for (int e = _offset[t] + _count[t]; e < _offset[t] + _count[t] + _extra[t]; e++) start[_index[e] + 1]++;
         if (kAux > 0)
             for (int t = 0; t < batch; t++)
                 for (int e = t * kAux; e < t * kAux + _auxCount[t]; e++) start[_auxIndex[e] + 1]++;
@@ -584,7 +713,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         Array.Copy(start, _cscFill, _m);
         for (int t = 0; t < batch; t++)
         {
-            for (int e = _offset[t]; e < _offset[t] + _count[t]; e++)
+            for (int e = _offset[t]; e < _offset[t] + _count[t] + _extra[t]; e++) // gated extras: f = 0, encoder gradient only
                 _csc[_cscFill[_index[e]]++] = new CscEntry { Token = t, Row = t, Dec = _value[e], Enc = _gradPre[e] };
             if (kAux > 0)
                 for (int e = t * kAux; e < t * kAux + _auxCount[t]; e++)
@@ -643,6 +772,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             _rows = new T[2 * batch * _d];
             _offset = new int[batch + 1];
             _count = new int[batch];
+            _extra = new int[batch];
             _nearOffset = new int[batch + 1];
             _nearCount = new int[batch];
             _auxCount = new int[batch];
@@ -662,5 +792,6 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (_index.Length >= n) return;
         int size = Math.Max(n, _index.Length * 3 / 2);
         _index = new int[size]; _value = new T[size]; _gradPre = new T[size];
+        if (_arch == SaeArchitecture.Gated) { _gate = new T[size]; _gateGrad = new T[size]; _magGrad = new T[size]; }
     }
 }

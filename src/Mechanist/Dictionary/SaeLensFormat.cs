@@ -7,7 +7,8 @@ namespace Mechanist.Dictionary;
 /// <summary>
 /// SAELens' folder layout (METHODS §2.8): cfg.json (v6, metadata block; v5 flat files read too),
 /// sae_weights.safetensors with W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc, b_dec (+ threshold for
-/// JumpReLU), and optionally sparsity.safetensors with log10 feature densities.
+/// JumpReLU; gated has b_gate, r_mag, b_mag [d_sae] instead of b_enc, with W_enc the gate weights), and optionally
+/// sparsity.safetensors with log10 feature densities.
 /// </summary>
 public static class SaeLensFormat
 {
@@ -27,9 +28,14 @@ public static class SaeLensFormat
         {
             SafeTensorsEntry.Float("W_enc", wEnc),
             SafeTensorsEntry.Float("W_dec", sae.WDec.Value),
-            SafeTensorsEntry.Float("b_enc", sae.BEnc.Value),
+            SafeTensorsEntry.Float(sae.Architecture == SaeArchitecture.Gated ? "b_gate" : "b_enc", sae.BEnc.Value),
             SafeTensorsEntry.Float("b_dec", sae.BDec.Value),
         };
+        if (sae.Architecture == SaeArchitecture.Gated)
+        {
+            tensors.Add(SafeTensorsEntry.Float("r_mag", sae.RMag!.Value));
+            tensors.Add(SafeTensorsEntry.Float("b_mag", sae.BMag!.Value));
+        }
         if (sae.Architecture is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK)
         {
             var threshold = new Tensor(sae.DSae);
@@ -88,7 +94,7 @@ public static class SaeLensFormat
         var ours = cfg["mechanist"] as JsonObject;
         string archName = Str(cfg, "architecture", cfgPath) ?? "standard";
         if (!SaeArchitectureNames.TryParse(archName, out var arch))
-            throw new DataFormatError(cfgPath, "architecture", $"'{archName}' is not supported (relu/standard, topk, batchtopk, jumprelu)");
+            throw new DataFormatError(cfgPath, "architecture", $"'{archName}' is not supported (relu/standard, topk, batchtopk, jumprelu, gated)");
         if (ours != null && Str(ours, "architecture", cfgPath) == "batchtopk") arch = SaeArchitecture.BatchTopK;
         int dIn = Int(cfg, "d_in", cfgPath) ?? throw new DataFormatError(cfgPath, "d_in", "missing");
         int dSae = Int(cfg, "d_sae", cfgPath) ?? throw new DataFormatError(cfgPath, "d_sae", "missing");
@@ -121,8 +127,13 @@ public static class SaeLensFormat
         var wEnc = file.ReadFloat("W_enc", dIn, dSae);
         Transpose(wEnc, sae.WEnc.Value);
         file.ReadFloat("W_dec", dSae, dIn).Span.CopyTo(sae.WDec.Value.Span);
-        ReadVector(file, "b_enc", dSae).CopyTo(sae.BEnc.Value.Span);
+        ReadVector(file, arch == SaeArchitecture.Gated ? "b_gate" : "b_enc", dSae).CopyTo(sae.BEnc.Value.Span);
         ReadVector(file, "b_dec", dIn).CopyTo(sae.BDec.Value.Span);
+        if (arch == SaeArchitecture.Gated)
+        {
+            ReadVector(file, "r_mag", dSae).CopyTo(sae.RMag!.Value.Span);
+            ReadVector(file, "b_mag", dSae).CopyTo(sae.BMag!.Value.Span);
+        }
         if (arch is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK)
         {
             if (!file.Contains("threshold")) throw new DataFormatError(weightsPath, "threshold", "missing for a JumpReLU SAE");
@@ -138,7 +149,13 @@ public static class SaeLensFormat
         if (!applies)
         {
             // pre = W_enc·x + b_enc; ours computes W_enc·(x − b_dec) + b_enc′, so b_enc′ = b_enc + W_enc·b_dec.
-            for (int i = 0; i < dSae; i++) sae.BEnc.Value[i] += VectorMath.Dot<float>(sae.WEnc.Value.Row(i), sae.BDec.Value.Span);
+            // Gated: the same for b_gate, and b_mag′ = b_mag + exp(r_mag)·W_enc·b_dec for the magnitude path.
+            for (int i = 0; i < dSae; i++)
+            {
+                float shift = VectorMath.Dot<float>(sae.WEnc.Value.Row(i), sae.BDec.Value.Span);
+                sae.BEnc.Value[i] += shift;
+                if (arch == SaeArchitecture.Gated) sae.BMag!.Value[i] += MathF.Exp(sae.RMag!.Value[i]) * shift;
+            }
         }
         foreach (var p in sae.Parameters)
             foreach (float x in p.Value.Span)

@@ -11,7 +11,7 @@ public class SaeKernelGradientTests
     static (SaeTensors<double> w, Tensor<double> x) Setup(SaeArchitecture arch, int seed, double encBias = 0.1)
     {
         var rng = new Random(seed);
-        var w = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
+        var w = new SaeTensors<double>(D, M, arch);
         foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
         for (int i = 0; i < M; i++) w.BEnc[i] += encBias;
         if (w.LogThreshold != null) for (int i = 0; i < M; i++) w.LogThreshold[i] = Math.Log(0.05 + 0.1 * rng.NextDouble());
@@ -121,5 +121,126 @@ public class SaeKernelGradientTests
         }
         Assert.True(windowHits > 0, "the test needs pre-activations inside the window");
         for (int i = 0; i < M; i++) Assert.Equal(expected[i], grads.LogThreshold![i], 1e-9);
+    }
+}
+
+/// <summary>
+/// The gated SAE's loss and gradients (METHODS §2.5) against an independent float64 evaluation of
+///   L = (1/B)Σ‖x̂ − x‖² + λ(1/B)Σ ReLU(π_gate) + (1/B)Σ‖W_dec′ᵀReLU(π_gate) + b_dec′ − x‖²,
+/// where W_dec′, b_dec′ are frozen copies: central differences perturb every parameter everywhere except in
+/// the frozen copies, which is what stop-gradient means.
+/// </summary>
+public class GatedSaeGradientTests
+{
+    const int D = 8, M = 12, B = 5;
+
+    static (SaeTensors<double> w, Tensor<double> x) Setup(int seed)
+    {
+        var rng = new Random(seed);
+        var w = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
+        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
+        for (int i = 0; i < M; i++) w.BEnc[i] += 0.1;
+        var x = new Tensor<double>(B, D);
+        for (int i = 0; i < x.Length; i++) x[i] = 2 * rng.NextDouble() - 1;
+        return (w, x);
+    }
+
+    /// <summary>The loss straight from the definition (π_mag from exp(r_mag)⊙W_gate, not the kernel's reuse of π_gate).</summary>
+    static double ReferenceLoss(SaeTensors<double> w, Tensor<double> x, double lambda, double[] frozenWDec, double[] frozenBDec,
+        out int active, out int gateOnly, out int blocked)
+    {
+        double main = 0, l1 = 0, aux = 0;
+        active = gateOnly = blocked = 0;
+        for (int t = 0; t < B; t++)
+        {
+            var xbar = new double[D];
+            for (int j = 0; j < D; j++) xbar[j] = x[t * D + j] - w.BDec[j];
+            var xhat = new double[D]; var xgate = new double[D];
+            for (int j = 0; j < D; j++) { xhat[j] = w.BDec[j]; xgate[j] = frozenBDec[j]; }
+            for (int i = 0; i < M; i++)
+            {
+                double gate = w.BEnc[i], mag = w.BMag![i];
+                for (int j = 0; j < D; j++)
+                {
+                    gate += w.WEnc[i * D + j] * xbar[j];
+                    mag += Math.Exp(w.RMag![i]) * w.WEnc[i * D + j] * xbar[j];
+                }
+                double f = gate > 0 ? Math.Max(mag, 0) : 0, g = Math.Max(gate, 0);
+                if (gate > 0 && mag > 0) active++;
+                else if (gate > 0) gateOnly++;
+                else if (mag > 0) blocked++;
+                l1 += g;
+                for (int j = 0; j < D; j++) { xhat[j] += f * w.WDec[i * D + j]; xgate[j] += g * frozenWDec[i * D + j]; }
+            }
+            for (int j = 0; j < D; j++)
+            {
+                main += Math.Pow(xhat[j] - x[t * D + j], 2);
+                aux += Math.Pow(xgate[j] - x[t * D + j], 2);
+            }
+        }
+        return main / B + lambda * l1 / B + aux / B;
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void Every_parameter_matches_central_differences_with_the_decoder_frozen_in_the_auxiliary_term(int seed)
+    {
+        const double lambda = 0.3;
+        var (w, x) = Setup(seed);
+        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M);
+        var grads = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
+        var s = new SaeLossSettings { Sparsity = lambda };
+        var stats = kernel.Run(w, x, s, grads);
+        var frozenWDec = w.WDec.ToArray(); var frozenBDec = w.BDec.ToArray();
+        double reference = ReferenceLoss(w, x, lambda, frozenWDec, frozenBDec, out int active, out int gateOnly, out int blocked);
+        // The point must exercise every case: active latents, open gates with π_mag ≤ 0, closed gates with π_mag > 0.
+        Assert.True(active > 0 && gateOnly > 0 && blocked > 0, $"active {active}, gate-only {gateOnly}, blocked {blocked}");
+        Assert.Equal(reference, stats.Loss, 1e-12);
+        Assert.Equal((double)active / B, stats.L0, 1e-12);
+        Assert.True(stats.Aux > 0 && stats.Sparsity > 0);
+
+        var names = new[] { "W_enc", "b_gate", "W_dec", "b_dec", "r_mag", "b_mag" };
+        var values = w.All().ToArray();
+        var gradients = grads.All().ToArray();
+        Assert.Equal(names.Length, values.Length);
+        double largestAuxDecoderGradient = 0;
+        for (int p = 0; p < values.Length; p++)
+            for (int i = 0; i < values[p].Length; i++)
+            {
+                const double h = 1e-6;
+                double old = values[p][i];
+                values[p][i] = old + h; double up = ReferenceLoss(w, x, lambda, frozenWDec, frozenBDec, out _, out _, out _);
+                values[p][i] = old - h; double down = ReferenceLoss(w, x, lambda, frozenWDec, frozenBDec, out _, out _, out _);
+                double numeric = (up - down) / (2 * h);
+                if (names[p] == "W_dec")
+                {
+                    // Without the stop-gradient the auxiliary term would add this much to ∂L/∂W_dec.
+                    values[p][i] = old + h; double upLive = ReferenceLoss(w, x, lambda, w.WDec.ToArray(), frozenBDec, out _, out _, out _);
+                    values[p][i] = old - h; double downLive = ReferenceLoss(w, x, lambda, w.WDec.ToArray(), frozenBDec, out _, out _, out _);
+                    largestAuxDecoderGradient = Math.Max(largestAuxDecoderGradient, Math.Abs((upLive - downLive) / (2 * h) - numeric));
+                }
+                values[p][i] = old;
+                double analytic = gradients[p][i];
+                Assert.True(Math.Abs(numeric - analytic) <= 1e-6 + 1e-5 * Math.Abs(numeric),
+                    $"gated {names[p]}[{i}]: finite difference {numeric:G9}, backward {analytic:G9}");
+            }
+        Assert.True(largestAuxDecoderGradient > 1e-3, "the test point must be one where the stop-gradient matters");
+    }
+
+    [Fact]
+    public void Closed_gates_pass_no_gradient_to_the_magnitude_path()
+    {
+        // Every gate shut (b_gate ≪ 0) but π_mag > 0: f = 0, nothing is active, and r_mag, b_mag get nothing.
+        var (w, x) = Setup(13);
+        for (int i = 0; i < M; i++) { w.BEnc[i] = -100; w.BMag![i] = 5; }
+        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M);
+        var grads = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
+        var stats = kernel.Run(w, x, new SaeLossSettings { Sparsity = 0.3 }, grads);
+        Assert.Equal(0, stats.L0);
+        Assert.Equal(0, stats.Sparsity);
+        Assert.All(grads.RMag!.ToArray(), v => Assert.Equal(0, v));
+        Assert.All(grads.BMag!.ToArray(), v => Assert.Equal(0, v));
+        Assert.All(grads.WEnc.ToArray(), v => Assert.Equal(0, v));
     }
 }
