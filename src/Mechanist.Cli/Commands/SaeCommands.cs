@@ -26,9 +26,9 @@ static class SaeCommands
     static Command Train()
     {
         var acts = new Option<string>("--acts") { Description = "Activation store folder or an [N, d] .npy file.", Required = true };
-        var arch = new Option<string>("--arch") { Description = "Architecture: relu (L1 + resampling), topk (+AuxK), batchtopk, jumprelu.", DefaultValueFactory = _ => "topk" };
+        var arch = new Option<string>("--arch") { Description = "Architecture: relu (L1 + resampling), topk (+AuxK), batchtopk, jumprelu, gated (L1 on the gate path + auxiliary reconstruction; no resampling).", DefaultValueFactory = _ => "topk" };
         var width = new Option<string>("--width") { Description = "Latents (d_sae); several comma-separated train one SAE each on the same stream, e.g. 512,4096,16384.", DefaultValueFactory = _ => "4096" };
-        var l1 = new Option<string>("--l1") { Description = "Sparsity coefficient λ for relu (L1) and jumprelu (L0), inputs scaled to E‖x‖² = 1; comma-separated for several.", DefaultValueFactory = _ => "0.05" };
+        var l1 = new Option<string>("--l1") { Description = "Sparsity coefficient λ for relu (L1), jumprelu (L0) and gated (L1 on ReLU(π_gate)), inputs scaled to E‖x‖² = 1; comma-separated for several.", DefaultValueFactory = _ => "0.05" };
         var k = new Option<string>("--k") { Description = "Active latents per token for topk/batchtopk; comma-separated for several.", DefaultValueFactory = _ => "32" };
         var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, checkpoint/.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
@@ -53,7 +53,7 @@ static class SaeCommands
         { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model, hook };
         return cmd.WithAction((parse, cancel) =>
         {
-            if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk or jumprelu");
+            if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk, jumprelu or gated");
             using var source = ActivationSource.Open(parse.GetValue(acts)!);
             var info = (source as ActivationStore)?.Source;
             var o = new SaeTrainingOptions

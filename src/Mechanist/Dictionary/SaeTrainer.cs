@@ -195,7 +195,11 @@ public static class SaeTrainer
         };
     }
 
-    /// <summary>Resamples the relu SAE's latents that have not fired in the resampling window (METHODS §2.1).</summary>
+    /// <summary>
+    /// Resamples the relu SAE's latents that have not fired in the resampling window (METHODS §2.1). Relu only:
+    /// the procedure is Towards Monosemanticity's, and the gated paper trains without it (a gated latent would
+    /// also need its r_mag/b_mag reset, which the paper does not specify).
+    /// </summary>
     static void Resample(SaeTrainingRun run, IActivationSource source, long trainRows, TrainingState state, SaeTrainingOptions o)
     {
         long window = o.ResampleWindowSteps * o.BatchSize;

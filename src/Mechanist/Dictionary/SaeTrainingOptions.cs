@@ -4,14 +4,14 @@ namespace Mechanist.Dictionary;
 
 /// <summary>
 /// Everything a training run needs besides the data. One run trains every combination of
-/// <see cref="Widths"/> × sparsity settings (<see cref="L1"/> for relu/jumprelu, <see cref="Ks"/> for topk/batchtopk)
+/// <see cref="Widths"/> × sparsity settings (<see cref="L1"/> for relu/jumprelu/gated, <see cref="Ks"/> for topk/batchtopk)
 /// on one pass over the activation stream. Defaults follow METHODS §2.6.
 /// </summary>
 public sealed record SaeTrainingOptions
 {
     public SaeArchitecture Architecture { get; init; } = SaeArchitecture.TopK;
     public int[] Widths { get; init; } = [4096];
-    /// <summary>Sparsity coefficients λ (relu: L1 weight; jumprelu: L0 weight). Inputs are scaled to E‖x‖² = 1.</summary>
+    /// <summary>Sparsity coefficients λ (relu: L1 weight; jumprelu: L0 weight; gated: L1 weight on ReLU(π_gate)). Inputs are scaled to E‖x‖² = 1.</summary>
     public double[] L1 { get; init; } = [0.05];
     public int[] Ks { get; init; } = [32];
     public int BatchSize { get; init; } = 4096;
@@ -25,11 +25,11 @@ public sealed record SaeTrainingOptions
     public long WarmupSteps { get; init; } = 1000;
     /// <summary>Fraction of the run at the end over which the learning rate decays linearly to 0.</summary>
     public double DecayFraction { get; init; } = 0.2;
-    /// <summary>Fraction of the run over which λ rises linearly from 0 (relu, jumprelu).</summary>
+    /// <summary>Fraction of the run over which λ rises linearly from 0 (relu, jumprelu, gated).</summary>
     public double SparsityWarmupFraction { get; init; } = 0.05;
     /// <summary>Global gradient-norm clip (0 = off).</summary>
     public double ClipNorm { get; init; } = 1;
-    /// <summary>relu: steps at which dead latents are resampled (Towards Monosemanticity: 25k, 50k, 75k, 100k).</summary>
+    /// <summary>relu: steps at which dead latents are resampled (Towards Monosemanticity: 25k, 50k, 75k, 100k). Other architectures, gated included, are never resampled.</summary>
     public long[] ResampleSteps { get; init; } = [25_000, 50_000, 75_000, 100_000];
     /// <summary>relu: a latent is resampled if it has not fired in this many steps.</summary>
     public long ResampleWindowSteps { get; init; } = 12_500;

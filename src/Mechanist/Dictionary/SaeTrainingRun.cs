@@ -27,7 +27,7 @@ public sealed class SaeTrainingRun
     public string Name { get; }
     public Sae Sae { get; }
     public Adam Optimizer { get; }
-    /// <summary>Target sparsity coefficient λ (relu, jumprelu); the loss uses it after warm-up.</summary>
+    /// <summary>Target sparsity coefficient λ (relu, jumprelu, gated); the loss uses it after warm-up.</summary>
     public double Lambda { get; }
     internal SaeLossSettings Settings { get; }
     /// <summary>Tokens since each latent last fired (dead-latent tracking; saved in checkpoints).</summary>

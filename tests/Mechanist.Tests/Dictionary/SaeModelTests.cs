@@ -21,6 +21,11 @@ public class SaeModelTests
         new Rng(10).FillNormal(sae.BEnc.Value.Span, 0, 0.1f);
         if (sae.LogThreshold != null) for (int i = 0; i < m; i++) sae.LogThreshold.Value[i] = MathF.Log(0.05f + 0.01f * (i % 7));
         if (arch == SaeArchitecture.BatchTopK) sae.BatchThreshold = 0.3f;
+        if (arch == SaeArchitecture.Gated)
+        {
+            new Rng(11).FillNormal(sae.RMag!.Value.Span, 0, 0.3f);
+            new Rng(12).FillNormal(sae.BMag!.Value.Span, 0, 0.1f);
+        }
         return sae;
     }
 
@@ -29,6 +34,7 @@ public class SaeModelTests
     [InlineData(SaeArchitecture.TopK)]
     [InlineData(SaeArchitecture.BatchTopK)]
     [InlineData(SaeArchitecture.JumpRelu)]
+    [InlineData(SaeArchitecture.Gated)]
     public void SaeLens_round_trip_keeps_weights_and_codes(SaeArchitecture arch)
     {
         var sae = RandomSae(arch);
@@ -43,6 +49,11 @@ public class SaeModelTests
         Assert.Equal(256, loaded.Metadata.ContextSize);
         Assert.Equal(sae.WEnc.Value.ToArray(), loaded.WEnc.Value.ToArray());
         Assert.Equal(sae.WDec.Value.ToArray(), loaded.WDec.Value.ToArray());
+        for (int p = 0; p < sae.Parameters.Count; p++)
+        {
+            Assert.Equal(sae.Parameters[p].Name, loaded.Parameters[p].Name);
+            Assert.Equal(sae.Parameters[p].Value.ToArray(), loaded.Parameters[p].Value.ToArray());
+        }
         Assert.Equal(density, SaeLensFormat.LoadLog10Density(dir, sae.DSae));
         var x = RandomRows(64, sae.DIn, 4);
         var a = sae.Encode(x); var b = loaded.Encode(x);
@@ -55,6 +66,66 @@ public class SaeModelTests
         Assert.Equal([(long)sae.DIn, sae.DSae], file.Info("W_enc").Shape);
         Assert.Equal([(long)sae.DSae, sae.DIn], file.Info("W_dec").Shape);
         Assert.Equal(arch is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK, file.Contains("threshold"));
+        // Gated: SAELens' GatedSAE has b_gate, r_mag, b_mag [d_sae] and no b_enc.
+        bool gated = arch == SaeArchitecture.Gated;
+        Assert.Equal(!gated, file.Contains("b_enc"));
+        foreach (var name in new[] { "b_gate", "r_mag", "b_mag" })
+        {
+            Assert.Equal(gated, file.Contains(name));
+            if (gated) Assert.Equal([(long)sae.DSae], file.Info(name).Shape);
+        }
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, SaeLensFormat.ConfigFile)))!;
+        Assert.Equal(arch.SaeLensName(), cfg["architecture"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Gated_encodes_as_gate_times_relu_magnitude()
+    {
+        // f = 1[π_gate > 0]·ReLU(π_mag) with π_mag from W_mag = exp(r_mag)⊙W_gate, evaluated directly.
+        var sae = RandomSae(SaeArchitecture.Gated);
+        var x = RandomRows(40, sae.DIn, 8);
+        var codes = sae.Encode(x);
+        int blocked = 0;
+        for (int t = 0; t < x.RowCount; t++)
+        {
+            var expected = new Dictionary<int, float>();
+            for (int i = 0; i < sae.DSae; i++)
+            {
+                double gate = sae.BEnc.Value[i], mag = sae.BMag!.Value[i];
+                for (int j = 0; j < sae.DIn; j++)
+                {
+                    double xb = x[t * sae.DIn + j] - sae.BDec.Value[j];
+                    gate += sae.WEnc.Value[i * sae.DIn + j] * xb;
+                    mag += Math.Exp(sae.RMag!.Value[i]) * sae.WEnc.Value[i * sae.DIn + j] * xb;
+                }
+                if (gate > 0 && mag > 0) expected[i] = (float)mag;
+                else if (mag > 0) blocked++;
+            }
+            Assert.Equal(expected.Keys.Order(), codes.RowIndices(t).ToArray());
+            var values = codes.RowValues(t);
+            for (int e = 0; e < values.Length; e++) Assert.Equal(expected[codes.RowIndices(t)[e]], values[e], 1e-4f);
+        }
+        Assert.True(codes.L0 > 0 && blocked > 0);
+    }
+
+    [Fact]
+    public void Gated_without_apply_b_dec_to_input_shifts_both_biases()
+    {
+        // A SAELens gated file with apply_b_dec_to_input = false reads x directly: b_gate and b_mag absorb W·b_dec.
+        var sae = RandomSae(SaeArchitecture.Gated);
+        string dir = Path.Combine(TestPaths.NewTempDir(), "sae");
+        SaeLensFormat.Save(sae, dir);
+        string cfg = Path.Combine(dir, SaeLensFormat.ConfigFile);
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"apply_b_dec_to_input\": true", "\"apply_b_dec_to_input\": false"));
+        var loaded = Sae.Load(dir);
+        // The file now means π = W·x + b; the original SAE gives that on x + b_dec.
+        var x = RandomRows(30, sae.DIn, 9);
+        var plusBDec = x.Clone();
+        for (int t = 0; t < x.RowCount; t++) for (int j = 0; j < sae.DIn; j++) plusBDec[t * sae.DIn + j] += sae.BDec.Value[j];
+        var a = sae.Encode(plusBDec); var b = loaded.Encode(x);
+        Assert.True(a.L0 > 0);
+        Assert.Equal(a.Indices, b.Indices);
+        for (int e = 0; e < a.Values.Length; e++) Assert.Equal(a.Values[e], b.Values[e], 1e-4f);
     }
 
     [Fact]
@@ -67,7 +138,7 @@ public class SaeModelTests
         File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"d_sae\": 48", "\"d_sae\": 49"));
         var e = Assert.ThrowsAny<UserError>(() => SaeLensFormat.Load(dir));
         Assert.Contains("W_enc", e.Message);
-        File.WriteAllText(cfg, "{ \"architecture\": \"gated\", \"d_in\": 16, \"d_sae\": 48 }");
+        File.WriteAllText(cfg, "{ \"architecture\": \"matryoshka\", \"d_in\": 16, \"d_sae\": 48 }");
         var g = Assert.Throws<DataFormatError>(() => SaeLensFormat.Load(dir));
         Assert.Equal("architecture", g.Field);
         File.WriteAllText(cfg, "{ \"architecture\": \"topk\", \"d_in\": 16, \"d_sae\": -48, \"k\": 4 }");
@@ -81,6 +152,7 @@ public class SaeModelTests
     [InlineData(SaeArchitecture.Relu)]
     [InlineData(SaeArchitecture.TopK)]
     [InlineData(SaeArchitecture.JumpRelu)]
+    [InlineData(SaeArchitecture.Gated)]
     public void Folding_the_input_scale_leaves_outputs_unchanged(SaeArchitecture arch)
     {
         // An SAE trained on c·x, folded, must give the same latents on raw x and reconstruct x̂/c.
@@ -191,7 +263,7 @@ public class SaeModelTests
         string dir = TestPaths.NewTempDir();
         string data = Path.Combine(dir, "x.npy");
         SyntheticData.Write(new SyntheticOptions { D = 16, Features = 40, L0 = 3, Rows = 3000, Seed = 2 }, data, false);
-        foreach (var arch in new[] { SaeArchitecture.TopK, SaeArchitecture.Relu, SaeArchitecture.BatchTopK })
+        foreach (var arch in new[] { SaeArchitecture.TopK, SaeArchitecture.Relu, SaeArchitecture.BatchTopK, SaeArchitecture.Gated })
         {
             var o = new SaeTrainingOptions
             {
