@@ -33,7 +33,7 @@ public static class SaeBench
         var results = new List<SaeBenchResult>();
         foreach (string kind in kinds)
         {
-            if (!SaeArchitectureNames.TryParse(kind, out var arch)) throw new UserError($"--kind {kind}: use relu or topk");
+            if (!SaeArchitectureNames.TryParse(kind, out var arch)) throw new UserError($"--kind {kind}: use relu, topk or gated");
             var (run, x) = Setup(arch, dIn, dSae, batch, reluL0);
             var ours = new List<double>(); var peer = new List<double>(); var gemm = new List<double>();
             var l0s = new List<double>();
@@ -44,7 +44,7 @@ public static class SaeBench
                 gemm.Add(GemmGflops(dIn, dSae, batch, 0.3));
                 ours.Add(TimeSteps(run, x, seconds, out double l0));
                 l0s.Add(l0);
-                if (peerScript != null)
+                if (peerScript != null && arch is SaeArchitecture.Relu or SaeArchitecture.TopK) // the peer has no gated
                 {
                     double? p = Peer(peerScript, arch, dIn, dSae, batch, log);
                     if (p is double v) peer.Add(v);
@@ -62,10 +62,11 @@ public static class SaeBench
         var sae = Sae.Create(arch, dIn, dSae, 1, 32);
         var x = new Tensor(batch, dIn);
         new Rng(2).FillNormal(x.Span, 0, 1);
-        if (arch == SaeArchitecture.Relu)
+        if (arch is SaeArchitecture.Relu or SaeArchitecture.Gated)
         {
             // A trained relu SAE fires ~20–50 of 4,096 latents. With Gaussian inputs a latent's pre-activation is
-            // N(0, ‖w_i‖²); this bias puts each latent's firing probability at reluL0 / d_sae.
+            // N(0, ‖w_i‖²); this bias puts each latent's firing probability at reluL0 / d_sae. Gated: the same
+            // for the gate (b_gate); with r_mag = b_mag = 0 every open gate is active, so L0 matches relu's.
             double cut = SyntheticData.InverseNormal(1 - reluL0 / dSae);
             for (int i = 0; i < dSae; i++)
             {

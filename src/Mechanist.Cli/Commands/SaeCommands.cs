@@ -182,11 +182,11 @@ static class SaeCommands
     /// <summary>`mechanist bench sae` (registered under `bench`).</summary>
     public static Command Bench()
     {
-        var kinds = new Option<string>("--kind") { Description = "relu, topk or both (comma-separated).", DefaultValueFactory = _ => "relu,topk" };
+        var kinds = new Option<string>("--kind") { Description = "relu, topk, gated (comma-separated); the peer runs relu and topk only.", DefaultValueFactory = _ => "relu,topk" };
         var repeats = new Option<int>("--repeats") { Description = "Interleaved rounds (ours, peer, GEMM); medians reported.", DefaultValueFactory = _ => 3 };
         var seconds = new Option<double>("--seconds") { Description = "Seconds of our training steps per round.", DefaultValueFactory = _ => 3 };
         var peer = new Option<string?>("--peer") { Description = "PyTorch peer script (default ../shared/baselines/torch_sae_bench.py if present; 'none' to skip)." };
-        var l0 = new Option<double>("--relu-l0") { Description = "relu: latents firing per token (a trained SAE's sparsity).", DefaultValueFactory = _ => 32 };
+        var l0 = new Option<double>("--relu-l0") { Description = "relu and gated: latents firing per token (a trained SAE's sparsity).", DefaultValueFactory = _ => 32 };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var cmd = new Command("sae", "SAE training throughput (512 → 4,096, batch 4,096) against the PyTorch peer and the GEMM bound, interleaved.")
         { kinds, repeats, seconds, peer, l0, json };
