@@ -64,6 +64,8 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     T[] _workerRows = [];
     double[] _workerSums = [];
     int[] _deadList = [];
+    T[] _dense = [];                       // dense mode: the activations f as a [B,m] matrix (zeros off the active set)
+    T[] _denseGate = [];                   // dense mode, gated: ReLU(π_gate) as a [B,m] matrix, then ∂L_aux/∂ReLU(π_gate)
 
     struct CscEntry { public int Token, Row; public T Dec, Enc; }
 
@@ -76,6 +78,19 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         _cscStart = new int[dSae + 1];
         _cscFill = new int[dSae];
     }
+
+    /// <summary>
+    /// Share of active (token, latent) pairs above which the pass after the encoder runs as dense GEMMs instead of
+    /// per-entry loops. A freshly initialised relu or jumprelu SAE has half its latents on for its first steps,
+    /// where the loops are slow (they stream a decoder and an encoder row per entry). Measured at 512 → 4,096,
+    /// batch 4,096 (2 threads): L0 2,047 takes 1.9 s a step in loops and 0.6–1.0 s dense, L0 1,072 1.1 s vs 0.66 s,
+    /// L0 416 0.47 s vs 0.55 s, L0 184 0.27 s vs 0.49 s: the crossover is near a fifth of the latents.
+    /// Set to 0 (always dense) or above 1 (never) to compare the two paths.
+    /// </summary>
+    public double DenseAbove { get; set; } = 0.2;
+
+    /// <summary>Whether the last pass ran dense (see <see cref="DenseAbove"/>).</summary>
+    public bool LastPassDense { get; private set; }
 
     /// <summary>Tokens each latent fired on in the last batch.</summary>
     public ReadOnlySpan<int> LatentCounts => _latentCount;
@@ -142,6 +157,11 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         // 4. Decode each token from its active latents; ∂L/∂x̂ and ∂L/∂f on the active entries.
         T lambda = T.CreateTruncating(s.Sparsity);
         T halfWidth = T.CreateTruncating(s.Bandwidth / 2), invWidth = T.One / T.CreateTruncating(s.Bandwidth);
+        long activeEntries = 0, entries = 0; // f > 0; all entries the passes below touch (gated: every open gate)
+        for (int t = 0; t < batch; t++) { activeEntries += _count[t]; entries += _count[t] + _extra[t]; }
+        LastPassDense = !useAux && _arch != SaeArchitecture.TopK && (long)batch * _m <= DenseLimit
+            && entries > DenseAbove * batch * _m;
+        if (LastPassDense) return RunDense(w, x, s, grads, projectDecoder, batch, workers, activeEntries, stats);
         var sums = WorkerSums(workers, 6 + (useAux ? _d : 0));
         VectorMath.ForRanges(batch, workers, (start, end, worker) =>
         {
@@ -217,10 +237,8 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             reconSum += acc[0]; errSq += acc[1]; l1Sum += acc[2]; gateL1Sum += acc[3]; gateReconSum += acc[4];
             if (useAux) for (int j = 0; j < _d; j++) errMean![j] += acc[6 + j];
         }
-        long active = 0;
-        for (int t = 0; t < batch; t++) active += _count[t];
         stats.Reconstruction = reconSum / batch;
-        stats.L0 = (double)active / batch;
+        stats.L0 = (double)activeEntries / batch;
         stats.L1 = l1Sum / batch;
         stats.Sparsity = _arch switch
         {
@@ -248,14 +266,192 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         // 7. Weight gradients, latent by latent.
         WeightGradients(w, grads!, batch, kAux, projectDecoder, workers);
         if (gated) GatedBiasGradients(w, grads!, batch);
-        if (_arch == SaeArchitecture.JumpRelu)
+        if (_arch == SaeArchitecture.JumpRelu) ThresholdGradient(grads!, batch);
+        return stats;
+    }
+
+    /// <summary>
+    /// Dense mode, gated, backward: on entry _pre holds G = ∂L/∂x̂·W_decᵀ and the second half of _rows is free.
+    /// Decodes x̂_gate = ReLU(π_gate)·W_dec + b_dec with a GEMM, takes (2/B)(x̂_gate − x)·W_decᵀ with another,
+    /// fills the per-entry ∂L/∂π_gate, ∂L/∂π_mag as <see cref="GatedTokenGradients"/> does, and leaves in _pre the
+    /// encoder coefficient E (∂L/∂π_gate + exp(r_mag)·∂L/∂π_mag on open gates, 0 elsewhere) for the shared products.
+    /// Returns mean_t ‖x̂_gate − x‖².
+    /// </summary>
+    double GatedDense(SaeTensors<T> w, Tensor<T> x, int batch, int workers, T lambdaOverB, T twoOverB)
+    {
+        if (_denseGate.Length < batch * _m) _denseGate = new T[batch * _m];
+        var aux = _rows.AsSpan(batch * _d, batch * _d);
+        VectorMath.ForRanges(batch, workers, (start, end, _) =>
         {
-            var gLog = grads!.LogThreshold!.Span;
-            gLog.Clear();
+            for (int t = start; t < end; t++)
+            {
+                var fg = _denseGate.AsSpan(t * _m, _m);
+                fg.Clear();
+                for (int e = _offset[t]; e < _offset[t] + _count[t] + _extra[t]; e++) fg[_index[e]] = _gate[e];
+                w.BDec.Span.CopyTo(_rows.AsSpan((batch + t) * _d, _d));
+            }
+        });
+        Gemm.Multiply(false, false, batch, _d, _m, T.One, _denseGate, _m, w.WDec.Span, _d, T.One, aux, _d);
+        int sums = WorkerSums(workers, 1);
+        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        {
+            double sq = 0;
+            for (int t = start; t < end; t++)
+            {
+                var row = _rows.AsSpan((batch + t) * _d, _d);
+                var xt = x.Span.Slice(t * _d, _d);
+                for (int j = 0; j < _d; j++)
+                {
+                    T err = row[j] - xt[j];
+                    sq += double.CreateTruncating(err * err);
+                    row[j] = twoOverB * err;
+                }
+            }
+            _workerSums[worker * sums] = sq;
+        });
+        double total = 0;
+        for (int wk = 0; wk < workers; wk++) total += _workerSums[wk * sums];
+        Gemm.Multiply(false, true, batch, _m, _d, T.One, aux, _d, w.WDec.Span, _d, T.Zero, _denseGate, _m);
+        VectorMath.ForRanges(batch, workers, (start, end, _) =>
+        {
+            for (int t = start; t < end; t++)
+            {
+                var gp = _pre.AsSpan(t * _m, _m);
+                var ga = _denseGate.AsSpan(t * _m, _m);
+                int o = _offset[t], c = _count[t], end2 = o + c + _extra[t];
+                for (int e = o; e < end2; e++)
+                {
+                    int i = _index[e];
+                    _magGrad[e] = e < o + c ? gp[i] : T.Zero;
+                    _gateGrad[e] = lambdaOverB + ga[i];
+                }
+                gp.Clear();
+                for (int e = o; e < end2; e++) gp[_index[e]] = _gateGrad[e] + _magScale[_index[e]] * _magGrad[e];
+            }
+        });
+        return total / batch;
+    }
+
+    void ThresholdGradient(SaeTensors<T> grads, int batch)
+    {
+        var gLog = grads.LogThreshold!.Span;
+        gLog.Clear();
+        for (int t = 0; t < batch; t++)
+            for (int e = _nearOffset[t]; e < _nearOffset[t] + _nearCount[t]; e++)
+                gLog[_nearIndex[e]] += _nearCoef[e] * _theta[_nearIndex[e]]; // dθ/d logθ = θ
+    }
+
+    /// <summary>Largest batch × d_sae for which dense mode may allocate its [B, m] activation matrix (1 GiB of floats).</summary>
+    const long DenseLimit = 1L << 28;
+
+    /// <summary>
+    /// Steps 4–7 with dense products, for batches in which many latents fire: F holds f on the active entries and
+    /// zeros elsewhere, x̂ = F·W_dec + b_dec, G = ∂L/∂x̂·W_decᵀ, and with Ĝ = G masked to the active entries
+    /// (+ λ/B for relu): ∂L/∂x̄ = Ĝ·W_enc, ∂L/∂W_dec = Fᵀ·∂L/∂x̂, ∂L/∂W_enc = Ĝᵀ·x̄, ∂L/∂b_enc = column sums of Ĝ.
+    /// The same quantities as the entry loops, in a different summation order. AuxK never runs here.
+    /// Gated adds the gate path (see <see cref="GatedDense"/>): two more products, for x̂_gate and its gradient.
+    /// </summary>
+    SaeBatchStats RunDense(SaeTensors<T> w, Tensor<T> x, SaeLossSettings s, SaeTensors<T>? grads, bool projectDecoder,
+        int batch, int workers, long activeEntries, SaeBatchStats stats)
+    {
+        bool backward = grads != null;
+        T invB = T.One / T.CreateTruncating(batch);
+        T lambda = T.CreateTruncating(s.Sparsity);
+        T invWidth = T.One / T.CreateTruncating(s.Bandwidth);
+        bool gated = _arch == SaeArchitecture.Gated;
+        if (_dense.Length < batch * _m) _dense = new T[batch * _m];
+        int sums = WorkerSums(workers, 3);
+        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        {
+            double l1 = 0, gateL1 = 0;
+            for (int t = start; t < end; t++)
+            {
+                var f = _dense.AsSpan(t * _m, _m);
+                f.Clear();
+                for (int e = _offset[t]; e < _offset[t] + _count[t]; e++) { f[_index[e]] = _value[e]; l1 += double.CreateTruncating(_value[e]); }
+                if (gated)
+                    for (int e = _offset[t]; e < _offset[t] + _count[t] + _extra[t]; e++) gateL1 += double.CreateTruncating(_gate[e]);
+                w.BDec.Span.CopyTo(_rows.AsSpan(t * _d, _d));
+            }
+            _workerSums[worker * sums + 1] = l1;
+            _workerSums[worker * sums + 2] = gateL1;
+        });
+        Gemm.Multiply(false, false, batch, _d, _m, T.One, _dense, _m, w.WDec.Span, _d, T.One, _rows, _d);
+        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        {
+            double sq = 0;
+            T two = T.CreateTruncating(2) * invB;
+            for (int t = start; t < end; t++)
+            {
+                var row = _rows.AsSpan(t * _d, _d);
+                var xt = x.Span.Slice(t * _d, _d);
+                for (int j = 0; j < _d; j++)
+                {
+                    T err = row[j] - xt[j];
+                    sq += double.CreateTruncating(err * err);
+                    if (backward) row[j] = two * err;
+                }
+            }
+            _workerSums[worker * sums] = sq;
+        });
+        double reconSum = 0, l1Sum = 0, gateL1Sum = 0;
+        for (int wk = 0; wk < workers; wk++) { reconSum += _workerSums[wk * sums]; l1Sum += _workerSums[wk * sums + 1]; gateL1Sum += _workerSums[wk * sums + 2]; }
+        stats.Reconstruction = reconSum / batch;
+        stats.L0 = (double)activeEntries / batch;
+        stats.L1 = l1Sum / batch;
+        stats.Sparsity = _arch switch
+        {
+            SaeArchitecture.Relu => s.Sparsity * stats.L1,
+            SaeArchitecture.JumpRelu => s.Sparsity * stats.L0,
+            SaeArchitecture.Gated => s.Sparsity * gateL1Sum / batch,
+            _ => 0,
+        };
+        CountLatents(batch);
+        if (!backward) return stats;
+        var g = grads!;
+
+        // G = ∂L/∂x̂ · W_decᵀ into _pre (the pre-activations were copied into the entries by Select).
+        Gemm.Multiply(false, true, batch, _m, _d, T.One, _rows, _d, w.WDec.Span, _d, T.Zero, _pre, _m);
+        if (_arch == SaeArchitecture.JumpRelu)
             for (int t = 0; t < batch; t++)
                 for (int e = _nearOffset[t]; e < _nearOffset[t] + _nearCount[t]; e++)
-                    gLog[_nearIndex[e]] += _nearCoef[e] * _theta[_nearIndex[e]]; // dθ/d logθ = θ
-        }
+                {
+                    int i = _nearIndex[e];
+                    _nearCoef[e] = -(_theta[i] * invWidth) * _pre[t * _m + i] - lambda * invB * invWidth;
+                }
+        T penalty = _arch == SaeArchitecture.Relu ? lambda * invB : T.Zero;
+        if (gated) stats.Aux = GatedDense(w, x, batch, workers, lambda * invB, T.CreateTruncating(2) * invB);
+        else VectorMath.ForRanges(batch, workers, (start, end, _) =>
+        {
+            for (int t = start; t < end; t++)
+            {
+                var gp = _pre.AsSpan(t * _m, _m);
+                var f = _dense.AsSpan(t * _m, _m);
+                for (int i = 0; i < _m; i++) gp[i] = f[i] != T.Zero ? gp[i] + penalty : T.Zero;
+            }
+        });
+        // ∂L/∂x̄ = Ĝ·W_enc into the second half of _rows; ∂L/∂b_dec = Σ_t (∂L/∂x̂_t − ∂L/∂x̄_t).
+        var gxbar = _rows.AsSpan(batch * _d, batch * _d);
+        Gemm.Multiply(false, false, batch, _d, _m, T.One, _pre, _m, w.WEnc.Span, _d, T.Zero, gxbar, _d);
+        var gBDec = g.BDec.Span;
+        gBDec.Clear();
+        for (int t = 0; t < batch; t++)
+            for (int j = 0; j < _d; j++) gBDec[j] += _rows[t * _d + j] - _rows[(batch + t) * _d + j];
+        Gemm.Multiply(true, false, _m, _d, batch, T.One, _dense, _m, _rows, _d, T.Zero, g.WDec.Span, _d);
+        Gemm.Multiply(true, false, _m, _d, batch, T.One, _pre, _m, _xbar, _d, T.Zero, g.WEnc.Span, _d);
+        var gBEnc = g.BEnc.Span;
+        gBEnc.Clear();
+        for (int t = 0; t < batch; t++) VectorMath.Axpy(T.One, _pre.AsSpan(t * _m, _m), gBEnc);
+        if (gated) GatedBiasGradients(w, g, batch); // b_enc above summed the whole encoder coefficient; b_gate takes only the gate part
+        if (projectDecoder)
+            for (int i = 0; i < _m; i++)
+            {
+                if (_latentCount[i] == 0) continue;
+                var gDec = g.WDec.Row(i);
+                var di = w.WDec.Row(i);
+                VectorMath.Axpy(-VectorMath.Dot<T>(gDec, di), di, gDec);
+            }
+        if (_arch == SaeArchitecture.JumpRelu) ThresholdGradient(g, batch);
         return stats;
     }
 

@@ -3,7 +3,10 @@ using Mechanist.Numerics;
 
 namespace Mechanist.Tests.Dictionary;
 
-/// <summary>Every architecture's fused backward pass against central finite differences in float64.</summary>
+/// <summary>
+/// Every architecture's fused backward pass against central finite differences in float64, through both the
+/// per-entry loops (sparse) and the dense GEMM path that batches with many active latents take.
+/// </summary>
 public class SaeKernelGradientTests
 {
     const int D = 8, M = 12, B = 5;
@@ -24,15 +27,16 @@ public class SaeKernelGradientTests
         => k.Run(w, x, s, scratch).Loss;
 
     static void CheckAgainstFiniteDifferences(SaeArchitecture arch, SaeLossSettings s, int seed,
-        Func<string, int, bool>? include = null, double encBias = 0.1, Action<SaeTensors<double>>? adjust = null)
+        Func<string, int, bool>? include = null, double encBias = 0.1, Action<SaeTensors<double>>? adjust = null, bool dense = false)
     {
         var (w, x) = Setup(arch, seed, encBias);
         adjust?.Invoke(w);
-        var kernel = new SaeKernel<double>(arch, D, M);
+        var kernel = new SaeKernel<double>(arch, D, M) { DenseAbove = dense ? 0 : 2 };
         var grads = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
         var scratch = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
         var stats = kernel.Run(w, x, s, grads);
         Assert.True(stats.L0 > 0);
+        Assert.Equal(dense, kernel.LastPassDense);
         if (s.Dead != null) Assert.True(stats.Aux > 0, "AuxK must be active in this test");
         var names = new[] { "W_enc", "b_enc", "W_dec", "b_dec" };
         var values = new[] { w.WEnc, w.BEnc, w.WDec, w.BDec };
@@ -56,18 +60,18 @@ public class SaeKernelGradientTests
         Assert.True(checkedCount > 10);
     }
 
-    [Fact]
-    public void Relu_with_L1() => CheckAgainstFiniteDifferences(SaeArchitecture.Relu, new SaeLossSettings { Sparsity = 0.3 }, 1);
+    [Theory, InlineData(false), InlineData(true)]
+    public void Relu_with_L1(bool dense) => CheckAgainstFiniteDifferences(SaeArchitecture.Relu, new SaeLossSettings { Sparsity = 0.3 }, 1, dense: dense);
 
     [Fact]
     public void TopK() => CheckAgainstFiniteDifferences(SaeArchitecture.TopK, new SaeLossSettings { K = 3 }, 2);
 
-    [Fact]
-    public void BatchTopK() => CheckAgainstFiniteDifferences(SaeArchitecture.BatchTopK, new SaeLossSettings { K = 3 }, 3);
+    [Theory, InlineData(false), InlineData(true)]
+    public void BatchTopK(bool dense) => CheckAgainstFiniteDifferences(SaeArchitecture.BatchTopK, new SaeLossSettings { K = 3 }, 3, dense: dense);
 
-    [Fact]
-    public void JumpRelu_weights() =>
-        CheckAgainstFiniteDifferences(SaeArchitecture.JumpRelu, new SaeLossSettings { Sparsity = 0.2, Bandwidth = 1e-3 }, 4);
+    [Theory, InlineData(false), InlineData(true)]
+    public void JumpRelu_weights(bool dense) =>
+        CheckAgainstFiniteDifferences(SaeArchitecture.JumpRelu, new SaeLossSettings { Sparsity = 0.2, Bandwidth = 1e-3 }, 4, dense: dense);
 
     [Fact]
     public void TopK_AuxK_on_dead_latents()
@@ -85,13 +89,13 @@ public class SaeKernelGradientTests
             });
     }
 
-    [Fact]
-    public void JumpRelu_threshold_gets_the_straight_through_estimate()
+    [Theory, InlineData(false), InlineData(true)]
+    public void JumpRelu_threshold_gets_the_straight_through_estimate(bool dense)
     {
         var (w, x) = Setup(SaeArchitecture.JumpRelu, 6);
         const double eps = 0.05, lambda = 0.2;
         var s = new SaeLossSettings { Sparsity = lambda, Bandwidth = eps };
-        var kernel = new SaeKernel<double>(SaeArchitecture.JumpRelu, D, M);
+        var kernel = new SaeKernel<double>(SaeArchitecture.JumpRelu, D, M) { DenseAbove = dense ? 0 : 2 };
         var grads = new SaeTensors<double>(D, M, true);
         kernel.Run(w, x, s, grads);
         // Independent evaluation of the estimator: ∂L/∂logθ_i = θ_i Σ_t [−(θ_i/ε)K·∂L/∂f_ti − (λ/B)(1/ε)K].
@@ -121,6 +125,48 @@ public class SaeKernelGradientTests
         }
         Assert.True(windowHits > 0, "the test needs pre-activations inside the window");
         for (int i = 0; i < M; i++) Assert.Equal(expected[i], grads.LogThreshold![i], 1e-9);
+    }
+
+    [Theory]
+    [InlineData(SaeArchitecture.Relu)]
+    [InlineData(SaeArchitecture.JumpRelu)]
+    [InlineData(SaeArchitecture.Gated)]
+    public void Dense_and_sparse_paths_agree_in_float32_at_realistic_sizes(SaeArchitecture arch)
+    {
+        // 64 → 1,024 latents, 200 tokens, about half the latents active: the size at which the two paths' different
+        // summation orders (GEMM blocks vs entry loops) could drift apart if either dropped or doubled a term.
+        const int d = 64, m = 1024, batch = 200;
+        var rng = new Random(7);
+        var w = new SaeTensors<float>(d, m, arch);
+        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = (float)(rng.NextDouble() - 0.5) * 0.25f;
+        if (w.LogThreshold != null) for (int i = 0; i < m; i++) w.LogThreshold[i] = MathF.Log(0.01f + 0.05f * (float)rng.NextDouble());
+        var x = new Tensor(batch, d);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(2 * rng.NextDouble() - 1);
+        var s = new SaeLossSettings { Sparsity = 0.05, Bandwidth = 0.01 };
+        SaeTensors<float> Gradients(bool dense, out SaeBatchStats stats)
+        {
+            var kernel = new SaeKernel<float>(arch, d, m) { DenseAbove = dense ? 0 : 2 };
+            var g = new SaeTensors<float>(d, m, arch);
+            stats = kernel.Run(w, x, s, g, projectDecoder: true);
+            Assert.Equal(dense, kernel.LastPassDense);
+            return g;
+        }
+        var sparse = Gradients(false, out var a);
+        var dense = Gradients(true, out var b);
+        Assert.True(a.L0 > m / 8, $"the test needs many active latents (L0 {a.L0})");
+        Assert.Equal(a.L0, b.L0);
+        Assert.Equal(a.Reconstruction, b.Reconstruction, 1e-4 * a.Reconstruction);
+        Assert.Equal(a.L1, b.L1, 1e-4 * a.L1);
+        Assert.Equal(a.Sparsity, b.Sparsity, 1e-4 * a.Sparsity);
+        Assert.Equal(a.Aux, b.Aux, 1e-4 * a.Aux);
+        var sa = sparse.All().ToArray(); var sb = dense.All().ToArray();
+        for (int p = 0; p < sa.Length; p++)
+        {
+            double scale = 0;
+            for (int i = 0; i < sa[p].Length; i++) scale = Math.Max(scale, Math.Abs(sa[p][i]));
+            for (int i = 0; i < sa[p].Length; i++)
+                Assert.True(Math.Abs(sa[p][i] - sb[p][i]) <= 1e-4 * scale + 1e-9, $"tensor {p}[{i}]: sparse {sa[p][i]}, dense {sb[p][i]}");
+        }
     }
 }
 
@@ -182,16 +228,19 @@ public class GatedSaeGradientTests
     }
 
     [Theory]
-    [InlineData(11)]
-    [InlineData(12)]
-    public void Every_parameter_matches_central_differences_with_the_decoder_frozen_in_the_auxiliary_term(int seed)
+    [InlineData(11, false)]
+    [InlineData(12, false)]
+    [InlineData(11, true)]
+    [InlineData(12, true)]
+    public void Every_parameter_matches_central_differences_with_the_decoder_frozen_in_the_auxiliary_term(int seed, bool dense)
     {
         const double lambda = 0.3;
         var (w, x) = Setup(seed);
-        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M);
+        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M) { DenseAbove = dense ? 0 : 2 };
         var grads = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
         var s = new SaeLossSettings { Sparsity = lambda };
         var stats = kernel.Run(w, x, s, grads);
+        Assert.Equal(dense, kernel.LastPassDense);
         var frozenWDec = w.WDec.ToArray(); var frozenBDec = w.BDec.ToArray();
         double reference = ReferenceLoss(w, x, lambda, frozenWDec, frozenBDec, out int active, out int gateOnly, out int blocked);
         // The point must exercise every case: active latents, open gates with π_mag ≤ 0, closed gates with π_mag > 0.
@@ -228,15 +277,16 @@ public class GatedSaeGradientTests
         Assert.True(largestAuxDecoderGradient > 1e-3, "the test point must be one where the stop-gradient matters");
     }
 
-    [Fact]
-    public void Closed_gates_pass_no_gradient_to_the_magnitude_path()
+    [Theory, InlineData(false), InlineData(true)]
+    public void Closed_gates_pass_no_gradient_to_the_magnitude_path(bool dense)
     {
         // Every gate shut (b_gate ≪ 0) but π_mag > 0: f = 0, nothing is active, and r_mag, b_mag get nothing.
         var (w, x) = Setup(13);
         for (int i = 0; i < M; i++) { w.BEnc[i] = -100; w.BMag![i] = 5; }
-        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M);
+        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M) { DenseAbove = dense ? -1 : 2 };
         var grads = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
         var stats = kernel.Run(w, x, new SaeLossSettings { Sparsity = 0.3 }, grads);
+        Assert.Equal(dense, kernel.LastPassDense);
         Assert.Equal(0, stats.L0);
         Assert.Equal(0, stats.Sparsity);
         Assert.All(grads.RMag!.ToArray(), v => Assert.Equal(0, v));
