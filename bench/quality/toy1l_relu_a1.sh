@@ -11,8 +11,12 @@
 # The paper: 100 B model tokens, 8.2 B SAE vectors from a pool of 10 B (40 M contexts × 250), batch 8,192.
 # Environment: MECHANIST (the CLI command, default "dotnet src/Mechanist.Cli/bin/Release/net10.0/mechanist.dll"),
 #              CORPUS (default ../shared/corpus/mini-pile.train.jsonl.gz), DTYPE (default f16), SAE_BATCH (default 4096),
-#              RESAMPLE (relu resampling steps, default the paper's 25k,50k,75k,100k; the trainer resamples latents
-#              silent for 12,500 steps, so runs shorter than ~40k steps get no resampling).
+#              RESAMPLE (relu resampling steps, default the paper's 25k,50k,75k,100k of 1M steps) and RESAMPLE_WINDOW
+#              (steps a latent must have been silent to be resampled, default the paper's 12,500): scale both down for
+#              shorter runs, e.g. RESAMPLE=1000,2000,3000,4000 RESAMPLE_WINDOW=500 for ~9k steps;
+#              SAE_LR (default 0.001), L1_WARMUP (fraction of the run over which λ rises, default 0 as in the paper),
+#              SHUFFLE_MB (harvest shuffle buffer, default 2048). L1 may list several λ (comma-separated): one
+#              SAE each from the same stream, each evaluated.
 set -euo pipefail
 WORK=${1:?usage: $0 WORKDIR [MODEL_TOKENS] [ACT_ROWS] [SAE_TOKENS] [L1] [EVAL_WINDOWS] [PER_CONTEXT]}
 MODEL_TOKENS=${2:-20000000}
@@ -27,10 +31,14 @@ DTYPE=${DTYPE:-f16}
 SAE_BATCH=${SAE_BATCH:-4096}
 STEPS=$(( (SAE_TOKENS + SAE_BATCH - 1) / SAE_BATCH ))
 RESAMPLE=${RESAMPLE:-25000,50000,75000,100000}
+RESAMPLE_WINDOW=${RESAMPLE_WINDOW:-12500}
+SAE_LR=${SAE_LR:-0.001}
+L1_WARMUP=${L1_WARMUP:-0}
+SHUFFLE_MB=${SHUFFLE_MB:-2048}
 mkdir -p "$WORK"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/pipeline.log"; }
 
-log "settings: model $MODEL_TOKENS tok, acts $ACT_ROWS rows (K=$PER_CONTEXT, $DTYPE), SAE $SAE_TOKENS tok (batch $SAE_BATCH, $STEPS steps, λ $L1, resample at $RESAMPLE), eval $EVAL_WINDOWS windows"
+log "settings: model $MODEL_TOKENS tok, acts $ACT_ROWS rows (K=$PER_CONTEXT, $DTYPE), SAE $SAE_TOKENS tok (batch $SAE_BATCH, $STEPS steps, lr $SAE_LR, λ $L1, λ warm-up $L1_WARMUP, resample at $RESAMPLE with window $RESAMPLE_WINDOW), eval $EVAL_WINDOWS windows"
 [ -f "$WORK/tok/tokenizer.json" ] || { log tokenizer; $M tokenizer train --input "$CORPUS" --vocab-size 8192 --out "$WORK/tok" --force; }
 [ -f "$WORK/tokens/meta.json" ] || { log corpus; $M corpus prepare --input "$CORPUS" --tokenizer "$WORK/tok" --out "$WORK/tokens" --force; }
 if [ ! -f "$WORK/model/model.safetensors" ]; then
@@ -43,15 +51,18 @@ if [ ! -f "$WORK/acts/manifest.json" ]; then
   log "harvest ($ACT_ROWS rows)"
   RESUME=""; [ -d "$WORK/acts" ] && RESUME="--resume"
   $M acts harvest --model "$WORK/model" --data "$WORK/tokens" --hook blocks.0.mlp.hook_post --tokens "$ACT_ROWS" \
-     --per-context "$PER_CONTEXT" --dtype "$DTYPE" --out "$WORK/acts" $RESUME
+     --per-context "$PER_CONTEXT" --dtype "$DTYPE" --shuffle-mb "$SHUFFLE_MB" --out "$WORK/acts" $RESUME
 fi
 if [ ! -f "$WORK/sae/metrics.json" ]; then
   log "sae train ($SAE_TOKENS tokens)"
   RESUME=""; [ -d "$WORK/sae/checkpoint" ] && RESUME="--resume"
-  $M sae train --acts "$WORK/acts" --arch relu --width 4096 --l1 "$L1" --tokens "$SAE_TOKENS" --batch-size "$SAE_BATCH" \
-     --resample-steps "$RESAMPLE" --out "$WORK/sae" $RESUME
+  $M sae train --acts "$WORK/acts" --arch relu --width 4096 --l1 "$L1" --l1-warmup "$L1_WARMUP" --lr "$SAE_LR" \
+     --tokens "$SAE_TOKENS" --batch-size "$SAE_BATCH" --warmup-steps 50 \
+     --resample-steps "$RESAMPLE" --resample-window "$RESAMPLE_WINDOW" --out "$WORK/sae" $RESUME
 fi
-SAE_DIR=$(find "$WORK/sae" -mindepth 1 -maxdepth 1 -type d ! -name checkpoint | head -1)
-log "sae eval ($SAE_DIR)"
-$M sae eval --sae "$SAE_DIR" --model "$WORK/model" --data "$WORK/tokens" --windows "$EVAL_WINDOWS" --json | tee "$WORK/eval.json"
-log "done: $WORK/eval.json (also $SAE_DIR/eval.json, eval.density.svg)"
+for SAE_DIR in $(find "$WORK/sae" -mindepth 1 -maxdepth 1 -type d ! -name checkpoint | sort); do
+  NAME=$(basename "$SAE_DIR")
+  log "sae eval $NAME (valid split, $EVAL_WINDOWS windows)"
+  $M sae eval --sae "$SAE_DIR" --model "$WORK/model" --data "$WORK/tokens" --windows "$EVAL_WINDOWS" --json > "$WORK/eval-$NAME.json"
+done
+log "done: $WORK/eval-*.json (also each SAE folder's eval.json, eval.density.svg)"
