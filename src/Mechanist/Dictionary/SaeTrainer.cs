@@ -14,7 +14,8 @@ public sealed record SaeTrainingResult(string Name, string Directory, SaeMetrics
 
 /// <summary>
 /// Trains one or more SAEs on one activation stream, reading each batch once for all of them
-/// (<c>mechanist sae train</c>). Inputs are scaled by c so that E‖c·x‖² = 1; the saved SAEs have c folded
+/// (<c>mechanist sae train</c>). The rows come from an <see cref="ISaeTrainingData"/>: a stored activation
+/// store (<see cref="StoreTrainingData"/>) or rows streamed from a model (<see cref="StreamTrainingData"/>). Inputs are scaled by c so that E‖c·x‖² = 1; the saved SAEs have c folded
 /// in and read raw activations. The output folder holds one SAELens folder per SAE (named by
 /// <see cref="SaeTrainingOptions.Runs"/>), <c>metrics.json</c>, density histograms, and
 /// <c>checkpoint/</c> from which an interrupted run resumes exactly.
@@ -23,19 +24,21 @@ public static class SaeTrainer
 {
     public const string CheckpointDir = "checkpoint";
 
+    /// <summary>Trains on a stored activation store or .npy file (<see cref="StoreTrainingData"/>).</summary>
     /// <param name="resume">Continue from <c>out/checkpoint</c> (must exist) instead of starting fresh.</param>
     public static IReadOnlyList<SaeTrainingResult> Train(IActivationSource source, SaeTrainingOptions o, string outDir,
+        IProgressReporter progress, CancellationToken cancel = default, bool resume = false, bool force = false) =>
+        Train(new StoreTrainingData(source), o, outDir, progress, cancel, resume, force);
+
+    /// <param name="data">A fresh instance for this run (it holds the run's data position).</param>
+    /// <param name="resume">Continue from <c>out/checkpoint</c> (must exist) instead of starting fresh.</param>
+    public static IReadOnlyList<SaeTrainingResult> Train(ISaeTrainingData data, SaeTrainingOptions o, string outDir,
         IProgressReporter progress, CancellationToken cancel = default, bool resume = false, bool force = false)
     {
-        o.Validate(source.Width);
-        int d = source.Width;
-        long holdout = o.HoldoutRows > 0 ? o.HoldoutRows : Math.Min(source.RowCount / 20, 65_536);
-        long trainRows = source.RowCount - holdout;
-        if (holdout >= source.RowCount)
-            throw new UserError($"--holdout {holdout}: {source.Path} has only {source.RowCount} rows, which would leave none for training");
-        if (trainRows < o.BatchSize)
-            throw new UserError($"{source.Path}: {source.RowCount} rows leave {trainRows} for training after holding out {holdout}; need at least one batch of {o.BatchSize}");
-        long tokens = o.Tokens > 0 ? o.Tokens : trainRows;
+        o.Validate(data.Width);
+        int d = data.Width;
+        var plan = data.Plan(o);
+        long holdout = plan.HoldoutRows, trainRows = plan.TrainRows, tokens = plan.Tokens;
         long totalSteps = Math.Max(1, (tokens + o.BatchSize - 1) / o.BatchSize);
         string checkpoint = Path.Combine(outDir, CheckpointDir);
 
@@ -45,11 +48,11 @@ public static class SaeTrainer
         if (resume && !Directory.Exists(checkpoint)) throw new UserError($"{checkpoint}: no checkpoint to resume");
         Directory.CreateDirectory(outDir);
 
+        data.Start(progress, cancel);
         var state = resume
-            ? LoadCheckpoint(checkpoint, o, source)
-            : Initialise(source, o, trainRows);
+            ? LoadCheckpoint(checkpoint, o, data, progress, cancel)
+            : Initialise(data, o);
         var runs = state.Runs;
-        var sampler = state.Sampler;
         var schedule = new LearningRateSchedule(Math.Min(o.WarmupSteps, Math.Max(1, totalSteps / 20)), totalSteps,
             DecayShape.Linear, 0, decayStart: (long)Math.Round(totalSteps * (1 - o.DecayFraction)));
         long sparsityWarmup = Math.Max(1, (long)(o.SparsityWarmupFraction * totalSteps));
@@ -57,7 +60,6 @@ public static class SaeTrainer
         var resampleAt = new HashSet<long>(o.ResampleSteps);
 
         var batch = new Tensor(o.BatchSize, d);
-        var rows = new long[o.BatchSize];
         using var task = progress.Start($"training {runs.Count} SAE{(runs.Count > 1 ? "s" : "")}", totalSteps * o.BatchSize, "tok");
         task.SetDone(state.Step * o.BatchSize);
         var clock = Stopwatch.StartNew();
@@ -68,47 +70,42 @@ public static class SaeTrainer
             if (cancel.IsCancellationRequested)
             {
                 state.Step = step;
-                SaveCheckpoint(checkpoint, state, o, source);
+                SaveCheckpoint(checkpoint, state, o, data);
                 cancel.ThrowIfCancellationRequested();
             }
-            int n = sampler.Next(rows);
-            source.ReadRows(rows.AsSpan(0, n), batch.Span[..(n * d)]);
+            int n = data.NextBatch(batch.Span);
             var x = n == o.BatchSize ? batch : batch.Rows(0, n);
             if (state.Scale != 1) VectorMath.Scale(state.Scale, x.Span, x.Span);
             float lr = schedule.Rate(o.LearningRate, step);
             double sparsityFactor = Math.Min(1, (step + 1) / (double)sparsityWarmup);
-            foreach (var run in runs)
-            {
-                run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
-                if (run.Sae.Architecture == SaeArchitecture.Relu && resampleAt.Contains(step + 1))
-                    Resample(run, source, trainRows, state, o);
-            }
+            foreach (var run in runs) run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
+            if (resampleAt.Contains(step + 1)) Resample(runs, data, state, o);
             task.Advance(n);
             if (step % 10 == 0 || step == totalSteps - 1)
             {
                 double rate = (step + 1 - tokensAtClock / (double)o.BatchSize) * o.BatchSize / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-                task.SetStatus(Status(runs, o, rate));
+                task.SetStatus(Status(runs, o, rate) + (data.Status() is string streaming ? " | " + streaming : ""));
             }
             if ((o.CheckpointEverySteps > 0 && (step + 1) % o.CheckpointEverySteps == 0 && step + 1 < totalSteps) || lastSave.Elapsed.TotalMinutes >= 10)
             {
                 state.Step = step + 1;
-                SaveCheckpoint(checkpoint, state, o, source);
+                SaveCheckpoint(checkpoint, state, o, data);
                 lastSave.Restart();
             }
         }
         state.Step = totalSteps;
-        SaveCheckpoint(checkpoint, state, o, source);
+        SaveCheckpoint(checkpoint, state, o, data);
         task.Dispose();
 
         // Evaluate on the held-out rows with the folded (raw-input) SAEs and save them.
         var results = new List<SaeTrainingResult>();
-        var summary = new JsonObject { ["source"] = source.Path, ["train_rows"] = trainRows, ["holdout_rows"] = holdout, ["steps"] = totalSteps, ["scale"] = state.Scale };
+        var summary = new JsonObject { ["source"] = data.Description, ["train_rows"] = trainRows, ["holdout_rows"] = holdout, ["steps"] = totalSteps, ["scale"] = state.Scale };
         var perSae = new JsonObject();
         foreach (var run in runs)
         {
             var saved = run.Sae.FoldInputScale(state.Scale);
             saved.Metadata = o.Metadata;
-            var metrics = holdout > 0 ? SaeMetrics.Evaluate(saved, source.ReadChunks(trainRows, holdout)) : null;
+            var metrics = holdout > 0 ? SaeMetrics.Evaluate(saved, data.HeldOut()) : null;
             string dir = Path.Combine(outDir, run.Name);
             var extra = new JsonObject
             {
@@ -147,32 +144,27 @@ public static class SaeTrainer
     sealed class TrainingState
     {
         public required List<SaeTrainingRun> Runs;
-        public required BatchSampler Sampler;
         public required Rng Rng;
         public float Scale;
         public long Step;
     }
 
-    static TrainingState Initialise(IActivationSource source, SaeTrainingOptions o, long trainRows)
+    static TrainingState Initialise(ISaeTrainingData data, SaeTrainingOptions o)
     {
         var rng = new Rng(o.Seed);
-        var sampleRng = rng.Stream(1);
-        int sampleCount = (int)Math.Min(trainRows, Math.Max(o.GeometricMedianSamples, 1));
-        var sampleRows = new long[sampleCount];
-        for (int i = 0; i < sampleCount; i++) sampleRows[i] = sampleCount == trainRows ? i : (long)(sampleRng.NextDouble() * trainRows);
-        var sample = new Tensor(sampleCount, source.Width);
-        source.ReadRows(sampleRows, sample.Span);
+        var sample = data.Sample(rng.Stream(1), Math.Max(o.GeometricMedianSamples, 1));
+        int sampleCount = sample.RowCount;
         float scale = 1;
         if (o.Normalize)
         {
-            double meanSq = source.Stats?.MeanSquaredNorm ?? 0;
+            double meanSq = data.MeanSquaredNorm ?? 0;
             if (!(meanSq > 0))
             {
                 double s = 0;
                 foreach (float v in sample.Span) s += (double)v * v;
                 meanSq = s / sampleCount;
             }
-            if (!(meanSq > 0) || !double.IsFinite(meanSq)) throw new UserError($"{source.Path}: activations have zero or non-finite norm; cannot normalise");
+            if (!(meanSq > 0) || !double.IsFinite(meanSq)) throw new UserError($"{data.Description}: activations have zero or non-finite norm; cannot normalise");
             scale = (float)(1 / Math.Sqrt(meanSq));
             VectorMath.Scale(scale, sample.Span, sample.Span);
         }
@@ -181,7 +173,7 @@ public static class SaeTrainer
         ulong index = 0;
         foreach (var (name, width, l1, k) in o.Runs())
         {
-            var sae = Sae.Create(o.Architecture, source.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
+            var sae = Sae.Create(o.Architecture, data.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
             median.CopyTo(sae.BDec.Value.Span);
             sae.LogThreshold?.Value.Fill((float)Math.Log(o.ThresholdInit));
             runs.Add(new SaeTrainingRun(name, sae, o, l1));
@@ -189,48 +181,40 @@ public static class SaeTrainer
         return new TrainingState
         {
             Runs = runs,
-            Sampler = new BatchSampler(trainRows, o.BatchSize, RandomPermutation.Mix(o.Seed ^ 0x5AE5AE5AE5UL), dropLast: true),
             Rng = rng.Stream(2),
             Scale = scale,
         };
     }
 
     /// <summary>
-    /// Resamples the relu SAE's latents that have not fired in the resampling window (METHODS §2.1). Relu only:
+    /// Resamples the relu SAEs' latents that have not fired in the resampling window (METHODS §2.1). Relu only:
     /// the procedure is Towards Monosemanticity's, and the gated paper trains without it (a gated latent would
-    /// also need its r_mag/b_mag reset, which the paper does not specify).
+    /// also need its r_mag/b_mag reset, which the paper does not specify). The data chooses the inputs
+    /// (<see cref="ISaeTrainingData.ResampleInputs"/>); SAEs without dead latents draw nothing.
     /// </summary>
-    static void Resample(SaeTrainingRun run, IActivationSource source, long trainRows, TrainingState state, SaeTrainingOptions o)
+    static void Resample(List<SaeTrainingRun> runs, ISaeTrainingData data, TrainingState state, SaeTrainingOptions o)
     {
         long window = o.ResampleWindowSteps * o.BatchSize;
-        var dead = Enumerable.Range(0, run.Sae.DSae).Where(i => run.TokensSinceFired[i] >= window).ToList();
-        if (dead.Count == 0) return;
-        int n = (int)Math.Min(o.ResampleInputs, trainRows);
-        var candidates = new long[n];
-        for (int i = 0; i < n; i++) candidates[i] = (long)(state.Rng.NextDouble() * trainRows);
-        var weights = new double[n];
-        const int Chunk = 16_384;
-        var chunk = new Tensor(Chunk, source.Width);
-        for (int s = 0; s < n; s += Chunk)
+        var due = new List<(SaeTrainingRun Run, List<int> Dead)>();
+        foreach (var run in runs)
         {
-            int c = Math.Min(Chunk, n - s);
-            var x = chunk.Rows(0, c);
-            source.ReadRows(candidates.AsSpan(s, c), x.Span);
-            VectorMath.Scale(state.Scale, x.Span, x.Span);
-            var losses = DeadLatentResampler.SquaredLosses(run.Sae, x);
-            for (int i = 0; i < c; i++) weights[s + i] = losses[i] * losses[i];
+            if (run.Sae.Architecture != SaeArchitecture.Relu) continue;
+            var dead = Enumerable.Range(0, run.Sae.DSae).Where(i => run.TokensSinceFired[i] >= window).ToList();
+            if (dead.Count > 0) due.Add((run, dead));
         }
-        var chosen = DeadLatentResampler.Sample(weights, dead.Count, state.Rng);
-        var picked = new Tensor(dead.Count, source.Width);
-        source.ReadRows(chosen.Select(q => candidates[q]).ToArray(), picked.Span);
-        VectorMath.Scale(state.Scale, picked.Span, picked.Span);
-        DeadLatentResampler.Apply(run.Sae, run.Optimizer, dead, picked);
-        foreach (int i in dead) run.TokensSinceFired[i] = 0;
+        if (due.Count == 0) return;
+        var inputs = data.ResampleInputs(due.Select(r => (r.Run.Sae, r.Dead.Count)).ToList(), state.Scale, state.Rng, o.ResampleInputs);
+        for (int r = 0; r < due.Count; r++)
+        {
+            var (run, dead) = due[r];
+            DeadLatentResampler.Apply(run.Sae, run.Optimizer, dead, inputs[r]);
+            foreach (int i in dead) run.TokensSinceFired[i] = 0;
+        }
     }
 
     // ---- checkpoints: state.json + one safetensors per SAE (weights, Adam moments, firing history) ----
 
-    static void SaveCheckpoint(string dir, TrainingState s, SaeTrainingOptions o, IActivationSource source)
+    static void SaveCheckpoint(string dir, TrainingState s, SaeTrainingOptions o, ISaeTrainingData data)
     {
         using var staging = AtomicDirectory.Begin(dir, overwrite: true);
         var runs = new JsonArray();
@@ -260,19 +244,18 @@ public static class SaeTrainer
             ["step"] = s.Step,
             ["scale"] = s.Scale,
             ["scale_bits"] = BitConverter.SingleToInt32Bits(s.Scale), // exact float for resume
-            ["source"] = source.Path,
-            ["source_rows"] = source.RowCount,
-            ["d_in"] = source.Width,
-            ["sampler"] = s.Sampler.State.ToJson(),
+            ["source"] = data.Description,
+            ["d_in"] = data.Width,
             ["rng"] = new JsonObject { ["seed"] = rng.Seed.ToString(CultureInfo.InvariantCulture), ["stream"] = rng.Stream.ToString(CultureInfo.InvariantCulture), ["position"] = rng.Position.ToString(CultureInfo.InvariantCulture) },
             ["options"] = o.ToJson(),
             ["runs"] = runs,
         };
+        data.SaveState(json);
         AtomicFile.WriteAllText(Path.Combine(staging.TempPath, "state.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         staging.Commit();
     }
 
-    static TrainingState LoadCheckpoint(string dir, SaeTrainingOptions o, IActivationSource source)
+    static TrainingState LoadCheckpoint(string dir, SaeTrainingOptions o, ISaeTrainingData data, IProgressReporter progress, CancellationToken cancel)
     {
         string path = Path.Combine(dir, "state.json");
         JsonObject json;
@@ -280,15 +263,13 @@ public static class SaeTrainer
         catch (JsonException e) { throw new DataFormatError(path, "(root)", "invalid JSON: " + e.Message, e); }
         catch (FileNotFoundException) { throw new UserError($"{path}: missing; the checkpoint is incomplete"); }
         if (json["format"]?.GetValue<string>() != "mechanist-sae-checkpoint") throw new DataFormatError(path, "format", "not an SAE training checkpoint");
-        long rowsThen = Long(json, "source_rows", path);
-        if (rowsThen != source.RowCount || Long(json, "d_in", path) != source.Width)
-            throw new UserError($"{path}: the checkpoint was made on {rowsThen} rows of width {Long(json, "d_in", path)}; {source.Path} has {source.RowCount} × {source.Width}");
+        if (Long(json, "d_in", path) != data.Width)
+            throw new UserError($"{path}: the checkpoint was made on rows of width {Long(json, "d_in", path)}; {data.Description} has width {data.Width}");
         string optionsNow = o.ToJson().ToJsonString(), optionsThen = json["options"]?.ToJsonString() ?? "";
         if (optionsNow != optionsThen)
             throw new UserError($"{path}: the training options differ from the checkpoint's; resume with the same options (saved under \"options\")");
         var rngJson = json["rng"] as JsonObject ?? throw new DataFormatError(path, "rng", "missing");
         var rng = Rng.FromState(new RngState(ULong(rngJson, "seed", path), ULong(rngJson, "stream", path), ULong(rngJson, "position", path)));
-        var sampler = BatchSampler.Restore(BatchSamplerState.FromJson(json["sampler"] as JsonObject ?? throw new DataFormatError(path, "sampler", "missing"), path));
         var runs = new List<SaeTrainingRun>();
         var runJson = json["runs"] as JsonArray ?? throw new DataFormatError(path, "runs", "missing");
         var expected = o.Runs();
@@ -298,7 +279,7 @@ public static class SaeTrainer
             var (name, width, l1, k) = expected[r];
             var rj = runJson[r] as JsonObject ?? throw new DataFormatError(path, $"runs[{r}]", "not an object");
             if (rj["name"]?.GetValue<string>() != name) throw new DataFormatError(path, $"runs[{r}].name", $"expected {name}");
-            var sae = new Sae(o.Architecture, source.Width, width, k > 0 ? k : 32)
+            var sae = new Sae(o.Architecture, data.Width, width, k > 0 ? k : 32)
             {
                 BatchThreshold = BitConverter.Int32BitsToSingle((int)Long(rj, "batch_threshold_bits", path)),
             };
@@ -322,7 +303,8 @@ public static class SaeTrainer
             }
             runs.Add(run);
         }
-        return new TrainingState { Runs = runs, Sampler = sampler, Rng = rng, Scale = BitConverter.Int32BitsToSingle((int)Long(json, "scale_bits", path)), Step = Long(json, "step", path) };
+        data.RestoreState(json, path, progress, cancel); // last: a stream replays its rows here
+        return new TrainingState { Runs = runs, Rng = rng, Scale = BitConverter.Int32BitsToSingle((int)Long(json, "scale_bits", path)), Step = Long(json, "step", path) };
     }
 
     static long Long(JsonObject o, string key, string path) =>
