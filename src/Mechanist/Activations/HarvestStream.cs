@@ -8,9 +8,10 @@ namespace Mechanist.Activations;
 /// The streaming mode: shuffled batches of activation rows straight from the model, without storing them.
 /// Rows from <see cref="HarvestSource"/> pass through a <see cref="ShuffleBuffer"/> of
 /// <see cref="HarvestOptions.ShuffleBufferMiB"/> (at least two batches), so each batch mixes rows from about
-/// capacity / K contexts. For trainers that consume batches once, in order (an <c>IEnumerable&lt;Tensor&gt;</c>);
-/// <see cref="Dictionary.SaeTrainer"/> needs random access to a store (hold-out rows, resampling, exact
-/// resume), so it reads a harvested store instead.
+/// capacity / K contexts. <see cref="Batches"/> is for consumers that take fixed batches once, in order (an
+/// <c>IEnumerable&lt;Tensor&gt;</c>); <see cref="Rows"/> is the endless pull-based form that
+/// <c>sae train --model</c> reads (<see cref="Dictionary.StreamTrainingData"/>). A stream reads its
+/// windows once: call one of the two, once.
 /// </summary>
 public sealed class HarvestStream
 {
@@ -25,6 +26,17 @@ public sealed class HarvestStream
 
     public int Width => _source.Width;
     public HarvestSource Source => _source;
+
+    /// <summary>
+    /// Rows one read at a time, without end (epoch after epoch over the split), mixed by a shuffle buffer of
+    /// <see cref="HarvestOptions.ShuffleBufferMiB"/> (0: harvest order), never more than
+    /// <see cref="HarvestOptions.Tokens"/> rows (the rows the reader plans to take), exactly as
+    /// <c>acts harvest</c> sizes its buffer. Deterministic for the same model, store and options, so a reader
+    /// can resume by rebuilding the stream and skipping the rows it had read.
+    /// </summary>
+    /// <param name="cancel">Checked before each forward pass.</param>
+    public ActivationRowStream Rows(CancellationToken cancel = default) =>
+        new(_source.Chunks(cancel), Width, Harvester.ShuffleRows(_options, Width), Harvester.ShuffleSeed(_options.Seed));
 
     /// <summary>
     /// Batches of <paramref name="batchRows"/> rows ([n, Width]; the last may be short) until

@@ -111,7 +111,7 @@ public static class Harvester
     }
 
     /// <summary>Shuffle buffer rows for the options (0: unshuffled); never more than the rows wanted.</summary>
-    static int ShuffleRows(HarvestOptions options, int width)
+    internal static int ShuffleRows(HarvestOptions options, int width)
     {
         if (options.ShuffleBufferMiB == 0) return 0;
         long rows = (long)options.ShuffleBufferMiB * (1 << 20) / (4L * width);

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Mechanist.Activations;
+using Mechanist.IO;
+using Mechanist.Models;
+using Mechanist.Numerics;
+using Mechanist.Text;
+
+namespace Mechanist.Dictionary;
+
+/// <summary>
+/// Training data streamed from a model (<c>sae train --model</c>): rows come from a <see cref="HarvestStream"/>
+/// (the model run to the hook, position 0 skipped, K seeded positions per context, the same rows
+/// <c>acts harvest</c> would store) through a shuffle buffer, and nothing is written to disk. The stream is
+/// read once, front to back, and every use of data takes the next rows:
+/// <list type="number">
+/// <item>the first H rows are the held-out set, kept in memory for the final evaluation (H = --holdout, or
+/// 5 % of --tokens, at most 65,536, as a store holds out 5 % of its rows). They are also the normalisation
+/// sample (E‖x‖² over all H) and the geometric-median sample (the first 32,768 of them): a stream has no
+/// recorded statistics, and these rows are as random as any, so no extra rows are spent;</item>
+/// <item>training batches are the next rows, batch after batch: each row is trained on once (a store's
+/// sampler may revisit rows in later epochs; a stream only revisits a context when the token split wraps into
+/// a new epoch, with new positions and order);</item>
+/// <item>at a relu resampling step, the next <see cref="SaeTrainingOptions.ResampleInputs"/> rows (819,200 by
+/// default) are the candidates, consumed and not trained on, read chunk by chunk so memory stays bounded;
+/// each SAE with dead latents keeps only its chosen rows (<see cref="WeightedReservoir"/>: weighted sampling
+/// without replacement, ∝ loss², in one pass). All SAEs being resampled share the same candidate rows,
+/// as they share the batches;</item>
+/// <item>a checkpoint records how many rows the stream has produced. Resuming rebuilds the stream with the same
+/// seed and skips that many rows (deterministic replay). The replay reruns only the forward passes to the
+/// hook, not the SAE steps they fed: in the README's quick demo (toy-1l, every position of each window)
+/// the harvest produced 1 M rows in 10 s and a 4,096-latent SAE trained on 2 M rows in 109 s, so a replay
+/// costs about a fifth of the training it skips (more for a small K, which runs context / K tokens per row),
+/// and no activations need storing.</item>
+/// </list>
+/// The forward passes run on the training thread between SAE steps, never beside them: both use every core.
+/// </summary>
+public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
+{
+    const int Chunk = 16_384;
+    readonly Transformer<float> _model;
+    readonly TokenStore _tokens;
+    readonly HarvestOptions _harvest;
+    readonly string _modelName;
+    readonly HarvestSource _probe;
+    SaeTrainingOptions? _o;
+    SaeDataPlan? _plan;
+    HarvestStream? _stream;
+    ActivationRowStream? _rows;
+    Tensor? _heldOut;
+    double _meanSquaredNorm;
+    readonly Stopwatch _clock = new();
+
+    /// <param name="harvest">How to sample rows (hook, context, K, split of <paramref name="tokens"/>, seed, shuffle
+    /// buffer); its <see cref="HarvestOptions.Tokens"/> is replaced by the rows the run plans to read.</param>
+    /// <param name="modelName">Recorded in the description and checkpoint (e.g. the model folder).</param>
+    public StreamTrainingData(Transformer<float> model, TokenStore tokens, HarvestOptions harvest, string modelName)
+    {
+        _model = model;
+        _tokens = tokens;
+        _harvest = harvest;
+        _modelName = modelName;
+        _probe = new HarvestSource(model, tokens, harvest); // checks the hook, context and options now, before any output
+    }
+
+    public int Width => _probe.Width;
+    /// <summary>Tokens per context window actually used.</summary>
+    public int Context => _probe.Context;
+    public int RowsPerContext => _probe.RowsPerContext;
+    public string Description => $"streamed from {_modelName} at {_harvest.Hook} over {_tokens.Directory} ({_tokens.Split})";
+    public double? MeanSquaredNorm => _heldOut != null ? _meanSquaredNorm : null;
+    /// <summary>Rows the stream has produced so far (held out, trained on, resampling candidates).</summary>
+    public long RowsRead => _rows?.RowsRead ?? 0;
+    /// <summary>Shuffle-buffer capacity in rows (0: harvest order); known after <see cref="Plan"/>.</summary>
+    public int ShuffleRows => _plan != null ? Harvester.ShuffleRows(PlannedHarvest, Width) : 0;
+
+    SaeTrainingOptions O => _o ?? throw new InvalidOperationException("Plan first");
+    SaeDataPlan P => _plan ?? throw new InvalidOperationException("Plan first");
+    ActivationRowStream Rows => _rows ?? throw new InvalidOperationException("Start first");
+    /// <summary>The harvest options with Tokens = the rows the run plans to read (sizes the shuffle buffer as `acts harvest` does).</summary>
+    HarvestOptions PlannedHarvest => _harvest with { Tokens = P.HoldoutRows + P.TrainRows };
+
+    public SaeDataPlan Plan(SaeTrainingOptions o)
+    {
+        if (o.Tokens <= 0) throw new UserError("--tokens: give the number of training tokens when streaming from a model (there is no store to make one pass over)");
+        long steps = (o.Tokens + o.BatchSize - 1) / o.BatchSize;
+        long holdout = o.HoldoutRows > 0 ? o.HoldoutRows : Math.Clamp(o.Tokens / 20, 1, 65_536);
+        if (holdout > int.MaxValue / Width) throw new UserError($"--holdout {holdout}: too many rows to hold in memory at width {Width}");
+        _o = o;
+        return _plan = new SaeDataPlan(holdout, steps * o.BatchSize, o.Tokens);
+    }
+
+    public void Start(IProgressReporter progress, CancellationToken cancel)
+    {
+        _clock.Start();
+        _stream = new HarvestStream(_model, _tokens, PlannedHarvest);
+        _rows = _stream.Rows(); // cancellation is checked here and in RestoreState, not mid-step (see Read)
+        int h = (int)P.HoldoutRows;
+        _heldOut = new Tensor(h, Width);
+        using (var task = progress.Start($"streaming {h:N0} held-out rows from the model", h, "tok"))
+            for (int s = 0; s < h; s += Chunk)
+            {
+                int n = Math.Min(Chunk, h - s);
+                Rows.Read(_heldOut.Span.Slice(s * Width, n * Width), cancel);
+                task.Advance(n);
+                task.SetStatus(StreamRate());
+            }
+        double sum = 0;
+        foreach (float v in _heldOut.Span) sum += (double)v * v;
+        _meanSquaredNorm = sum / h;
+    }
+
+    /// <summary>The first min(count, H) held-out rows (the rng is not used: the stream is already random).</summary>
+    public Tensor Sample(Rng rng, int count) => _heldOut!.Rows(0, Math.Min(count, _heldOut.RowCount)).Clone();
+
+    /// <summary>
+    /// The next batch. Not cancellable: the trainer checks for Ctrl-C between steps and checkpoints there, so
+    /// a step never stops half-way through its forward passes.
+    /// </summary>
+    public int NextBatch(Span<float> dst)
+    {
+        Rows.Read(dst[..(O.BatchSize * Width)]);
+        return O.BatchSize;
+    }
+
+    /// <summary>
+    /// The next <paramref name="candidates"/> stream rows, read in chunks of 16,384 and scored by every
+    /// request's SAE; each request keeps its <see cref="WeightedReservoir"/> of Count rows (one uniform draw
+    /// from <paramref name="rng"/> per row and request, in chunk, request, row order).
+    /// </summary>
+    public IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(Sae Sae, int Count)> requests, float scale, Rng rng, int candidates)
+    {
+        var reservoirs = requests.Select(r => new WeightedReservoir(r.Count, Width)).ToArray();
+        int total = Math.Max(1, candidates);
+        var chunk = new Tensor(Math.Min(Chunk, total), Width);
+        for (int s = 0; s < total; s += Chunk)
+        {
+            int c = Math.Min(Chunk, total - s);
+            var x = chunk.Rows(0, c);
+            Rows.Read(x.Span);
+            VectorMath.Scale(scale, x.Span, x.Span);
+            for (int q = 0; q < requests.Count; q++)
+            {
+                var losses = DeadLatentResampler.SquaredLosses(requests[q].Sae, x);
+                for (int i = 0; i < c; i++) reservoirs[q].Offer(x.Row(i), losses[i] * losses[i], rng);
+            }
+        }
+        return reservoirs.Select((r, q) => r.Result(requests[q].Count)).ToArray();
+    }
+
+    public IEnumerable<Tensor> HeldOut()
+    {
+        for (int s = 0; s < _heldOut!.RowCount; s += Chunk) yield return _heldOut.Rows(s, Math.Min(Chunk, _heldOut.RowCount - s));
+    }
+
+    /// <summary>What must match for a replay to reproduce the stream: the sampling settings and the planned rows (which size the buffer).</summary>
+    JsonObject Identity() => new()
+    {
+        ["model"] = _modelName,
+        ["tokens"] = $"{_tokens.Directory} ({_tokens.Split})",
+        ["hook"] = _harvest.Hook,
+        ["context"] = Context,
+        ["per_context"] = RowsPerContext,
+        ["skip_first_position"] = _harvest.SkipFirstPosition,
+        ["seed"] = _harvest.Seed.ToString(CultureInfo.InvariantCulture),
+        ["batch_windows"] = _probe.BatchWindows,
+        ["shuffle_buffer_rows"] = ShuffleRows,
+        ["holdout_rows"] = P.HoldoutRows,
+    };
+
+    public void SaveState(JsonObject checkpoint)
+    {
+        checkpoint["data"] = "stream";
+        checkpoint["stream"] = Identity();
+        checkpoint["stream_rows"] = Rows.RowsRead;
+    }
+
+    public void RestoreState(JsonObject checkpoint, string path, IProgressReporter progress, CancellationToken cancel)
+    {
+        if (!(checkpoint["data"] is JsonValue v && v.TryGetValue(out string? kind) && kind == "stream"))
+            throw new UserError($"{path}: the checkpoint was trained on a stored activation store; resume with --acts instead of --model");
+        string now = Identity().ToJsonString(), then = checkpoint["stream"]?.ToJsonString() ?? "";
+        if (now != then)
+            throw new UserError($"{path}: the checkpoint streamed with other settings ({then}); resume with the same --model, --data, --split, --hook, --context, --per-context, --shuffle-mb, --holdout and --seed");
+        long rows = checkpoint.GetLong(path, "stream_rows", P.HoldoutRows);
+        long skip = rows - Rows.RowsRead;
+        using var task = progress.Start($"replaying {skip:N0} streamed rows to the checkpoint", skip, "tok");
+        Rows.Skip(skip, n => { task.Advance(n); task.SetStatus(StreamRate()); }, cancel);
+    }
+
+    string StreamRate() =>
+        string.Create(CultureInfo.InvariantCulture, $"{_stream!.Source.ModelTokens / Math.Max(1e-9, Rows.SourceTime.TotalSeconds):N0} model tok/s");
+
+    /// <summary>The model's forward rate and the share of the wall time spent producing rows.</summary>
+    public string? Status() => _rows == null ? null : string.Create(CultureInfo.InvariantCulture,
+        $"streaming: {StreamRate()}, {Rows.SourceTime.TotalSeconds / Math.Max(1e-9, _clock.Elapsed.TotalSeconds):P0} of the time");
+
+    public void Dispose() => _rows?.Dispose();
+}
