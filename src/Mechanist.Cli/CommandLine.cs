@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 
 namespace Mechanist.Cli;
 
@@ -14,6 +16,12 @@ public static class CommandLine
         try
         {
             var parse = root.Parse(args);
+            if (parse.Action is ParseErrorAction && !IsBareGroup(parse))
+            {
+                // One line naming what was wrong and where help is, not the whole help text under the error.
+                error.WriteLine($"error: {Describe(parse)}; see `{CommandPath(parse.CommandResult)} --help`");
+                return 1;
+            }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Error = error });
         }
         catch (UserError e)
@@ -33,6 +41,67 @@ public static class CommandLine
             else error.WriteLine("(set MECHANIST_DEBUG=1 for the stack trace)");
             return 2;
         }
+    }
+
+    /// <summary>`mechanist features` alone: a group without an action, typed with nothing wrong. Its help lists what it holds.</summary>
+    static bool IsBareGroup(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        return command.Action is null && command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count == 0
+            && parse.Errors.All(e => e.SymbolResult is null or CommandResult);
+    }
+
+    /// <summary>The parse errors in one line: unknown tokens with the nearest option or subcommand, then the rest (missing options, bad values).</summary>
+    static string Describe(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        var parts = new List<string>();
+        // Only the first unknown word: what follows it is usually its value ("--tokns 5") or a subcommand of an unknown group.
+        foreach (string token in parse.UnmatchedTokens.Take(1))
+        {
+            bool option = token.StartsWith('-');
+            var names = option
+                ? command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name))
+                : command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
+            string? near = names.Select(n => (Name: n, Distance: Distance(token, n))).Where(n => n.Distance <= Math.Max(2, token.Length / 3))
+                .OrderBy(n => n.Distance).ThenBy(n => n.Name, StringComparer.Ordinal).Select(n => n.Name).FirstOrDefault();
+            parts.Add($"unknown {(option ? "option" : command.Subcommands.Count > 0 ? "command" : "argument")} '{token}'" + (near is null ? "" : $" (did you mean {near}?)"));
+        }
+        // A group (no action of its own) also reports that no subcommand was given: the unknown word says it better.
+        if (parts.Count == 0 || command.Action is not null)
+            foreach (var e in parse.Errors)
+                if (!parse.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal)))
+                    parts.Add(e.Message.TrimEnd('.'));
+        return parts.Count > 0 ? string.Join("; ", parts.Distinct()) : "the command line could not be parsed";
+    }
+
+    /// <summary>"mechanist features build": the command's names from the root down, whatever the executable is called.</summary>
+    static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is CommandResult c; r = c.Parent)
+            if (c.Parent is not null) names.Add(c.Command.Name);
+        names.Add("mechanist");
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+
+    /// <summary>Levenshtein distance, for "did you mean".</summary>
+    static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 
     /// <summary>Attaches a synchronous body to a command; the token is cancelled by Ctrl-C.</summary>
