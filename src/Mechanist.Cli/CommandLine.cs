@@ -24,24 +24,50 @@ public static class CommandLine
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Error = error });
         }
-        catch (UserError e)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-        catch (OperationCanceledException)
-        {
-            error.WriteLine("cancelled");
-            return 130;
-        }
         catch (Exception e)
         {
-            error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
-            if (Environment.GetEnvironmentVariable("MECHANIST_DEBUG") == "1") error.WriteLine(e);
-            else error.WriteLine("(set MECHANIST_DEBUG=1 for the stack trace)");
-            return 2;
+            return Report(e, error);
         }
     }
+
+    /// <summary>
+    /// Exit code and message for what a command threw: the user's mistakes and the user's machine (a missing file,
+    /// a folder we may not write, a full disk, a file where a folder should be) are one line and 1; our bugs are 2.
+    /// </summary>
+    static int Report(Exception e, TextWriter error)
+    {
+        if (e is AggregateException aggregate) // Parallel.For and tasks wrap what their bodies threw
+        {
+            var inner = aggregate.Flatten().InnerExceptions;
+            if (inner.Count > 0) e = inner.FirstOrDefault(x => !IsUsers(x)) ?? inner[0];
+        }
+        switch (e)
+        {
+            case UserError:
+                error.WriteLine($"error: {e.Message}");
+                return 1;
+            case OperationCanceledException:
+                error.WriteLine("cancelled");
+                return 130;
+            case IOException or UnauthorizedAccessException when e is not FileLoadException: // an assembly that fails to load is ours
+                error.WriteLine($"error: {OneLine(e is FileNotFoundException { FileName: string file } ? $"no such file: {file}" : e.Message)}");
+                return 1;
+            default:
+                error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
+                if (Environment.GetEnvironmentVariable("MECHANIST_DEBUG") == "1") error.WriteLine(e);
+                else error.WriteLine("(set MECHANIST_DEBUG=1 for the stack trace)");
+                return 2;
+        }
+    }
+
+    /// <summary>
+    /// Not our bug: a <see cref="UserError"/>, a cancellation, or the operating system refusing (file or folder
+    /// missing, access denied, disk full, a file where a folder is expected: IOException and its kin). .NET names
+    /// the path in those messages.
+    /// </summary>
+    static bool IsUsers(Exception e) => e is UserError or OperationCanceledException or IOException or UnauthorizedAccessException && e is not FileLoadException;
+
+    static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     /// <summary>`mechanist features` alone: a group without an action, typed with nothing wrong. Its help lists what it holds.</summary>
     static bool IsBareGroup(ParseResult parse)

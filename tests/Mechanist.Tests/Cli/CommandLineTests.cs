@@ -1,3 +1,4 @@
+using Mechanist.Cli;
 using Mechanist.Cli.Commands;
 
 namespace Mechanist.Tests.Cli;
@@ -57,5 +58,65 @@ public class CommandLineTests
         Assert.Contains("--tokens", output);
         (_, output, _) = CliRun.Capture(FeaturesCommands.Create(), "features");
         Assert.Contains("build", output);
+    }
+}
+
+/// <summary>What the operating system refuses is the user's environment (exit 1, one line with the path); our bugs exit 2.</summary>
+[Collection("console-alone")]
+public class CommandLineErrorTests
+{
+    static (int Code, string Out, string Err) Throwing(Exception e)
+    {
+        var command = new System.CommandLine.Command("boom", "throws");
+        command.WithAction((_, _) => throw e);
+        return CliRun.Capture(command, "boom");
+    }
+
+    public static TheoryData<Exception, string> SystemRefusals => new()
+    {
+        { new FileNotFoundException("Could not find file '/data/in.txt'.", "/data/in.txt"), "/data/in.txt" },
+        { new DirectoryNotFoundException("Could not find a part of the path '/data/gone/x'."), "/data/gone/x" },
+        { new UnauthorizedAccessException("Access to the path '/srv/out' is denied."), "/srv/out" },
+        { new IOException("No space left on device : '/srv/out/model.safetensors'"), "/srv/out/model.safetensors" },
+        { new AggregateException(new IOException("The file '/srv/out' already exists.")), "/srv/out" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SystemRefusals))]
+    public void What_the_operating_system_refuses_is_one_line_naming_the_path_and_exit_1(Exception e, string path)
+    {
+        var (code, _, err) = Throwing(e);
+        Assert.Equal(1, code);
+        string line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains(path, line);
+    }
+
+    [Theory]
+    [InlineData(typeof(NullReferenceException))]
+    [InlineData(typeof(IndexOutOfRangeException))]
+    [InlineData(typeof(InvalidOperationException))]
+    [InlineData(typeof(FileLoadException))]
+    public void Our_bugs_stay_internal_errors_with_exit_2(Type type)
+    {
+        var (code, _, err) = Throwing((Exception)Activator.CreateInstance(type)!);
+        Assert.Equal(2, code);
+        Assert.StartsWith($"internal error: {type.Name}", err);
+        Assert.Contains("MECHANIST_DEBUG=1", err);
+        Assert.Equal(2, Throwing(new AggregateException(new IOException("disk"), new NullReferenceException())).Code);
+    }
+
+    [Fact]
+    public void A_real_verb_writing_under_a_file_exits_1_naming_the_path()
+    {
+        string dir = TestPaths.NewTempDir();
+        string corpus = Path.Combine(dir, "corpus.txt"), file = Path.Combine(dir, "a-file");
+        File.WriteAllLines(corpus, Enumerable.Range(0, 200).Select(i => $"the cat sat on the mat number {i} and the dog ran"));
+        File.WriteAllText(file, "not a folder");
+        var (code, _, err) = CliRun.Capture(TokenizerCommands.Create(), "tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", Path.Combine(file, "tok"));
+        Assert.Equal(1, code);
+        Assert.Contains($"error: ", err);
+        Assert.Contains(file, err);
+        Assert.DoesNotContain("internal error", err);
     }
 }
