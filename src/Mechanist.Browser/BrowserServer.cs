@@ -137,9 +137,13 @@ public sealed class BrowserServer : IAsyncDisposable
             catch (JsonException) { body = null; }
             if (body?.Text is null) return Results.Json(new { error = "expected {\"text\": \"...\"}" }, Json, statusCode: 400);
             if (body.Text.Length > 10_000) return Results.Json(new { error = "text longer than 10,000 characters" }, Json, statusCode: 413);
-            var tokens = encoder.Encode(body.Text).Select(t => new
+            var encoded = encoder.Encode(body.Text);
+            // token: the token alone (tooltips, the detail title); text: as shown in the line, characters split over tokens joined.
+            var shown = Mechanist.Text.TokenDisplay.InContext(encoded.Select(t => t.Token).ToList());
+            var tokens = encoded.Select((t, i) => new
             {
                 token = t.Token,
+                text = shown[i],
                 top = t.Top.Where(f => store.Contains(UnitKind.Feature, f.Id)).Select(f =>
                 {
                     var s = store.GetSummary(UnitKind.Feature, f.Id);

@@ -52,20 +52,24 @@ static class Html
             for (int i = 0; i < record.Activations.Length; i++)
                 if (record.Activations[i] > 0 && (best < 0 || record.Activations[i] > record.Activations[best])) best = i;
         sb.Append("<div class=\"ctx\">");
-        for (int i = 0; i < record.TokenIds.Length; i++)
+        var tokens = new string[record.TokenIds.Length];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = i < record.Tokens.Length ? record.Tokens[i] : record.TokenIds[i].ToString(Inv);
+        // A character split over tokens reads as the character (on the token that completes it); the tooltip shows the token alone.
+        var shown = Mechanist.Text.TokenDisplay.InContext(tokens);
+        for (int i = 0; i < tokens.Length; i++)
         {
-            string token = i < record.Tokens.Length ? record.Tokens[i] : record.TokenIds[i].ToString(Inv);
+            string token = tokens[i];
             float a = record.Activations[i];
             if (a == 0)
             {
                 // Most tokens of a window are zero: plain text keeps big pages small (a static export has one per unit).
-                sb.Append(E(TokenText(token)));
+                sb.Append(E(TokenText(shown[i])));
                 continue;
             }
             // Shade in 20 steps by CSS class (site.css: .a1–.a20 orange, .n1–.n20 blue) rather than inline styles: half the bytes.
             int level = scale > 0 ? Math.Clamp((int)MathF.Round(MathF.Abs(a) / scale * ShadeLevels), 1, ShadeLevels) : ShadeLevels;
             sb.Append("<span class=\"tok ").Append(a > 0 ? 'a' : 'n').Append(level).Append(i == best ? " max" : "").Append("\" title=\"")
-              .Append(E(TokenLabel(token))).Append(": ").Append(Inv, $"{a:G4}").Append("\">").Append(E(TokenText(token))).Append("</span>");
+              .Append(E(TokenLabel(token))).Append(": ").Append(Inv, $"{a:G4}").Append("\">").Append(E(TokenText(shown[i]))).Append("</span>");
         }
         sb.Append("</div>");
     }

@@ -111,7 +111,7 @@
             var f = t.top[0], a = f ? f.activation : 0, alpha = f && f.max > 0 ? Math.min(1, Math.max(0.08, a / f.max)) : 0;
             return "<span class=\"tok\" data-i=\"" + i + "\" title=\"" + esc(tokenLabel(t.token)) + ": " +
               (f ? "feature " + f.id + " · " + fmt(a, 2) : "none") + "\"" +
-              (alpha > 0 ? " style=\"background:rgba(255,128,0," + alpha.toFixed(2) + ")\"" : "") + ">" + esc(tokenText(t.token)) + "</span>";
+              (alpha > 0 ? " style=\"background:rgba(255,128,0," + alpha.toFixed(2) + ")\"" : "") + ">" + esc(tokenText(t.text != null ? t.text : t.token)) + "</span>";
           }).join("");
           playStatus.textContent = tokens.length + " tokens. Click one to see its features.";
           if (tokens.length > 0) show(selected >= 0 && selected < tokens.length ? selected : 0);

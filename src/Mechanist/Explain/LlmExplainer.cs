@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Mechanist.Text;
 
 namespace Mechanist.Explain;
 
@@ -60,11 +61,13 @@ public sealed class LlmExplainer(ChatClient chat, PromptStyle style = PromptStyl
 
     void Append(StringBuilder sb, int number, ActivationRecord r, float scale)
     {
+        // Characters split over byte-level tokens are shown joined, as on the browser's pages (TokenDisplay).
+        var shown = TokenDisplay.InContext(r.Tokens);
         if (style == PromptStyle.Tabular)
         {
             sb.AppendLine($"Example {number}:\n<start>");
             for (int t = 0; t < r.Tokens.Length; t++)
-                sb.Append(Visible(r.Tokens[t])).Append('\t').Append(Level(r.Activations[t], scale)).AppendLine();
+                sb.Append(Visible(shown[t])).Append('\t').Append(Level(r.Activations[t], scale)).AppendLine();
             sb.AppendLine("<end>");
             // B23: a sparse record is repeated with only its non-zero tokens, so they are not lost in the zeros.
             int nonZero = r.Activations.Count(a => Level(a, scale) > 0);
@@ -72,7 +75,7 @@ public sealed class LlmExplainer(ChatClient chat, PromptStyle style = PromptStyl
             {
                 sb.AppendLine("Same example, non-zero tokens only:\n<start>");
                 for (int t = 0; t < r.Tokens.Length; t++)
-                    if (Level(r.Activations[t], scale) > 0) sb.Append(Visible(r.Tokens[t])).Append('\t').Append(Level(r.Activations[t], scale)).AppendLine();
+                    if (Level(r.Activations[t], scale) > 0) sb.Append(Visible(shown[t])).Append('\t').Append(Level(r.Activations[t], scale)).AppendLine();
                 sb.AppendLine("<end>");
             }
             return;
@@ -80,14 +83,15 @@ public sealed class LlmExplainer(ChatClient chat, PromptStyle style = PromptStyl
         sb.Append($"Example {number}: ");
         bool open = false;
         var marked = new List<string>();
+        var text = TokenDisplay.InContext(r.Tokens, pending: "");
         for (int t = 0; t < r.Tokens.Length; t++)
         {
             bool mark = r.Activations[t] > 0.3f * scale;
             if (mark && !open) { sb.Append("<<"); open = true; }
             if (!mark && open) { sb.Append(">>"); open = false; }
-            sb.Append(r.Tokens[t].Replace("\n", "\\n"));
+            sb.Append(text[t].Replace("\n", "\\n"));
             if (r.Activations[t] > 0 && Level(r.Activations[t], scale) > 0)
-                marked.Add($"({BuiltinExplainer.Quote(r.Tokens[t])}, {Level(r.Activations[t], scale)})");
+                marked.Add($"({BuiltinExplainer.Quote(shown[t])}, {Level(r.Activations[t], scale)})");
         }
         if (open) sb.Append(">>");
         sb.AppendLine();

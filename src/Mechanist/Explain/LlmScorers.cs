@@ -1,4 +1,5 @@
 using System.Text;
+using Mechanist.Text;
 
 namespace Mechanist.Explain;
 
@@ -22,7 +23,8 @@ public sealed class LlmSimulator(ChatClient chat) : ISimulator
         var sb = new StringBuilder();
         sb.AppendLine($"Explanation of the unit: {explanation.Text}");
         sb.AppendLine($"\nThe text has {record.Tokens.Length} tokens:");
-        for (int t = 0; t < record.Tokens.Length; t++) sb.AppendLine($"{t + 1}\t{BuiltinExplainer.Quote(record.Tokens[t])}");
+        var shown = TokenDisplay.InContext(record.Tokens); // characters split over tokens shown joined
+        for (int t = 0; t < record.Tokens.Length; t++) sb.AppendLine($"{t + 1}\t{BuiltinExplainer.Quote(shown[t])}");
         sb.AppendLine($"\nAnswer with a JSON array of exactly {record.Tokens.Length} integers from 0 to 10.");
         int count = record.Tokens.Length;
         return chat.AskAsync([new ChatMessage("system", System), new ChatMessage("user", sb.ToString())],
@@ -50,7 +52,7 @@ public sealed class LlmDetector(ChatClient chat) : IDetector
             int n = Math.Min(PerPrompt, contexts.Count - start);
             var sb = new StringBuilder($"Explanation of the unit: {explanation.Text}\n\n");
             for (int i = 0; i < n; i++)
-                sb.AppendLine($"Text {i + 1}: {string.Concat(contexts[start + i].Tokens).Replace("\n", "\\n")}");
+                sb.AppendLine($"Text {i + 1}: {TokenDisplay.Joined(contexts[start + i].Tokens).Replace("\n", "\\n")}");
             sb.AppendLine($"\nAnswer with a JSON array of exactly {n} values, each 0 or 1.");
             var answer = await chat.AskAsync([new ChatMessage("system", System), new ChatMessage("user", sb.ToString())],
                 reply => ReplyParser.NumberArray(reply, n, 0, 1), errors, cancel).ConfigureAwait(false);

@@ -61,8 +61,16 @@ public static partial class TokenClasses
 
     public static TokenClass[] Classify(IReadOnlyList<string> tokens)
     {
+        // Byte-level tokens may hold part of a character ("\xD7"): classify what the window shows (each character on
+        // the token that completes it), and give every token the scripts of the characters it holds a byte of.
+        var touching = Text.TokenDisplay.Touching(tokens);
+        tokens = Text.TokenDisplay.InContext(tokens, pending: "");
         var classes = new TokenClass[tokens.Count];
-        for (int i = 0; i < tokens.Count; i++) classes[i] = OfToken(tokens[i]);
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            classes[i] = OfToken(tokens[i]);
+            foreach (char ch in touching[i]) classes[i] |= Script(ch);
+        }
 
         // Runs across tokens: join the text, remember where each token starts, mark overlapping tokens.
         var text = new StringBuilder();

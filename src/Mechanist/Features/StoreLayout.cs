@@ -23,7 +23,9 @@ public sealed record FeatureStoreSource
 /// <item>`{kind}.index`: a 32-byte header then one 64-byte <see cref="IndexRecord"/> per unit, id order.</item>
 /// <item>`{kind}.data`: the units' blobs (<see cref="UnitBlob"/>), read through a memory map one unit at a time.</item>
 /// <item>`explanations.jsonl` (optional, written by the explain stage): one JSON object per line with
-/// `kind` ("feature" when absent), `id`, `explanation`, `score`, `scores`, `explainer`.</item>
+/// `kind` ("feature" when absent), `id`, `explanation`, `score`, `scores`, `explainer`; beside it
+/// `explanations.failures.jsonl` (units whose explainer failed). Writing a store removes both: they describe the
+/// units of the store they were made for.</item>
 /// </list>
 /// </summary>
 static class StoreLayout
@@ -31,6 +33,8 @@ static class StoreLayout
     public const string ManifestFile = "features.json";
     public const string VocabularyFile = "vocab.json";
     public const string ExplanationsFile = "explanations.jsonl";
+    /// <summary>The explain stage's files in a store folder (results, failures): removed when a new store replaces the old.</summary>
+    public static readonly string[] ExplanationFiles = [ExplanationsFile, "explanations.failures.jsonl"];
     public const string Format = "mechanist-feature-store";
     public const int Version = 1;
 

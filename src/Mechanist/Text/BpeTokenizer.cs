@@ -201,12 +201,8 @@ public sealed class BpeTokenizer
     /// <summary>The text the ids stand for; bytes that do not form valid UTF-8 become U+FFFD.</summary>
     public string Decode(ReadOnlySpan<int> ids) => Encoding.UTF8.GetString(DecodeBytes(ids));
 
-    /// <summary>A token for display: its text, with invalid UTF-8 shown in GPT-2's byte characters.</summary>
-    public string TokenText(int id)
-    {
-        var bytes = Checked(id);
-        return System.Text.Unicode.Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : ByteUnicode.Encode(bytes);
-    }
+    /// <summary>A token on its own for display: its text, with bytes that are part of a character as <c>\xD7</c> escapes (<see cref="TokenDisplay.Of"/>).</summary>
+    public string TokenText(int id) => TokenDisplay.Of(Checked(id));
 
     byte[] Checked(int id) =>
         (uint)id < (uint)_tokenBytes.Length ? _tokenBytes[id] : throw new UserError($"token id {id} is outside the vocabulary (0..{_tokenBytes.Length - 1})");

@@ -135,6 +135,20 @@ public class BrowserServerTests(BrowserFixture fx)
     }
 
     [Fact]
+    public async Task Playground_api_gives_each_token_alone_and_as_shown_with_split_characters_joined()
+    {
+        const string text = "The word שלום and 안녕.";
+        var response = await fx.Http.PostAsync("/api/encode", new StringContent(JsonSerializer.Serialize(new { text }), Encoding.UTF8, "application/json"));
+        using var encoded = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var tokens = encoded.RootElement.GetProperty("tokens").EnumerateArray()
+            .Select(t => (Alone: t.GetProperty("token").GetString()!, Shown: t.GetProperty("text").GetString()!)).ToList();
+        Assert.Contains(tokens, t => t.Alone.Contains(@"\x")); // the fixture's English tokenizer splits these letters into bytes
+        Assert.Equal(Encoding.UTF8.GetBytes(text), tokens.SelectMany(t => Mechanist.Text.TokenDisplay.Bytes(t.Alone)).ToArray());
+        Assert.Equal(text, string.Concat(tokens.Select(t => t.Shown.Replace(Mechanist.Text.TokenDisplay.Pending, ""))));
+        Assert.All(tokens, t => Assert.DoesNotContain(@"\x", t.Shown));
+    }
+
+    [Fact]
     public async Task Host_must_be_an_address_and_other_hosts_are_honoured()
     {
         await Assert.ThrowsAsync<UserError>(() => BrowserServer.StartAsync(fx.Store, null, "not a host", 0));

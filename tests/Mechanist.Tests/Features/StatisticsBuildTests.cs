@@ -17,7 +17,7 @@ public class StatisticsBuildTests
     const string Hook = "blocks.0.mlp.hook_post";
     const int Context = 16;
 
-    static (string Root, string Model, string Sae, string Tokens) Inputs()
+    internal static (string Root, string Model, string Sae, string Tokens) Inputs()
     {
         string root = TestPaths.NewTempDir("mechanist-featbuild");
         string docs = Path.Combine(root, "docs.jsonl");
