@@ -6,7 +6,9 @@ using Mechanist.Activations;
 using Mechanist.Bench;
 using Mechanist.Dictionary;
 using Mechanist.IO;
+using Mechanist.Models;
 using Mechanist.Numerics;
+using Mechanist.Text;
 using Tensor = Mechanist.Numerics.Tensor<float>;
 
 namespace Mechanist.Cli.Commands;
@@ -25,14 +27,21 @@ static class SaeCommands
 
     static Command Train()
     {
-        var acts = new Option<string>("--acts") { Description = "Activation store folder or an [N, d] .npy file.", Required = true };
+        var acts = new Option<string?>("--acts") { Description = "Activation store folder or an [N, d] .npy file (or give --model to stream activations from a model instead)." };
+        var modelDir = new Option<string?>("--model") { Description = "Stream activations from this model folder instead of a store: it runs to --hook over --data between SAE steps, rows pass through a shuffle buffer and nothing is written; needs --data, --hook and --tokens." };
+        var data = new Option<string?>("--data") { Description = "With --model: token store to run the model over (from `mechanist corpus prepare`)." };
+        var split = new Option<string?>("--split") { Description = "With --model: token-store split to read, train (default) or valid." };
+        var perContext = new Option<int?>("--per-context") { Description = "With --model: positions sampled from each context window, K (Towards Monosemanticity: 250); 0 (default) = every position." };
+        var context = new Option<int?>("--context") { Description = "With --model: tokens per context window (default: the model's context)." };
+        var includeFirst = new Option<bool>("--include-first") { Description = "With --model: also take position 0 of each window (skipped by default, as `acts harvest` does)." };
+        var shuffle = new Option<int?>("--shuffle-mb") { Description = "With --model: shuffle buffer in MiB (default 256; at most the rows the run reads): each row trained on is drawn at random from it, mixing about MiB·2²⁰/(4·d·K) contexts; 0 = harvest order." };
         var arch = new Option<string>("--arch") { Description = "Architecture: relu (L1 + resampling), topk (+AuxK), batchtopk, jumprelu, gated (L1 on the gate path + auxiliary reconstruction; no resampling).", DefaultValueFactory = _ => "topk" };
         var width = new Option<string>("--width") { Description = "Latents (d_sae); several comma-separated train one SAE each on the same stream, e.g. 512,4096,16384.", DefaultValueFactory = _ => "4096" };
         var l1 = new Option<string>("--l1") { Description = "Sparsity coefficient λ for relu (L1), jumprelu (L0) and gated (L1 on ReLU(π_gate)), inputs scaled to E‖x‖² = 1; comma-separated for several.", DefaultValueFactory = _ => "0.05" };
         var k = new Option<string>("--k") { Description = "Active latents per token for topk/batchtopk; comma-separated for several.", DefaultValueFactory = _ => "32" };
         var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, checkpoint/.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
-        var tokens = new Option<long>("--tokens") { Description = "Token budget (0 = one pass over the training rows).", DefaultValueFactory = _ => 0 };
+        var tokens = new Option<long>("--tokens") { Description = "Token budget (0 = one pass over the training rows of --acts; required with --model).", DefaultValueFactory = _ => 0 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, linear decay to 0 over the last 20 %).", DefaultValueFactory = _ => 3e-4 };
         var warmup = new Option<long>("--warmup-steps") { Description = "Learning-rate warm-up steps (capped at 5 % of the run).", DefaultValueFactory = _ => 1000 };
         var l1Warmup = new Option<double>("--l1-warmup") { Description = "Fraction of the run over which λ rises from 0.", DefaultValueFactory = _ => 0.05 };
@@ -42,20 +51,51 @@ static class SaeCommands
         var resampleWindow = new Option<long>("--resample-window") { Description = "relu: a latent is resampled if it has not fired in this many steps before a resampling step.", DefaultValueFactory = _ => 12_500 };
         var bandwidth = new Option<double>("--bandwidth") { Description = "jumprelu: straight-through bandwidth ε.", DefaultValueFactory = _ => 0.001 };
         var thresholdInit = new Option<double>("--threshold-init") { Description = "jumprelu: initial threshold θ₀ (inputs scaled to E‖x‖² = 1).", DefaultValueFactory = _ => 0.001 };
-        var holdout = new Option<long>("--holdout") { Description = "Rows held out for evaluation (0 = 5 %, at most 65,536).", DefaultValueFactory = _ => 0 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and data order.", DefaultValueFactory = _ => 0 };
+        var holdout = new Option<long>("--holdout") { Description = "Rows held out for evaluation (0 = 5 %, at most 65,536: of the store's rows, or of --tokens with --model, whose held-out rows are the stream's first).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and data order (with --model also the window order, positions and shuffle, as `acts harvest --seed`).", DefaultValueFactory = _ => 0 };
         var ckpt = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (also every 10 minutes).", DefaultValueFactory = _ => 2000 };
-        var resume = new Option<bool>("--resume") { Description = "Continue exactly from OUT/checkpoint (same options)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue exactly from OUT/checkpoint (same options; with --model the stream is replayed to where it stopped)." };
         var force = new Option<bool>("--force") { Description = "Start over even if OUT exists." };
-        var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store)." };
-        var hook = new Option<string?>("--hook") { Description = "Metadata: the hook point (default: from the store)." };
-        var cmd = new Command("train", "Train sparse autoencoders on activations with Adam, reading the data once for all widths/sparsities.")
-        { acts, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model, hook };
+        var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store, or the --model folder)." };
+        var hook = new Option<string?>("--hook") { Description = "With --model: the hook point to stream, e.g. blocks.0.mlp.hook_post (required). With --acts: metadata only (default: from the store)." };
+        var cmd = new Command("train", "Train sparse autoencoders with Adam on a stored activation store (--acts) or on activations streamed from a model (--model), reading the data once for all widths/sparsities.")
+        { acts, modelDir, data, hook, split, perContext, context, includeFirst, shuffle, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model };
         return cmd.WithAction((parse, cancel) =>
         {
             if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk, jumprelu or gated");
-            using var source = ActivationSource.Open(parse.GetValue(acts)!);
+            string? actsPath = parse.GetValue(acts), streamFrom = parse.GetValue(modelDir);
+            if (actsPath != null && streamFrom != null)
+                throw new UserError("give --acts (train on a stored activation store) or --model (stream activations from a model), not both");
+            if (actsPath == null && streamFrom == null)
+                throw new UserError("give --acts STORE, or --model DIR --data TOKENS --hook NAME --tokens N to stream activations from a model");
+            if (streamFrom == null)
+            {
+                foreach (var (given, name) in new[] { (parse.GetValue(data) != null, "--data"), (parse.GetValue(split) != null, "--split"), (parse.GetValue(perContext) != null, "--per-context"),
+                    (parse.GetValue(context) != null, "--context"), (parse.GetValue(includeFirst), "--include-first"), (parse.GetValue(shuffle) != null, "--shuffle-mb") })
+                    if (given) throw new UserError($"{name} is for streaming from a model (--model); a stored activation store (--acts) was sampled already");
+            }
+            else
+            {
+                if (parse.GetValue(data) == null) throw new UserError("--model needs --data TOKENS: the token store to run the model over");
+                if (parse.GetValue(hook) == null) throw new UserError("--model needs --hook NAME: the hook point to train on, e.g. blocks.0.mlp.hook_post");
+                if (parse.GetValue(tokens) <= 0) throw new UserError("--model needs --tokens N: the number of activation rows to train on");
+            }
+            using var source = actsPath != null ? ActivationSource.Open(actsPath) : null;
             var info = (source as ActivationStore)?.Source;
+            using var tokenStore = streamFrom != null ? TokenStore.Open(parse.GetValue(data)!, parse.GetValue(split) ?? "train") : null;
+            using var stream = streamFrom != null
+                ? new StreamTrainingData(ModelFiles.Load(streamFrom), tokenStore!, new HarvestOptions
+                {
+                    Hook = parse.GetValue(hook)!,
+                    Tokens = parse.GetValue(tokens),
+                    Context = parse.GetValue(context),
+                    RowsPerContext = parse.GetValue(perContext) ?? 0,
+                    SkipFirstPosition = !parse.GetValue(includeFirst),
+                    Split = parse.GetValue(split) ?? "train",
+                    Seed = parse.GetValue(seed),
+                    ShuffleBufferMiB = parse.GetValue(shuffle) ?? 256,
+                }, Path.GetFullPath(streamFrom))
+                : null;
             var o = new SaeTrainingOptions
             {
                 Architecture = a,
@@ -76,15 +116,23 @@ static class SaeCommands
                 HoldoutRows = parse.GetValue(holdout),
                 Seed = parse.GetValue(seed),
                 CheckpointEverySteps = parse.GetValue(ckpt),
-                Metadata = new SaeMetadata
-                {
-                    ModelName = parse.GetValue(model) ?? info?.Model,
-                    HookName = parse.GetValue(hook) ?? info?.Hook,
-                    ContextSize = info?.ContextLength,
-                    DatasetPath = info?.Tokens ?? source.Path,
-                },
+                Metadata = stream != null
+                    ? new SaeMetadata
+                    {
+                        ModelName = parse.GetValue(model) ?? Path.GetFullPath(streamFrom!),
+                        HookName = parse.GetValue(hook),
+                        ContextSize = stream.Context,
+                        DatasetPath = $"{tokenStore!.Directory} ({tokenStore.Split})",
+                    }
+                    : new SaeMetadata
+                    {
+                        ModelName = parse.GetValue(model) ?? info?.Model,
+                        HookName = parse.GetValue(hook) ?? info?.Hook,
+                        ContextSize = info?.ContextLength,
+                        DatasetPath = info?.Tokens ?? source!.Path,
+                    },
             };
-            var results = SaeTrainer.Train(source, o, parse.GetValue(outDir)!, ConsoleProgress.Instance, cancel,
+            var results = SaeTrainer.Train(stream ?? (ISaeTrainingData)new StoreTrainingData(source!), o, parse.GetValue(outDir)!, ConsoleProgress.Instance, cancel,
                 parse.GetValue(resume), parse.GetValue(force));
             foreach (var r in results)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

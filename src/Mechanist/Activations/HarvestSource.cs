@@ -24,6 +24,8 @@ public sealed class HarvestSource
     {
         options.Validate();
         HookNames.Check(options.Hook);
+        if (!HookNames.All(model.Config).Contains(options.Hook)) // now, not at the first forward pass (after outputs are opened)
+            throw new UserError($"hook point '{options.Hook}' does not exist in this model ({model.Config.Layers} layers{(model.Config.AttentionOnly ? ", attention-only" : "")})");
         _model = model;
         _options = options;
         Context = options.Context ?? model.Config.Context;

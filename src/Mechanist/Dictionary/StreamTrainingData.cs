@@ -39,47 +39,78 @@ namespace Mechanist.Dictionary;
 public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
 {
     const int Chunk = 16_384;
-    readonly Transformer<float> _model;
-    readonly TokenStore _tokens;
-    readonly HarvestOptions _harvest;
-    readonly string _modelName;
-    readonly HarvestSource _probe;
+    /// <summary>Opens the row stream, given the rows the run plans to read (holdout + training; sizes the shuffle buffer).</summary>
+    readonly Func<long, ActivationRowStream> _open;
+    /// <summary>What identifies the stream's source in a checkpoint (the shuffle capacity and held-out rows are added).</summary>
+    readonly JsonObject _source;
+    readonly Func<string>? _sourceRate;
     SaeTrainingOptions? _o;
     SaeDataPlan? _plan;
-    HarvestStream? _stream;
     ActivationRowStream? _rows;
     Tensor? _heldOut;
     double _meanSquaredNorm;
     readonly Stopwatch _clock = new();
 
+    /// <summary>Rows streamed from a model: a <see cref="HarvestStream"/> (the `acts harvest` rows, never stored).</summary>
     /// <param name="harvest">How to sample rows (hook, context, K, split of <paramref name="tokens"/>, seed, shuffle
-    /// buffer); its <see cref="HarvestOptions.Tokens"/> is replaced by the rows the run plans to read.</param>
+    /// buffer); its <see cref="HarvestOptions.Tokens"/> is replaced by the rows the run plans to read, which caps
+    /// the shuffle buffer as `acts harvest` caps it.</param>
     /// <param name="modelName">Recorded in the description and checkpoint (e.g. the model folder).</param>
     public StreamTrainingData(Transformer<float> model, TokenStore tokens, HarvestOptions harvest, string modelName)
     {
-        _model = model;
-        _tokens = tokens;
-        _harvest = harvest;
-        _modelName = modelName;
-        _probe = new HarvestSource(model, tokens, harvest); // checks the hook, context and options now, before any output
+        var probe = new HarvestSource(model, tokens, harvest); // checks the hook, context and options now, before any output
+        Width = probe.Width;
+        Context = probe.Context;
+        Description = $"streamed from {modelName} at {harvest.Hook} over {tokens.Directory} ({tokens.Split})";
+        HarvestStream? stream = null;
+        _open = planned =>
+        {
+            stream = new HarvestStream(model, tokens, harvest with { Tokens = planned });
+            return stream.Rows(); // not cancellable mid-step: Start and RestoreState pass the token to Read instead
+        };
+        _sourceRate = () => string.Create(CultureInfo.InvariantCulture,
+            $"{stream!.Source.ModelTokens / Math.Max(1e-9, Rows.SourceTime.TotalSeconds):N0} model tok/s");
+        _source = new JsonObject
+        {
+            ["model"] = modelName,
+            ["tokens"] = $"{tokens.Directory} ({tokens.Split})",
+            ["hook"] = harvest.Hook,
+            ["context"] = probe.Context,
+            ["per_context"] = probe.RowsPerContext,
+            ["skip_first_position"] = harvest.SkipFirstPosition,
+            ["seed"] = harvest.Seed.ToString(CultureInfo.InvariantCulture),
+            ["batch_windows"] = probe.BatchWindows,
+        };
     }
 
-    public int Width => _probe.Width;
-    /// <summary>Tokens per context window actually used.</summary>
-    public int Context => _probe.Context;
-    public int RowsPerContext => _probe.RowsPerContext;
-    public string Description => $"streamed from {_modelName} at {_harvest.Hook} over {_tokens.Directory} ({_tokens.Split})";
+    /// <summary>
+    /// Rows from any source read front to back, e.g. an activation store read in order: the same training as
+    /// from a model whose stream yields those rows (the tests compare the two).
+    /// </summary>
+    /// <param name="chunks">Rows in order, each chunk a whole number of rows; the stream fails if they run out.</param>
+    /// <param name="shuffleRows">Shuffle-buffer capacity in rows (0: source order).</param>
+    public StreamTrainingData(IEnumerable<ReadOnlyMemory<float>> chunks, int width, int shuffleRows, ulong shuffleSeed, string description)
+    {
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width));
+        Width = width;
+        Description = description;
+        _open = _ => new ActivationRowStream(chunks, width, shuffleRows, shuffleSeed);
+        _source = new JsonObject { ["source"] = description, ["shuffle_seed"] = shuffleSeed.ToString(CultureInfo.InvariantCulture) };
+    }
+
+    public int Width { get; }
+    /// <summary>Tokens per context window (streams from a model; null otherwise).</summary>
+    public int? Context { get; }
+    public string Description { get; }
     public double? MeanSquaredNorm => _heldOut != null ? _meanSquaredNorm : null;
     /// <summary>Rows the stream has produced so far (held out, trained on, resampling candidates).</summary>
     public long RowsRead => _rows?.RowsRead ?? 0;
-    /// <summary>Shuffle-buffer capacity in rows (0: harvest order); known after <see cref="Plan"/>.</summary>
-    public int ShuffleRows => _plan != null ? Harvester.ShuffleRows(PlannedHarvest, Width) : 0;
+    /// <summary>Shuffle-buffer capacity in rows (0: source order); known after <see cref="Start"/>.</summary>
+    public int ShuffleRows => Rows.ShuffleRows;
 
     SaeTrainingOptions O => _o ?? throw new InvalidOperationException("Plan first");
     SaeDataPlan P => _plan ?? throw new InvalidOperationException("Plan first");
     ActivationRowStream Rows => _rows ?? throw new InvalidOperationException("Start first");
-    /// <summary>The harvest options with Tokens = the rows the run plans to read (sizes the shuffle buffer as `acts harvest` does).</summary>
-    HarvestOptions PlannedHarvest => _harvest with { Tokens = P.HoldoutRows + P.TrainRows };
 
     public SaeDataPlan Plan(SaeTrainingOptions o)
     {
@@ -94,11 +125,10 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
     public void Start(IProgressReporter progress, CancellationToken cancel)
     {
         _clock.Start();
-        _stream = new HarvestStream(_model, _tokens, PlannedHarvest);
-        _rows = _stream.Rows(); // cancellation is checked here and in RestoreState, not mid-step (see Read)
+        _rows = _open(P.HoldoutRows + P.TrainRows);
         int h = (int)P.HoldoutRows;
         _heldOut = new Tensor(h, Width);
-        using (var task = progress.Start($"streaming {h:N0} held-out rows from the model", h, "tok"))
+        using (var task = progress.Start($"streaming {h:N0} held-out rows", h, "tok"))
             for (int s = 0; s < h; s += Chunk)
             {
                 int n = Math.Min(Chunk, h - s);
@@ -155,19 +185,13 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
     }
 
     /// <summary>What must match for a replay to reproduce the stream: the sampling settings and the planned rows (which size the buffer).</summary>
-    JsonObject Identity() => new()
+    JsonObject Identity()
     {
-        ["model"] = _modelName,
-        ["tokens"] = $"{_tokens.Directory} ({_tokens.Split})",
-        ["hook"] = _harvest.Hook,
-        ["context"] = Context,
-        ["per_context"] = RowsPerContext,
-        ["skip_first_position"] = _harvest.SkipFirstPosition,
-        ["seed"] = _harvest.Seed.ToString(CultureInfo.InvariantCulture),
-        ["batch_windows"] = _probe.BatchWindows,
-        ["shuffle_buffer_rows"] = ShuffleRows,
-        ["holdout_rows"] = P.HoldoutRows,
-    };
+        var identity = (JsonObject)_source.DeepClone();
+        identity["shuffle_buffer_rows"] = Rows.ShuffleRows;
+        identity["holdout_rows"] = P.HoldoutRows;
+        return identity;
+    }
 
     public void SaveState(JsonObject checkpoint)
     {
@@ -189,10 +213,9 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
         Rows.Skip(skip, n => { task.Advance(n); task.SetStatus(StreamRate()); }, cancel);
     }
 
-    string StreamRate() =>
-        string.Create(CultureInfo.InvariantCulture, $"{_stream!.Source.ModelTokens / Math.Max(1e-9, Rows.SourceTime.TotalSeconds):N0} model tok/s");
+    string StreamRate() => _sourceRate?.Invoke() ?? string.Create(CultureInfo.InvariantCulture, $"{Rows.RowsRead:N0} rows read");
 
-    /// <summary>The model's forward rate and the share of the wall time spent producing rows.</summary>
+    /// <summary>The model's forward rate and the share of the wall time spent producing rows (the rest: SAE steps).</summary>
     public string? Status() => _rows == null ? null : string.Create(CultureInfo.InvariantCulture,
         $"streaming: {StreamRate()}, {Rows.SourceTime.TotalSeconds / Math.Max(1e-9, _clock.Elapsed.TotalSeconds):P0} of the time");
 
