@@ -60,7 +60,7 @@ public static class SaeTrainer
         var resampleAt = new HashSet<long>(o.ResampleSteps);
 
         var batch = new Tensor(o.BatchSize, d);
-        using var task = progress.Start($"training {runs.Count} SAE{(runs.Count > 1 ? "s" : "")}", totalSteps * o.BatchSize, "tok");
+        using var task = progress.Start($"training {runs.Count} SAE{(runs.Count > 1 ? "s" : "")}{(data is StreamTrainingData ? " on streamed rows" : "")}", totalSteps * o.BatchSize, "tok");
         task.SetDone(state.Step * o.BatchSize);
         var clock = Stopwatch.StartNew();
         long tokensAtClock = state.Step * o.BatchSize;

@@ -69,7 +69,7 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
             return stream.Rows(); // not cancellable mid-step: Start and RestoreState pass the token to Read instead
         };
         _sourceRate = () => string.Create(CultureInfo.InvariantCulture,
-            $"{stream!.Source.ModelTokens / Math.Max(1e-9, Rows.SourceTime.TotalSeconds):N0} model tok/s");
+            $"model {Compact(stream!.Source.ModelTokens / Math.Max(1e-9, Rows.SourceTime.TotalSeconds))} tok/s");
         _source = new JsonObject
         {
             ["model"] = modelName,
@@ -213,11 +213,17 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
         Rows.Skip(skip, n => { task.Advance(n); task.SetStatus(StreamRate()); }, cancel);
     }
 
-    string StreamRate() => _sourceRate?.Invoke() ?? string.Create(CultureInfo.InvariantCulture, $"{Rows.RowsRead:N0} rows read");
+    string StreamRate() => _sourceRate?.Invoke() ?? $"{Compact(Rows.RowsRead)} rows read";
 
-    /// <summary>The model's forward rate and the share of the wall time spent producing rows (the rest: SAE steps).</summary>
+    static string Compact(double v) => v >= 1e6 ? (v / 1e6).ToString("F2", CultureInfo.InvariantCulture) + "M"
+        : v >= 1e4 ? (v / 1e3).ToString("F1", CultureInfo.InvariantCulture) + "k" : v.ToString("F0", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The model's forward rate and the share of the wall time spent producing rows (the rest is SAE steps),
+    /// e.g. "model 167.1k tok/s, 12 % of the time".
+    /// </summary>
     public string? Status() => _rows == null ? null : string.Create(CultureInfo.InvariantCulture,
-        $"streaming: {StreamRate()}, {Rows.SourceTime.TotalSeconds / Math.Max(1e-9, _clock.Elapsed.TotalSeconds):P0} of the time");
+        $"{StreamRate()}, {Rows.SourceTime.TotalSeconds / Math.Max(1e-9, _clock.Elapsed.TotalSeconds):P0} of the time");
 
     public void Dispose() => _rows?.Dispose();
 }
