@@ -9,7 +9,7 @@ namespace Mechanist.Tests.Features;
 public class FeatureRebuildTests
 {
     [Fact]
-    public void Rebuilding_a_store_removes_the_old_stores_explanations_and_says_so()
+    public async Task Rebuilding_a_store_removes_the_old_stores_explanations_and_says_so()
     {
         var (root, modelDir, saeDir, tokenDir) = StatisticsBuildTests.Inputs();
         try
@@ -17,7 +17,7 @@ public class FeatureRebuildTests
             string outDir = Path.Combine(root, "features");
             string[] build = ["features", "build", "--sae", saeDir, "--model", modelDir, "--data", tokenDir, "--out", outDir, "--tokens", "320", "--neurons", "false"];
             Assert.Equal(0, CliRun.Capture(FeaturesCommands.Create(), build).Code);
-            ExplainStage.RunAsync(outDir, new ExplainSettings { Limit = 4 }, IProgressReporter.None, default).GetAwaiter().GetResult();
+            await ExplainStage.RunAsync(outDir, new ExplainSettings { Limit = 4 }, IProgressReporter.None, default);
             string explanations = Path.Combine(outDir, "explanations.jsonl"), failures = Path.Combine(outDir, "explanations.failures.jsonl");
             File.WriteAllText(failures, """{"kind": "feature", "id": 5, "explanation": null}""" + "\n");
             using (var store = FeatureStore.Open(outDir)) Assert.Equal(4, store.ExplanationCount);
