@@ -14,7 +14,7 @@ public struct SaeBatchStats
     public double Reconstruction;
     /// <summary>The sparsity term as it enters the loss (λ·mean L1 for relu, λ·mean L0 for jumprelu, λ·mean Σ ReLU(π_gate) for gated).</summary>
     public double Sparsity;
-    /// <summary>α · AuxK normalised error (0 when no latent is dead); gated: the gate path's reconstruction mean_t ‖x − x̂_gate‖².</summary>
+    /// <summary>α · AuxK normalised error (0 when no latent is dead); gated: the gate path's reconstruction mean_t ‖x − x̂_gate‖². Passes with gradients only (0 in inference).</summary>
     public double Aux;
     /// <summary>mean_t ‖x_t − mean(x)‖² over the batch: the denominator of explained variance.</summary>
     public double Variance;
@@ -27,10 +27,13 @@ public struct SaeBatchStats
 }
 
 /// <summary>
-/// The fused SAE forward and backward pass. Only the encoder product is dense (one GEMM); everything after
-/// it works on each token's active latents: decoding, the gradients of the decoder, encoder and biases, and
-/// the input gradient touch L0 rows per token instead of d_sae. Token passes run in parallel over tokens,
-/// weight-gradient passes in parallel over latents (each latent's rows are owned by one worker, no atomics).
+/// The fused SAE forward and backward pass. The encoder product is one GEMM; everything after it works on each
+/// token's active latents: decoding, the gradients of the decoder, encoder and biases, and the input gradient
+/// touch L0 rows per token instead of d_sae. Token passes run in parallel over tokens, weight-gradient passes in
+/// parallel over latents (each latent's rows are owned by one worker, no atomics). When more than
+/// <see cref="DenseAbove"/> of the (token, latent) pairs are active (a fresh relu/jumprelu SAE) and no AuxK term
+/// runs, the steps after selection run as dense GEMMs instead (<see cref="RunDense"/>): the same quantities and
+/// active sets, summed in another order.
 ///
 /// Loss (B tokens):  L = (1/B) Σ_t ‖x̂_t − x_t‖² + sparsity + AuxK, where sparsity is λ(1/B)Σ f (relu) or
 /// λ(1/B)Σ H(z − θ) (jumprelu), and AuxK = α Σ_t‖ê_t − r_t‖² / Σ_t‖r_t − r̄‖² with r = x − x̂ held constant.
