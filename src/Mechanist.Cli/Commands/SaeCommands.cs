@@ -109,7 +109,7 @@ static class SaeCommands
                 SparsityWarmupFraction = parse.GetValue(l1Warmup),
                 ClipNorm = parse.GetValue(clip),
                 DeadWindowTokens = parse.GetValue(deadWindow),
-                ResampleSteps = parse.GetValue(resample) is "none" or "" ? [] : ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
+                ResampleSteps = parse.GetValue(resample)!.Trim().ToLowerInvariant() is "none" or "" ? [] : ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
                 ResampleWindowSteps = parse.GetValue(resampleWindow),
                 Bandwidth = parse.GetValue(bandwidth),
                 ThresholdInit = parse.GetValue(thresholdInit),

@@ -165,6 +165,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         LastPassDense = !useAux && _arch != SaeArchitecture.TopK && (long)batch * _m <= DenseLimit
             && entries > DenseAbove * batch * _m;
         if (LastPassDense) return RunDense(w, x, s, grads, projectDecoder, batch, workers, activeEntries, stats);
+        _dense = _denseGate = []; // up to 1 GiB each; a trained SAE stays sparse once it is past its first steps
         var sums = WorkerSums(workers, 6 + (useAux ? _d : 0));
         VectorMath.ForRanges(batch, workers, (start, end, worker) =>
         {

@@ -51,7 +51,7 @@ public sealed class WeightedReservoir
         else return;
         _smallest.Enqueue(slot, key);
         _keys[slot] = key;
-        row.CopyTo(_rows.AsSpan(slot * Width, Width));
+        row.CopyTo(_rows.AsSpan((int)((long)slot * Width), Width));
     }
 
     /// <summary>
