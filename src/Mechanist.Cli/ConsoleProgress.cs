@@ -25,6 +25,17 @@ public sealed class ConsoleProgress : IProgressReporter
         public void SetDone(long done) { Interlocked.Exchange(ref _done, done); Draw(false); }
         public void SetStatus(string status) { _status = status; Draw(false); }
 
+        public void Note(string message)
+        {
+            lock (_gate)
+            {
+                if (_interactive) Console.Error.Write("\r" + message + "\u001b[K\n");
+                else Console.Error.WriteLine(message);
+                _lastDraw = -1;
+            }
+            Draw(false);
+        }
+
         public void Dispose()
         {
             Draw(true);

@@ -20,6 +20,8 @@ public interface IProgressTask : IDisposable
     void SetDone(long done);
     /// <summary>A short live status line (loss, L0, ...), shown after the bar.</summary>
     void SetStatus(string status);
+    /// <summary>A one-off event worth keeping on screen (e.g. "resampled 120 dead latents"), printed above the bar.</summary>
+    void Note(string message) { }
 }
 
 sealed class NoProgress : IProgressReporter, IProgressTask

@@ -23,6 +23,8 @@ public sealed record SaeTrainingResult(string Name, string Directory, SaeMetrics
 public static class SaeTrainer
 {
     public const string CheckpointDir = "checkpoint";
+    /// <summary>training.jsonl: every <see cref="SaeTrainingOptions.LogEverySteps"/> steps each SAE's batch statistics, and every resampling.</summary>
+    public const string LogFile = "training.jsonl";
 
     /// <summary>Trains on a stored activation store or .npy file (<see cref="StoreTrainingData"/>).</summary>
     /// <param name="resume">Continue from <c>out/checkpoint</c> (must exist) instead of starting fresh.</param>
@@ -65,6 +67,7 @@ public static class SaeTrainer
         var clock = Stopwatch.StartNew();
         long tokensAtClock = state.Step * o.BatchSize;
         var lastSave = Stopwatch.StartNew();
+        using var log = StepLog.Open(Path.Combine(outDir, LogFile), resume ? state.Step : null);
         for (long step = state.Step; step < totalSteps; step++)
         {
             if (cancel.IsCancellationRequested)
@@ -79,7 +82,13 @@ public static class SaeTrainer
             float lr = schedule.Rate(o.LearningRate, step);
             double sparsityFactor = Math.Min(1, (step + 1) / (double)sparsityWarmup);
             foreach (var run in runs) run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
-            if (resampleAt.Contains(step + 1)) Resample(runs, data, state, o);
+            if (resampleAt.Contains(step + 1))
+                foreach (var (name, count) in Resample(runs, data, state, o))
+                {
+                    log.Write(new JsonObject { ["step"] = step + 1, ["event"] = "resample", ["sae"] = name, ["latents"] = count });
+                    task.Note($"step {step + 1:N0}: {name} resampled {count:N0} latents silent for {o.ResampleWindowSteps:N0} steps");
+                }
+            if ((step + 1) % o.LogEverySteps == 0 || step == totalSteps - 1) log.Write(LogEntry(runs, o, step + 1, lr, sparsityFactor));
             task.Advance(n);
             if (step % 10 == 0 || step == totalSteps - 1)
             {
@@ -192,7 +201,8 @@ public static class SaeTrainer
     /// also need its r_mag/b_mag reset, which the paper does not specify). The data chooses the inputs
     /// (<see cref="ISaeTrainingData.ResampleInputs"/>); SAEs without dead latents draw nothing.
     /// </summary>
-    static void Resample(List<SaeTrainingRun> runs, ISaeTrainingData data, TrainingState state, SaeTrainingOptions o)
+    /// <returns>Each SAE that had dead latents, with how many were resampled.</returns>
+    static List<(string Name, int Count)> Resample(List<SaeTrainingRun> runs, ISaeTrainingData data, TrainingState state, SaeTrainingOptions o)
     {
         long window = o.ResampleWindowSteps * o.BatchSize;
         var due = new List<(SaeTrainingRun Run, List<int> Dead)>();
@@ -202,7 +212,7 @@ public static class SaeTrainer
             var dead = Enumerable.Range(0, run.Sae.DSae).Where(i => run.TokensSinceFired[i] >= window).ToList();
             if (dead.Count > 0) due.Add((run, dead));
         }
-        if (due.Count == 0) return;
+        if (due.Count == 0) return [];
         var inputs = data.ResampleInputs(due.Select(r => (r.Run.Sae, r.Dead.Count)).ToList(), state.Scale, state.Rng, o.ResampleInputs);
         for (int r = 0; r < due.Count; r++)
         {
@@ -210,6 +220,35 @@ public static class SaeTrainer
             DeadLatentResampler.Apply(run.Sae, run.Optimizer, dead, inputs[r]);
             foreach (int i in dead) run.TokensSinceFired[i] = 0;
         }
+        return due.Select(r => (r.Run.Name, r.Dead.Count)).ToList();
+    }
+
+    /// <summary>One line of training.jsonl: the last batch's statistics of every SAE (scaled inputs, as trained).</summary>
+    static JsonObject LogEntry(List<SaeTrainingRun> runs, SaeTrainingOptions o, long step, float lr, double sparsityFactor)
+    {
+        var saes = new JsonObject();
+        foreach (var run in runs)
+        {
+            var s = run.Last;
+            saes[run.Name] = new JsonObject
+            {
+                ["mse"] = s.Reconstruction / run.Sae.DIn,
+                ["explained_variance"] = s.ExplainedVariance,
+                ["l0"] = s.L0,
+                ["l1"] = s.L1,
+                ["loss"] = s.Loss,
+                ["dead"] = run.DeadCount(o.DeadWindowTokens),
+                ["silent_resample_window"] = run.DeadCount(o.ResampleWindowSteps * o.BatchSize),
+            };
+        }
+        return new JsonObject
+        {
+            ["step"] = step,
+            ["tokens"] = step * o.BatchSize,
+            ["lr"] = lr,
+            ["sparsity_factor"] = sparsityFactor,
+            ["saes"] = saes,
+        };
     }
 
     // ---- checkpoints: state.json + one safetensors per SAE (weights, Adam moments, firing history) ----

@@ -53,6 +53,8 @@ public sealed record SaeTrainingOptions
     public bool Normalize { get; init; } = true;
     public int GeometricMedianSamples { get; init; } = 32_768;
     public long CheckpointEverySteps { get; init; } = 2000;
+    /// <summary>Steps between lines of training.jsonl (not part of <see cref="ToJson"/>: it does not change the result).</summary>
+    public int LogEverySteps { get; init; } = 100;
     public ulong Seed { get; init; }
     public SaeMetadata Metadata { get; init; } = new();
 
@@ -78,6 +80,7 @@ public sealed record SaeTrainingOptions
         if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
         if (Tokens < 0) throw new UserError($"--tokens {Tokens}: must be ≥ 0 (0 = one pass over the training rows)");
         if (HoldoutRows < 0) throw new UserError($"--holdout {HoldoutRows}: must be ≥ 0 (0 = 5 %, at most 65,536)");
+        if (LogEverySteps <= 0) throw new UserError($"log interval {LogEverySteps}: must be positive (steps)");
         if (ResampleWindowSteps <= 0) throw new UserError($"--resample-window {ResampleWindowSteps}: must be positive (steps)");
         if (ResampleSteps.Any(s => s <= 0)) throw new UserError("--resample-steps: each step must be positive");
         if (WarmupSteps < 0 || CheckpointEverySteps < 0 || DeadWindowTokens <= 0)

@@ -161,19 +161,11 @@ public static class Trainer
     /// <summary>Keeps the metric lines up to <paramref name="upToStep"/> (a resumed run rewrites what came after its checkpoint).</summary>
     static void RewriteMetrics(string path, long upToStep, List<(long, double)> train, List<(long, double)> valid)
     {
-        if (!File.Exists(path)) return;
-        var kept = new List<string>();
-        foreach (string line in File.ReadLines(path))
+        foreach (var o in StepLog.Trim(path, upToStep))
         {
-            if (line.Length == 0) continue;
-            JsonObject? o;
-            try { o = JsonNode.Parse(line) as JsonObject; } catch (JsonException) { continue; } // a line cut by a crash
-            long st = o?["step"]?.GetValue<long>() ?? long.MaxValue;
-            if (st > upToStep) continue;
-            kept.Add(line);
-            if (o!["loss"] is { } l && l.GetValueKind() == JsonValueKind.Number) train.Add((st, l.GetValue<double>()));
+            long st = o["step"]!.GetValue<long>();
+            if (o["loss"] is { } l && l.GetValueKind() == JsonValueKind.Number) train.Add((st, l.GetValue<double>()));
             if (o["val_loss"] is { } v && v.GetValueKind() == JsonValueKind.Number) valid.Add((st, v.GetValue<double>()));
         }
-        AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Mechanist.Activations;
 using Mechanist.Autograd.Optimizers;
 using Mechanist.Dictionary;
@@ -267,9 +268,10 @@ public class SaeModelTests
         {
             var o = new SaeTrainingOptions
             {
-                Architecture = arch, Widths = [32, 64], Ks = [4], L1 = [0.05], BatchSize = 128, Tokens = 128 * 40,
+                // relu's λ and learning rate are high enough for latents to fall silent, so resampling really happens before the interruption.
+                Architecture = arch, Widths = [32, 64], Ks = [4], L1 = [arch == SaeArchitecture.Relu ? 1.0 : 0.05], BatchSize = 128, Tokens = 128 * 40,
                 WarmupSteps = 5, ResampleSteps = [15], ResampleWindowSteps = 2, ResampleInputs = 500, DeadWindowTokens = 256,
-                ThresholdStartStep = 10, CheckpointEverySteps = 0, HoldoutRows = 400, LearningRate = 1e-3,
+                ThresholdStartStep = 10, CheckpointEverySteps = 0, HoldoutRows = 400, LearningRate = arch == SaeArchitecture.Relu ? 0.03 : 1e-3, LogEverySteps = 5,
             };
             using var source = ActivationSource.Open(data);
             string straight = Path.Combine(dir, $"{arch}-straight"), interrupted = Path.Combine(dir, $"{arch}-interrupted");
@@ -284,6 +286,13 @@ public class SaeModelTests
                 for (int p = 0; p < a.Parameters.Count; p++) Assert.Equal(a.Parameters[p].Value.ToArray(), b.Parameters[p].Value.ToArray());
                 Assert.Equal(a.BatchThreshold, b.BatchThreshold);
             }
+            // The log of the resumed run drops what the interrupted run wrote past its checkpoint: it reads as one run.
+            string log = File.ReadAllText(Path.Combine(straight, SaeTrainer.LogFile));
+            Assert.Equal(log, File.ReadAllText(Path.Combine(interrupted, SaeTrainer.LogFile)));
+            var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+            Assert.Equal(Enumerable.Range(1, 8).Select(i => 5L * i), lines.Where(l => l["event"] == null).Select(l => l["step"]!.GetValue<long>()));
+            if (arch == SaeArchitecture.Relu)
+                Assert.Contains(lines, l => (string?)l["event"] == "resample" && l["step"]!.GetValue<long>() == 15 && l["latents"]!.GetValue<int>() > 0);
         }
     }
 
