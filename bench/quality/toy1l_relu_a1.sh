@@ -14,9 +14,10 @@
 #              RESAMPLE (relu resampling steps, default the paper's 25k,50k,75k,100k of 1M steps) and RESAMPLE_WINDOW
 #              (steps a latent must have been silent to be resampled, default the paper's 12,500): scale both down for
 #              shorter runs, e.g. RESAMPLE=1000,2000,3000,4000 RESAMPLE_WINDOW=500 for ~9k steps;
-#              SAE_LR (default 0.001), L1_WARMUP (fraction of the run over which λ rises, default 0 as in the paper),
-#              SHUFFLE_MB (harvest shuffle buffer, default 2048). L1 may list several λ (comma-separated): one
-#              SAE each from the same stream, each evaluated.
+#              SAE_LR (default 0.0004), SAE_WARMUP (learning-rate warm-up steps, default 200), L1_WARMUP (fraction of
+#              the run over which λ rises, default 0.05; 0, the paper's, silenced half the dictionary at short budgets),
+#              SHUFFLE_MB (harvest shuffle buffer, default 2048), DENSITY_ROWS (stored rows the densities are counted
+#              over, default 5M). L1 may list several λ (comma-separated): one SAE each from the same stream, each evaluated.
 set -euo pipefail
 WORK=${1:?usage: $0 WORKDIR [MODEL_TOKENS] [ACT_ROWS] [SAE_TOKENS] [L1] [EVAL_WINDOWS] [PER_CONTEXT]}
 MODEL_TOKENS=${2:-20000000}
@@ -32,9 +33,11 @@ SAE_BATCH=${SAE_BATCH:-4096}
 STEPS=$(( (SAE_TOKENS + SAE_BATCH - 1) / SAE_BATCH ))
 RESAMPLE=${RESAMPLE:-25000,50000,75000,100000}
 RESAMPLE_WINDOW=${RESAMPLE_WINDOW:-12500}
-SAE_LR=${SAE_LR:-0.001}
-L1_WARMUP=${L1_WARMUP:-0}
+SAE_LR=${SAE_LR:-0.0004}
+SAE_WARMUP=${SAE_WARMUP:-200}
+L1_WARMUP=${L1_WARMUP:-0.05}
 SHUFFLE_MB=${SHUFFLE_MB:-2048}
+DENSITY_ROWS=${DENSITY_ROWS:-5000000}
 mkdir -p "$WORK"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/pipeline.log"; }
 
@@ -57,12 +60,16 @@ if [ ! -f "$WORK/sae/metrics.json" ]; then
   log "sae train ($SAE_TOKENS tokens)"
   RESUME=""; [ -d "$WORK/sae/checkpoint" ] && RESUME="--resume"
   $M sae train --acts "$WORK/acts" --arch relu --width 4096 --l1 "$L1" --l1-warmup "$L1_WARMUP" --lr "$SAE_LR" \
-     --tokens "$SAE_TOKENS" --batch-size "$SAE_BATCH" --warmup-steps 50 \
+     --tokens "$SAE_TOKENS" --batch-size "$SAE_BATCH" --warmup-steps "$SAE_WARMUP" \
      --resample-steps "$RESAMPLE" --resample-window "$RESAMPLE_WINDOW" --out "$WORK/sae" $RESUME
 fi
 for SAE_DIR in $(find "$WORK/sae" -mindepth 1 -maxdepth 1 -type d ! -name checkpoint | sort); do
   NAME=$(basename "$SAE_DIR")
   log "sae eval $NAME (valid split, $EVAL_WINDOWS windows)"
   $M sae eval --sae "$SAE_DIR" --model "$WORK/model" --data "$WORK/tokens" --windows "$EVAL_WINDOWS" --json > "$WORK/eval-$NAME.json"
+  # Densities down to 1e-6 need millions of tokens, more than the valid split holds: count them over the last
+  # DENSITY_ROWS stored rows (the held-out rows plus training rows; density is not a fitted quantity).
+  log "sae eval $NAME (densities over ${DENSITY_ROWS} stored rows)"
+  $M sae eval --sae "$SAE_DIR" --acts "$WORK/acts" --rows "$DENSITY_ROWS" --out "$WORK/density-$NAME.json" > /dev/null
 done
-log "done: $WORK/eval-*.json (also each SAE folder's eval.json, eval.density.svg)"
+log "done: $WORK/eval-*.json, $WORK/density-*.json (also each SAE folder's eval.json, eval.density.svg)"
