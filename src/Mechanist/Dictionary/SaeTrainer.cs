@@ -50,9 +50,12 @@ public static class SaeTrainer
         if (resume && !Directory.Exists(checkpoint)) throw new UserError($"{checkpoint}: no checkpoint to resume");
         Directory.CreateDirectory(outDir);
 
+        // A checkpoint made with other options is refused before any data is read (a stream would first re-run the
+        // model over its held-out rows).
+        var checkpointState = resume ? ReadCheckpointState(checkpoint, o, data) : null;
         data.Start(progress, cancel);
-        var state = resume
-            ? LoadCheckpoint(checkpoint, o, data, progress, cancel)
+        var state = checkpointState != null
+            ? LoadCheckpoint(checkpoint, checkpointState, o, data, progress, cancel)
             : Initialise(data, o);
         var runs = state.Runs;
         var schedule = new LearningRateSchedule(Math.Min(o.WarmupSteps, Math.Max(1, totalSteps / 20)), totalSteps,
@@ -294,7 +297,8 @@ public static class SaeTrainer
         staging.Commit();
     }
 
-    static TrainingState LoadCheckpoint(string dir, SaeTrainingOptions o, ISaeTrainingData data, IProgressReporter progress, CancellationToken cancel)
+    /// <summary>Reads checkpoint/state.json and checks it was made by the same options on data of the same width.</summary>
+    static JsonObject ReadCheckpointState(string dir, SaeTrainingOptions o, ISaeTrainingData data)
     {
         string path = Path.Combine(dir, "state.json");
         JsonObject json;
@@ -307,6 +311,12 @@ public static class SaeTrainer
         string optionsNow = o.ToJson().ToJsonString(), optionsThen = json["options"]?.ToJsonString() ?? "";
         if (optionsNow != optionsThen)
             throw new UserError($"{path}: the training options differ from the checkpoint's; resume with the same options (saved under \"options\")");
+        return json;
+    }
+
+    static TrainingState LoadCheckpoint(string dir, JsonObject json, SaeTrainingOptions o, ISaeTrainingData data, IProgressReporter progress, CancellationToken cancel)
+    {
+        string path = Path.Combine(dir, "state.json");
         var rngJson = json["rng"] as JsonObject ?? throw new DataFormatError(path, "rng", "missing");
         var rng = Rng.FromState(new RngState(ULong(rngJson, "seed", path), ULong(rngJson, "stream", path), ULong(rngJson, "position", path)));
         var runs = new List<SaeTrainingRun>();

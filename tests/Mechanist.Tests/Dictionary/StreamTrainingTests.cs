@@ -162,9 +162,25 @@ public class StreamTrainingTests
         Assert.Contains("resume with the same --model", Assert.Throws<UserError>(() => SaeTrainer.Train(store, o, streamed, IProgressReporter.None, resume: true)).Message);
         using (var data = new StreamTrainingData(model, tokens, Harvest() with { RowsPerContext = 5 }, "fixture"))
             Assert.Contains("streamed with other settings", Assert.Throws<UserError>(() => SaeTrainer.Train(data, o, streamed, IProgressReporter.None, resume: true)).Message);
+        // Other training options are refused before the stream runs the model over its held-out rows.
+        var labels = new LabelRecorder();
+        using (var data = new StreamTrainingData(model, tokens, Harvest(), "fixture"))
+            Assert.Contains("training options differ", Assert.Throws<UserError>(() => SaeTrainer.Train(data, o with { LearningRate = 0.5 }, streamed, labels, resume: true)).Message);
+        Assert.Empty(labels.Labels);
         using (var data = new StreamTrainingData(model, tokens, Harvest(), "fixture"))
             Assert.Contains("--tokens", Assert.Throws<UserError>(() => SaeTrainer.Train(data, o with { Tokens = 0 }, Path.Combine(dir, "none"), IProgressReporter.None)).Message);
         Assert.False(Directory.Exists(Path.Combine(dir, "none")));
+    }
+
+    /// <summary>Records the labels of the progress tasks started: what work was begun.</summary>
+    sealed class LabelRecorder : IProgressReporter, IProgressTask
+    {
+        public List<string> Labels { get; } = [];
+        public IProgressTask Start(string label, long total, string unit) { Labels.Add(label); return this; }
+        public void Advance(long amount) { }
+        public void SetDone(long done) { }
+        public void SetStatus(string status) { }
+        public void Dispose() { }
     }
 
     /// <summary>Cancels the run once a number of tokens have been reported, as Ctrl-C would.</summary>
