@@ -39,7 +39,7 @@ static class SaeCommands
         var width = new Option<string>("--width") { Description = "Latents (d_sae); several comma-separated train one SAE each on the same stream, e.g. 512,4096,16384.", DefaultValueFactory = _ => "4096" };
         var l1 = new Option<string>("--l1") { Description = "Sparsity coefficient λ for relu (L1), jumprelu (L0) and gated (L1 on ReLU(π_gate)), inputs scaled to E‖x‖² = 1; comma-separated for several.", DefaultValueFactory = _ => "0.05" };
         var k = new Option<string>("--k") { Description = "Active latents per token for topk/batchtopk; comma-separated for several.", DefaultValueFactory = _ => "32" };
-        var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, checkpoint/.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, training.jsonl (statistics every 100 steps, resamplings), checkpoint/.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
         var tokens = new Option<long>("--tokens") { Description = "Token budget (0 = one pass over the training rows of --acts; required with --model).", DefaultValueFactory = _ => 0 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, linear decay to 0 over the last 20 %).", DefaultValueFactory = _ => 3e-4 };
