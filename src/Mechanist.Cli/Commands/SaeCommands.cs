@@ -42,7 +42,8 @@ static class SaeCommands
         var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, training.jsonl (statistics every 100 steps, resamplings), checkpoint/.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
         var tokens = new Option<long>("--tokens") { Description = "Token budget (0 = one pass over the training rows of --acts; required with --model).", DefaultValueFactory = _ => 0 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, linear decay to 0 over the last 20 %).", DefaultValueFactory = _ => 3e-4 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, then linear decay to 0 over the last --decay of the run).", DefaultValueFactory = _ => 3e-4 };
+        var decay = new Option<double>("--decay") { Description = "Fraction of the run at the end over which the learning rate decays linearly to 0 (Anthropic's 2024 default 0.2; 0 = constant, as in Towards Monosemanticity).", DefaultValueFactory = _ => 0.2 };
         var warmup = new Option<long>("--warmup-steps") { Description = "Learning-rate warm-up steps (capped at 5 % of the run).", DefaultValueFactory = _ => 1000 };
         var l1Warmup = new Option<double>("--l1-warmup") { Description = "Fraction of the run over which λ rises from 0.", DefaultValueFactory = _ => 0.05 };
         var clip = new Option<double>("--clip") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
@@ -59,7 +60,7 @@ static class SaeCommands
         var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store, or the --model folder)." };
         var hook = new Option<string?>("--hook") { Description = "With --model: the hook point to stream, e.g. blocks.0.mlp.hook_post (required). With --acts: metadata only (default: from the store)." };
         var cmd = new Command("train", "Train sparse autoencoders with Adam on a stored activation store (--acts) or on activations streamed from a model (--model), reading the data once for all widths/sparsities.")
-        { acts, modelDir, data, hook, split, perContext, context, includeFirst, shuffle, arch, width, l1, k, outDir, batch, tokens, lr, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model };
+        { acts, modelDir, data, hook, split, perContext, context, includeFirst, shuffle, arch, width, l1, k, outDir, batch, tokens, lr, decay, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model };
         return cmd.WithAction((parse, cancel) =>
         {
             if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk, jumprelu or gated");
@@ -105,6 +106,7 @@ static class SaeCommands
                 BatchSize = parse.GetValue(batch),
                 Tokens = parse.GetValue(tokens),
                 LearningRate = parse.GetValue(lr),
+                DecayFraction = parse.GetValue(decay),
                 WarmupSteps = parse.GetValue(warmup),
                 SparsityWarmupFraction = parse.GetValue(l1Warmup),
                 ClipNorm = parse.GetValue(clip),

@@ -88,6 +88,7 @@ public sealed record SaeTrainingOptions
         if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))
             throw new UserError("--clip must be ≥ 0 and --l1-warmup in [0, 1]");
         if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
+        if (!(DecayFraction is >= 0 and <= 1)) throw new UserError($"--decay {DecayFraction}: must be in [0, 1]");
         if (dIn <= 0) throw new UserError("activations have no columns");
         if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");
     }

@@ -296,6 +296,29 @@ public class SaeModelTests
         }
     }
 
+    [Theory, InlineData(0.0), InlineData(0.5)]
+    public void The_learning_rate_decays_over_the_last_fraction_of_the_run_and_training_jsonl_records_it(double decay)
+    {
+        string dir = TestPaths.NewTempDir(), data = Path.Combine(dir, "x.npy");
+        SyntheticData.Write(new SyntheticOptions { D = 16, Features = 40, L0 = 3, Rows = 2000, Seed = 3 }, data, false);
+        var o = new SaeTrainingOptions
+        {
+            Architecture = SaeArchitecture.Relu, Widths = [32], L1 = [0.05], BatchSize = 100, Tokens = 100 * 20, WarmupSteps = 1,
+            DecayFraction = decay, LearningRate = 1e-3, HoldoutRows = 200, ResampleSteps = [], LogEverySteps = 1,
+        };
+        using (var source = ActivationSource.Open(data)) SaeTrainer.Train(source, o, Path.Combine(dir, "run"), IProgressReporter.None);
+        var rates = File.ReadAllLines(Path.Combine(dir, "run", SaeTrainer.LogFile))
+            .Select(l => JsonNode.Parse(l)!).Where(l => l["event"] == null).Select(l => l["lr"]!.GetValue<double>()).ToArray();
+        Assert.Equal(20, rates.Length);
+        if (decay == 0) Assert.All(rates, r => Assert.Equal(1e-3, r, 1e-9));
+        else
+        {
+            Assert.All(rates[..10], r => Assert.Equal(1e-3, r, 1e-9));   // constant for the first half
+            Assert.Equal(1e-3 * 0.1, rates[^1], 1e-9);                    // then linearly to 0: step 19 of 10..20
+        }
+        Assert.Throws<UserError>(() => (o with { DecayFraction = 1.5 }).Validate(16));
+    }
+
     /// <summary>Cancels the run once a number of tokens have been reported, as Ctrl-C would.</summary>
     sealed class CancelAfter(long tokens, CancellationTokenSource cts) : IProgressReporter, IProgressTask
     {
