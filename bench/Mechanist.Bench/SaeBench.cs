@@ -37,10 +37,14 @@ public static class SaeBench
             var (run, x) = Setup(arch, dIn, dSae, batch, reluL0);
             var ours = new List<double>(); var peer = new List<double>(); var gemm = new List<double>();
             var l0s = new List<double>();
+            // Every round starts from the same weights: training drifts L0 (relu's rises from the set 32), and the
+            // rounds should time the same sparsity.
+            var initial = run.Sae.Parameters.Select(p => p.Value.Clone()).ToArray();
             TimeSteps(run, x, 1.0, out _); // warm-up: JIT tiers, buffers
             for (int r = 0; r < repeats; r++)
             {
                 cancel.ThrowIfCancellationRequested();
+                for (int p = 0; p < initial.Length; p++) initial[p].Span.CopyTo(run.Sae.Parameters[p].Value.Span);
                 gemm.Add(GemmGflops(dIn, dSae, batch, 0.3));
                 ours.Add(TimeSteps(run, x, seconds, out double l0));
                 l0s.Add(l0);
