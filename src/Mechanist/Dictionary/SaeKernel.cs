@@ -190,13 +190,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                     for (int e = o; e < o + c + _extra[t]; e++) gl1 += _gate[e];
                     acc[3] += double.CreateTruncating(gl1);
                 }
-                double sq = 0;
-                for (int j = 0; j < _d; j++)
-                {
-                    T err = row[j] - xt[j];
-                    sq += double.CreateTruncating(err * err);
-                    if (backward) row[j] = err; // keep e for now; scaled below
-                }
+                double sq = SquaredError(row, xt, T.One, backward); // keep e for now; scaled below
                 acc[0] += sq;
                 if (!backward) continue;
                 if (useAux)
@@ -241,16 +235,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             reconSum += acc[0]; errSq += acc[1]; l1Sum += acc[2]; gateL1Sum += acc[3]; gateReconSum += acc[4];
             if (useAux) for (int j = 0; j < _d; j++) errMean![j] += acc[6 + j];
         }
-        stats.Reconstruction = reconSum / batch;
-        stats.L0 = (double)activeEntries / batch;
-        stats.L1 = l1Sum / batch;
-        stats.Sparsity = _arch switch
-        {
-            SaeArchitecture.Relu => s.Sparsity * stats.L1,
-            SaeArchitecture.JumpRelu => s.Sparsity * stats.L0,
-            SaeArchitecture.Gated => s.Sparsity * gateL1Sum / batch,
-            _ => 0,
-        };
+        SetLossTerms(ref stats, s, batch, activeEntries, reconSum, l1Sum, gateL1Sum);
         if (gated && backward) stats.Aux = gateReconSum / batch;
         CountLatents(batch);
         if (!backward) return stats;
@@ -296,25 +281,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         });
         Gemm.Multiply(false, false, batch, _d, _m, T.One, _denseGate, _m, w.WDec.Span, _d, T.One, aux, _d);
-        int sums = WorkerSums(workers, 1);
-        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
-        {
-            double sq = 0;
-            for (int t = start; t < end; t++)
-            {
-                var row = _rows.AsSpan((batch + t) * _d, _d);
-                var xt = x.Span.Slice(t * _d, _d);
-                for (int j = 0; j < _d; j++)
-                {
-                    T err = row[j] - xt[j];
-                    sq += double.CreateTruncating(err * err);
-                    row[j] = twoOverB * err;
-                }
-            }
-            _workerSums[worker * sums] = sq;
-        });
-        double total = 0;
-        for (int wk = 0; wk < workers; wk++) total += _workerSums[wk * sums];
+        double total = SquaredErrors(x, batch, batch, workers, twoOverB, write: true);
         Gemm.Multiply(false, true, batch, _m, _d, T.One, aux, _d, w.WDec.Span, _d, T.Zero, _denseGate, _m);
         VectorMath.ForRanges(batch, workers, (start, end, _) =>
         {
@@ -364,7 +331,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         T invWidth = T.One / T.CreateTruncating(s.Bandwidth);
         bool gated = _arch == SaeArchitecture.Gated;
         if (_dense.Length < batch * _m) _dense = new T[batch * _m];
-        int sums = WorkerSums(workers, 3);
+        int sums = WorkerSums(workers, 2);
         VectorMath.ForRanges(batch, workers, (start, end, worker) =>
         {
             double l1 = 0, gateL1 = 0;
@@ -377,39 +344,14 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                     for (int e = _offset[t]; e < _offset[t] + _count[t] + _extra[t]; e++) gateL1 += double.CreateTruncating(_gate[e]);
                 w.BDec.Span.CopyTo(_rows.AsSpan(t * _d, _d));
             }
-            _workerSums[worker * sums + 1] = l1;
-            _workerSums[worker * sums + 2] = gateL1;
+            _workerSums[worker * sums] = l1;
+            _workerSums[worker * sums + 1] = gateL1;
         });
+        double l1Sum = 0, gateL1Sum = 0;
+        for (int wk = 0; wk < workers; wk++) { l1Sum += _workerSums[wk * sums]; gateL1Sum += _workerSums[wk * sums + 1]; }
         Gemm.Multiply(false, false, batch, _d, _m, T.One, _dense, _m, w.WDec.Span, _d, T.One, _rows, _d);
-        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
-        {
-            double sq = 0;
-            T two = T.CreateTruncating(2) * invB;
-            for (int t = start; t < end; t++)
-            {
-                var row = _rows.AsSpan(t * _d, _d);
-                var xt = x.Span.Slice(t * _d, _d);
-                for (int j = 0; j < _d; j++)
-                {
-                    T err = row[j] - xt[j];
-                    sq += double.CreateTruncating(err * err);
-                    if (backward) row[j] = two * err;
-                }
-            }
-            _workerSums[worker * sums] = sq;
-        });
-        double reconSum = 0, l1Sum = 0, gateL1Sum = 0;
-        for (int wk = 0; wk < workers; wk++) { reconSum += _workerSums[wk * sums]; l1Sum += _workerSums[wk * sums + 1]; gateL1Sum += _workerSums[wk * sums + 2]; }
-        stats.Reconstruction = reconSum / batch;
-        stats.L0 = (double)activeEntries / batch;
-        stats.L1 = l1Sum / batch;
-        stats.Sparsity = _arch switch
-        {
-            SaeArchitecture.Relu => s.Sparsity * stats.L1,
-            SaeArchitecture.JumpRelu => s.Sparsity * stats.L0,
-            SaeArchitecture.Gated => s.Sparsity * gateL1Sum / batch,
-            _ => 0,
-        };
+        double reconSum = SquaredErrors(x, 0, batch, workers, T.CreateTruncating(2) * invB, backward);
+        SetLossTerms(ref stats, s, batch, activeEntries, reconSum, l1Sum, gateL1Sum);
         CountLatents(batch);
         if (!backward) return stats;
         var g = grads!;
@@ -473,13 +415,7 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         w.BDec.Span.CopyTo(aux);
         int o = _offset[t], c = _count[t], end = o + c + _extra[t];
         for (int e = o; e < end; e++) VectorMath.Axpy(_gate[e], w.WDec.Row(_index[e]), aux);
-        double sq = 0;
-        for (int j = 0; j < _d; j++)
-        {
-            T err = aux[j] - xt[j];
-            sq += double.CreateTruncating(err * err);
-            aux[j] = err * twoOverB;
-        }
+        double sq = SquaredError(aux, xt, twoOverB, write: true);
         for (int e = o; e < end; e++)
         {
             int i = _index[e];
@@ -513,6 +449,49 @@ public sealed class SaeKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
             for (int e = o; e < o + c + _extra[t]; e++) gGate[_index[e]] += _gateGrad[e];
         }
+    }
+
+    /// <summary>Reconstruction, L0, L1 and the sparsity term as it enters the loss: the same for the sparse and dense passes.</summary>
+    void SetLossTerms(ref SaeBatchStats stats, SaeLossSettings s, int batch, long activeEntries, double reconSum, double l1Sum, double gateL1Sum)
+    {
+        stats.Reconstruction = reconSum / batch;
+        stats.L0 = (double)activeEntries / batch;
+        stats.L1 = l1Sum / batch;
+        stats.Sparsity = _arch switch
+        {
+            SaeArchitecture.Relu => s.Sparsity * stats.L1,
+            SaeArchitecture.JumpRelu => s.Sparsity * stats.L0,
+            SaeArchitecture.Gated => s.Sparsity * gateL1Sum / batch,
+            _ => 0,
+        };
+    }
+
+    /// <summary>‖r − x‖² of one row, in double; with <paramref name="write"/>, r becomes scale·(r − x) (scale 2/B gives ∂L/∂r).</summary>
+    static double SquaredError(Span<T> r, ReadOnlySpan<T> x, T scale, bool write)
+    {
+        double sq = 0;
+        for (int j = 0; j < r.Length; j++)
+        {
+            T err = r[j] - x[j];
+            sq += double.CreateTruncating(err * err);
+            if (write) r[j] = scale * err;
+        }
+        return sq;
+    }
+
+    /// <summary><see cref="SquaredError"/> of each batch row of _rows from row <paramref name="first"/> on, against x; returns the sum.</summary>
+    double SquaredErrors(Tensor<T> x, int first, int batch, int workers, T scale, bool write)
+    {
+        int sums = WorkerSums(workers, 1);
+        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        {
+            double sq = 0;
+            for (int t = start; t < end; t++) sq += SquaredError(_rows.AsSpan((first + t) * _d, _d), x.Span.Slice(t * _d, _d), scale, write);
+            _workerSums[worker * sums] = sq;
+        });
+        double total = 0;
+        for (int wk = 0; wk < workers; wk++) total += _workerSums[wk * sums];
+        return total;
     }
 
     double CenterInput(SaeTensors<T> w, Tensor<T> x, int batch, int workers)
