@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Numerics;
 using Tensor = Mechanist.Numerics.Tensor<float>;
 
@@ -63,7 +63,7 @@ public static class SaeBench
     static (SaeTrainingRun run, Tensor x) Setup(SaeArchitecture arch, int dIn, int dSae, int batch, double reluL0)
     {
         var o = new SaeTrainingOptions { Architecture = arch, Widths = [dSae], Ks = [32], L1 = [5.0 / dSae], LearningRate = 1e-4 };
-        var sae = Sae.Create(arch, dIn, dSae, 1, 32);
+        var sae = SparseAutoencoder.Create(arch, dIn, dSae, 1, 32);
         var x = new Tensor(batch, dIn);
         new Rng(2).FillNormal(x.Span, 0, 1);
         if (arch is SaeArchitecture.Relu or SaeArchitecture.Gated)

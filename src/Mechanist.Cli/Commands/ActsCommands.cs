@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Mechanist.Activations;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.IO;
 using Mechanist.Models;
 using Mechanist.Text;
@@ -102,7 +102,7 @@ sealed class SpliceEvalOptions
     public bool Given(ParseResult parse) => parse.GetValue(_model) != null;
 
     /// <summary>Runs the splice evaluation when --model is given: adds its keys to <paramref name="json"/> and returns its metrics.</summary>
-    public SaeMetrics? Run(ParseResult parse, Sae sae, JsonObject json, CancellationToken cancel)
+    public SaeMetrics? Run(ParseResult parse, SparseAutoencoder sae, JsonObject json, CancellationToken cancel)
     {
         if (parse.GetValue(_model) is not string modelDir) return null;
         string data = parse.GetValue(_data) ?? throw new UserError("--model needs --data (the token store to evaluate on)");

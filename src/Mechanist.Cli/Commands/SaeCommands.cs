@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.Activations;
 using Mechanist.Bench;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.IO;
 using Mechanist.Models;
 using Mechanist.Numerics;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.Activations;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Explain;
 using Mechanist.Features.Statistics;
 using Mechanist.IO;

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Mechanist.Autograd;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Models;
 using Mechanist.Text;
 
@@ -17,13 +17,13 @@ public sealed class ModelFeatureEncoder : IFeatureEncoder
     public const int MaxTokens = 2048;
 
     readonly Transformer<float> model;
-    readonly Sae sae;
+    readonly SparseAutoencoder sae;
     readonly BpeTokenizer tokenizer;
     readonly string hook;
     readonly int top;
     readonly Lock gate = new();
 
-    public ModelFeatureEncoder(Transformer<float> model, Sae sae, BpeTokenizer tokenizer, string hook, int top = 5)
+    public ModelFeatureEncoder(Transformer<float> model, SparseAutoencoder sae, BpeTokenizer tokenizer, string hook, int top = 5)
     {
         HookNames.Check(hook);
         int width = HookNames.Width(model.Config, hook);
@@ -60,7 +60,7 @@ public sealed class ModelFeatureEncoder : IFeatureEncoder
         catch (UserError e) { reason = e.Message; return null; }
     }
 
-    static string? FindTokenizer(string modelDir, Sae sae)
+    static string? FindTokenizer(string modelDir, SparseAutoencoder sae)
     {
         if (HasTokenizer(modelDir)) return modelDir;
         // The SAE records the token store its activations came from; the token store records its tokenizer.

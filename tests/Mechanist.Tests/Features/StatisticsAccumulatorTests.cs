@@ -1,4 +1,4 @@
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Features;
 using Mechanist.Features.Statistics;
 using Mechanist.Numerics;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Mechanist.Cli;
 using Mechanist.Cli.Commands;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Features;
 using Mechanist.Features.Statistics;
 using Mechanist.IO;
@@ -29,7 +29,7 @@ public class StatisticsBuildTests
         var model = Transformer<float>.Create(TransformerConfig.Preset("micro", Gpt2.Tokenizer.VocabSize), seed: 1);
         string modelDir = Path.Combine(root, "model");
         ModelFiles.Save(model, modelDir);
-        var sae = Sae.Create(SaeArchitecture.TopK, 64, 96, seed: 2, k: 6);
+        var sae = SparseAutoencoder.Create(SaeArchitecture.TopK, 64, 96, seed: 2, k: 6);
         sae.Metadata = new SaeMetadata { HookName = Hook, ContextSize = Context };
         string saeDir = Path.Combine(root, "sae");
         SaeLensFormat.Save(sae, saeDir);
@@ -107,7 +107,7 @@ public class StatisticsBuildTests
         var (root, modelDir, saeDir, tokenDir) = Inputs();
         try
         {
-            var wrong = Sae.Create(SaeArchitecture.TopK, 32, 40, seed: 2, k: 4);
+            var wrong = SparseAutoencoder.Create(SaeArchitecture.TopK, 32, 40, seed: 2, k: 4);
             wrong.Metadata = new SaeMetadata { HookName = Hook };
             string wrongDir = Path.Combine(root, "wrong-sae");
             SaeLensFormat.Save(wrong, wrongDir);

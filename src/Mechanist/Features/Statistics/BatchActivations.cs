@@ -1,4 +1,4 @@
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 
 namespace Mechanist.Features.Statistics;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.IO;
 using Mechanist.Models;
 using Mechanist.Numerics;
@@ -69,7 +69,7 @@ public static class FeatureBuilder
     }
 
     /// <summary>Builds from loaded parts; <paramref name="manifest"/> (inputs filled in) is completed and saved beside the store.</summary>
-    public static FeatureBuildSummary Build(Transformer<float> model, Sae sae, TokenStore tokens, IReadOnlyList<string> vocabulary,
+    public static FeatureBuildSummary Build(Transformer<float> model, SparseAutoencoder sae, TokenStore tokens, IReadOnlyList<string> vocabulary,
         string outDir, FeatureStoreSource source, FeatureBuildOptions options, IProgressReporter progress, CancellationToken cancel = default,
         Manifest? manifest = null)
     {

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// Everything a training run needs besides the data. One run trains every combination of

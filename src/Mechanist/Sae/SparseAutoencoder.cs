@@ -1,7 +1,7 @@
 using Mechanist.Autograd;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>Where an SAE's inputs come from: SAELens' metadata block.</summary>
 public sealed record SaeMetadata
@@ -22,13 +22,13 @@ public sealed record SaeMetadata
 /// Gated: π_gate = W_enc·(x − b_dec) + b_gate (b_gate is <see cref="BEnc"/>),
 ///   π_mag = exp(r_mag)·(π_gate − b_gate) + b_mag,   f = 1[π_gate > 0]·ReLU(π_mag).
 /// Load one with <see cref="Load"/>, encode with <see cref="Encode"/>, decode with <see cref="Decode"/>.
-/// Encoding reuses internal buffers: one Sae serves one thread at a time.
+/// Encoding reuses internal buffers: one SparseAutoencoder serves one thread at a time.
 /// </summary>
-public sealed class Sae
+public sealed class SparseAutoencoder
 {
     SaeKernel<float>? _kernel;
 
-    public Sae(SaeArchitecture architecture, int dIn, int dSae, int k = 32)
+    public SparseAutoencoder(SaeArchitecture architecture, int dIn, int dSae, int k = 32)
     {
         if (dIn <= 0 || dSae <= 0) throw new ArgumentOutOfRangeException(nameof(dIn), "d_in and d_sae must be positive");
         if (architecture is SaeArchitecture.TopK or SaeArchitecture.BatchTopK && (k <= 0 || k > dSae))
@@ -84,9 +84,9 @@ public sealed class Sae
     /// (Gao et al.). Decoder rows have unit norm; biases are zero (the trainer sets b_dec to the data's geometric
     /// median); JumpReLU thresholds start at 0.001; gated r_mag = 0 (magnitude weights = gate weights), b_mag = 0.
     /// </summary>
-    public static Sae Create(SaeArchitecture architecture, int dIn, int dSae, ulong seed, int k = 32)
+    public static SparseAutoencoder Create(SaeArchitecture architecture, int dIn, int dSae, ulong seed, int k = 32)
     {
-        var sae = new Sae(architecture, dIn, dSae, k);
+        var sae = new SparseAutoencoder(architecture, dIn, dSae, k);
         var rng = new Rng(seed);
         float bound = 1f / MathF.Sqrt(dIn);
         if (architecture is SaeArchitecture.Relu or SaeArchitecture.Gated)
@@ -106,7 +106,7 @@ public sealed class Sae
     }
 
     /// <summary>Reads an SAE folder in SAELens' layout (see <see cref="SaeLensFormat.Load"/>).</summary>
-    public static Sae Load(string dir) => SaeLensFormat.Load(dir);
+    public static SparseAutoencoder Load(string dir) => SaeLensFormat.Load(dir);
 
     /// <summary>Writes this SAE as a SAELens folder, atomically (see <see cref="SaeLensFormat.Save"/>).</summary>
     public void Save(string dir, float[]? log10Density = null) => SaeLensFormat.Save(this, dir, log10Density);
@@ -127,7 +127,7 @@ public sealed class Sae
     /// W_dec′ = W_dec/c, b_enc and thresholds unchanged (METHODS §2.6). Latent values are identical.
     /// Gated: b_gate, r_mag and b_mag are unchanged too (both paths read W_enc·(x − b_dec), which the fold preserves).
     /// </summary>
-    public Sae FoldInputScale(float c)
+    public SparseAutoencoder FoldInputScale(float c)
     {
         if (!(c > 0) || !float.IsFinite(c)) throw new ArgumentOutOfRangeException(nameof(c), "scale must be positive and finite");
         var folded = Clone();
@@ -137,9 +137,9 @@ public sealed class Sae
         return folded;
     }
 
-    public Sae Clone()
+    public SparseAutoencoder Clone()
     {
-        var copy = new Sae(Architecture, DIn, DSae, K) { BatchThreshold = BatchThreshold, Metadata = Metadata };
+        var copy = new SparseAutoencoder(Architecture, DIn, DSae, K) { BatchThreshold = BatchThreshold, Metadata = Metadata };
         for (int p = 0; p < Parameters.Count; p++) Parameters[p].Value.Span.CopyTo(copy.Parameters[p].Value.Span);
         return copy;
     }

@@ -1,7 +1,7 @@
 using Mechanist.Autograd.Optimizers;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// Towards Monosemanticity's resampling of dead latents (METHODS §2.1, exact): weight each candidate input
@@ -18,7 +18,7 @@ public static class DeadLatentResampler
     /// Resamples <paramref name="dead"/> from <paramref name="inputs"/> ([n, d_in], the same scale the SAE is
     /// trained on). Returns the row of <paramref name="inputs"/> chosen for each dead latent.
     /// </summary>
-    public static int[] Resample(Sae sae, Adam optimizer, IReadOnlyList<int> dead, Tensor inputs, Rng rng)
+    public static int[] Resample(SparseAutoencoder sae, Adam optimizer, IReadOnlyList<int> dead, Tensor inputs, Rng rng)
     {
         if (dead.Count == 0) return [];
         var losses = SquaredLosses(sae, inputs);
@@ -30,7 +30,7 @@ public static class DeadLatentResampler
     }
 
     /// <summary>Gives dead latent dead[q] the input row q of <paramref name="picked"/>, and resets its Adam state.</summary>
-    public static void Apply(Sae sae, Adam optimizer, IReadOnlyList<int> dead, Tensor picked)
+    public static void Apply(SparseAutoencoder sae, Adam optimizer, IReadOnlyList<int> dead, Tensor picked)
     {
         var isDead = new bool[sae.DSae];
         foreach (int i in dead) isDead[i] = true;
@@ -60,7 +60,7 @@ public static class DeadLatentResampler
     }
 
     /// <summary>‖x − x̂‖² for each row.</summary>
-    public static double[] SquaredLosses(Sae sae, Tensor inputs)
+    public static double[] SquaredLosses(SparseAutoencoder sae, Tensor inputs)
     {
         var losses = new double[inputs.RowCount];
         sae.ForBatches(inputs, (kernel, start, count) =>

@@ -1,6 +1,6 @@
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// Weighted sampling without replacement in one pass over a stream (Efraimidis &amp; Spirakis 2006, A-Res):

@@ -1,5 +1,5 @@
 using Mechanist.Activations;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 
 namespace Mechanist.Tests.Dictionary;
 

@@ -7,7 +7,7 @@ using Mechanist.Autograd.Optimizers;
 using Mechanist.IO;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>One trained SAE: where it was saved and how it scored on the held-out rows.</summary>
 public sealed record SaeTrainingResult(string Name, string Directory, SaeMetrics Metrics);
@@ -185,7 +185,7 @@ public static class SaeTrainer
         ulong index = 0;
         foreach (var (name, width, l1, k) in o.Runs())
         {
-            var sae = Sae.Create(o.Architecture, data.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
+            var sae = SparseAutoencoder.Create(o.Architecture, data.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
             median.CopyTo(sae.BDec.Value.Span);
             sae.LogThreshold?.Value.Fill((float)Math.Log(o.ThresholdInit));
             runs.Add(new SaeTrainingRun(name, sae, o, l1));
@@ -328,7 +328,7 @@ public static class SaeTrainer
             var (name, width, l1, k) = expected[r];
             var rj = runJson[r] as JsonObject ?? throw new DataFormatError(path, $"runs[{r}]", "not an object");
             if (rj["name"]?.GetValue<string>() != name) throw new DataFormatError(path, $"runs[{r}].name", $"expected {name}");
-            var sae = new Sae(o.Architecture, data.Width, width, k > 0 ? k : 32)
+            var sae = new SparseAutoencoder(o.Architecture, data.Width, width, k > 0 ? k : 32)
             {
                 BatchThreshold = BitConverter.Int32BitsToSingle((int)Long(rj, "batch_threshold_bits", path)),
             };

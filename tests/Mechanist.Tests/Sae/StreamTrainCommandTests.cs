@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Mechanist.Cli.Commands;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Models;
 using Mechanist.Tests.Activations;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Mechanist.Cli.Commands;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Models;
 using Mechanist.Tests.Activations;
 using Mechanist.Text;
@@ -21,7 +21,7 @@ public class SpliceCommandTests
         string modelDir = TestPaths.NewTempDir();
         ModelFiles.Save(model, modelDir);
         string tokens = HarvestFixture.TokenStore(seed: 9);
-        var sae = Sae.Create(SaeArchitecture.Relu, 32, 64, 5);
+        var sae = SparseAutoencoder.Create(SaeArchitecture.Relu, 32, 64, 5);
         sae.Metadata = new SaeMetadata { HookName = Hook };
         string saeDir = Path.Combine(TestPaths.NewTempDir(), "sae");
         SaeLensFormat.Save(sae, saeDir);

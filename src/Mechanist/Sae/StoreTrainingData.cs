@@ -3,7 +3,7 @@ using Mechanist.Activations;
 using Mechanist.IO;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// Training data from a stored activation store or .npy file (random access): the last H rows are held out;
@@ -67,7 +67,7 @@ public sealed class StoreTrainingData(IActivationSource source) : ISaeTrainingDa
     /// For each request in turn: min(candidates, training rows) uniform random rows (with replacement),
     /// weighted by loss², one draw per dead latent (<see cref="DeadLatentResampler.Sample"/>).
     /// </summary>
-    public IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(Sae Sae, int Count)> requests, float scale, Rng rng, int candidates)
+    public IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(SparseAutoencoder Sae, int Count)> requests, float scale, Rng rng, int candidates)
     {
         long trainRows = P.TrainRows;
         var result = new List<Tensor>();

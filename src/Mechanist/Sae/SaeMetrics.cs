@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// The model-free evaluation of an SAE on held-out activations (METHODS §2.7). The CE/KL scores need the
@@ -77,7 +77,7 @@ public sealed record SaeMetrics
     }
 
     /// <summary>Evaluates <paramref name="sae"/> on rows of <paramref name="x"/> (the inputs the SAE reads).</summary>
-    public static SaeMetrics Evaluate(Sae sae, IEnumerable<Tensor> batches)
+    public static SaeMetrics Evaluate(SparseAutoencoder sae, IEnumerable<Tensor> batches)
     {
         long tokens = 0;
         double sqErr = 0, cos = 0, l1 = 0, l2ratio = 0, xhatSq = 0, xhatDotX = 0, xSq = 0;

@@ -1,7 +1,7 @@
 using System.Numerics;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// An SAE's tensors in Mechanist's layout: one row per latent for both encoder and decoder, so a latent's

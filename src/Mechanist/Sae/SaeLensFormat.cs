@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// SAELens' folder layout (METHODS §2.8): cfg.json (v6, metadata block; v5 flat files read too),
@@ -20,7 +20,7 @@ public static class SaeLensFormat
     /// Writes the SAE as a SAELens folder, atomically (the folder appears complete or not at all).
     /// <paramref name="extra"/> goes under a "mechanist" key (training settings, the folded scale).
     /// </summary>
-    public static void Save(Sae sae, string dir, float[]? log10Density = null, JsonObject? extra = null, bool overwrite = true)
+    public static void Save(SparseAutoencoder sae, string dir, float[]? log10Density = null, JsonObject? extra = null, bool overwrite = true)
     {
         using var staging = AtomicDirectory.Begin(dir, overwrite);
         var wEnc = Transpose(sae.WEnc.Value); // ours [d_sae, d_in] → SAELens [d_in, d_sae]
@@ -82,7 +82,7 @@ public static class SaeLensFormat
     }
 
     /// <summary>Reads a SAELens folder (v6 or v5 cfg.json). Unsupported settings fail with the file and field named.</summary>
-    public static Sae Load(string dir)
+    public static SparseAutoencoder Load(string dir)
     {
         string cfgPath = Path.Combine(dir, ConfigFile), weightsPath = Path.Combine(dir, WeightsFile);
         if (File.Exists(dir)) throw new UserError($"{dir} is a file; give the SAE folder that holds {ConfigFile} and {WeightsFile}");
@@ -111,7 +111,7 @@ public static class SaeLensFormat
         };
         if (arch is SaeArchitecture.TopK or SaeArchitecture.BatchTopK && (k <= 0 || k > dSae))
             throw new DataFormatError(cfgPath, "k", $"{k} is outside [1, d_sae={dSae}]");
-        var sae = new Sae(arch, dIn, dSae, k);
+        var sae = new SparseAutoencoder(arch, dIn, dSae, k);
         var meta = cfg["metadata"] as JsonObject ?? cfg; // v5 keeps these at the top level
         sae.Metadata = new SaeMetadata
         {

@@ -7,7 +7,7 @@ using Mechanist.Models;
 using Mechanist.Numerics;
 using Mechanist.Text;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// Training data streamed from a model (<c>sae train --model</c>): rows come from a <see cref="HarvestStream"/>
@@ -159,7 +159,7 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
     /// request's SAE; each request keeps its <see cref="WeightedReservoir"/> of Count rows (one uniform draw
     /// from <paramref name="rng"/> per row and request, in chunk, request, row order).
     /// </summary>
-    public IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(Sae Sae, int Count)> requests, float scale, Rng rng, int candidates)
+    public IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(SparseAutoencoder Sae, int Count)> requests, float scale, Rng rng, int candidates)
     {
         var reservoirs = requests.Select(r => new WeightedReservoir(r.Count, Width)).ToArray();
         int total = Math.Max(1, candidates);

@@ -1,11 +1,11 @@
 using Mechanist.Autograd.Optimizers;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>One SAE being trained: its weights, optimizer, loss settings and firing history.</summary>
 public sealed class SaeTrainingRun
 {
-    internal SaeTrainingRun(string name, Sae sae, SaeTrainingOptions o, double lambda)
+    internal SaeTrainingRun(string name, SparseAutoencoder sae, SaeTrainingOptions o, double lambda)
     {
         Name = name;
         Sae = sae;
@@ -25,7 +25,7 @@ public sealed class SaeTrainingRun
     static int FloorPowerOfTwo(int n) => 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)n));
 
     public string Name { get; }
-    public Sae Sae { get; }
+    public SparseAutoencoder Sae { get; }
     public Adam Optimizer { get; }
     /// <summary>Target sparsity coefficient λ (relu, jumprelu, gated); the loss uses it after warm-up.</summary>
     public double Lambda { get; }

@@ -1,5 +1,5 @@
 using Mechanist.Autograd;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Models;
 using Mechanist.Tests.Activations;
 using Mechanist.Text;

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Mechanist.IO;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>Settings of a synthetic activation set with a known dictionary (METHODS §2.9).</summary>
 public sealed record SyntheticOptions

@@ -1,4 +1,4 @@
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Numerics;
 
 namespace Mechanist.Tests.Dictionary;

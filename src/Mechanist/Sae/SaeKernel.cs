@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>What one forward (and backward) pass over a batch measured.</summary>
 public struct SaeBatchStats

@@ -6,7 +6,7 @@ using Mechanist.Models;
 using Mechanist.Text;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>Settings of <see cref="SpliceEvaluation"/>.</summary>
 public sealed record SpliceOptions
@@ -103,7 +103,7 @@ public static class SpliceEvaluation
         return Evaluate(model, sae, tokens, options, progress, cancel);
     }
 
-    public static SpliceEvaluationResult Evaluate(Transformer<float> model, Sae sae, TokenStore tokens, SpliceOptions options,
+    public static SpliceEvaluationResult Evaluate(Transformer<float> model, SparseAutoencoder sae, TokenStore tokens, SpliceOptions options,
         IProgressReporter progress, CancellationToken cancel = default)
     {
         string hook = options.Hook ?? sae.Metadata.HookName
@@ -120,7 +120,7 @@ public static class SpliceEvaluation
 
     /// <summary>
     /// The splice losses for any reconstruction function (rows [n, width] → rows [n, width]) on windows
-    /// [n, context + 1]; <see cref="Evaluate(Transformer{float}, Sae, TokenStore, SpliceOptions, IProgressReporter, CancellationToken)"/>
+    /// [n, context + 1]; <see cref="Evaluate(Transformer{float}, SparseAutoencoder, TokenStore, SpliceOptions, IProgressReporter, CancellationToken)"/>
     /// passes the SAE's. <paramref name="options"/> supplies the batch size, the first-position rule and the hook.
     /// </summary>
     public static SpliceLosses Losses(Transformer<float> model, string hook, int[] windows, int context, Func<Tensor, Tensor> reconstruct,

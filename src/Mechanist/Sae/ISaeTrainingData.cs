@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Mechanist.Numerics;
 
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>The row counts a training run works with, fixed before anything is read.</summary>
 /// <param name="HoldoutRows">Rows kept out of training and used for the final evaluation.</param>
@@ -49,7 +49,7 @@ public interface ISaeTrainingData
     /// dead latent, chosen among <paramref name="candidates"/> inputs with probability ∝ the request's SAE's
     /// squared reconstruction loss², at the training scale (× <paramref name="scale"/>).
     /// </summary>
-    IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(Sae Sae, int Count)> requests, float scale, Rng rng, int candidates);
+    IReadOnlyList<Tensor> ResampleInputs(IReadOnlyList<(SparseAutoencoder Sae, int Count)> requests, float scale, Rng rng, int candidates);
 
     /// <summary>The held-out rows (raw scale), in chunks.</summary>
     IEnumerable<Tensor> HeldOut();

@@ -1,4 +1,4 @@
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// The geometric median of a set of points (the point minimising the sum of Euclidean distances), by

@@ -1,5 +1,5 @@
 using Mechanist.Activations;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Xunit.Abstractions;
 
 namespace Mechanist.Tests.Dictionary;

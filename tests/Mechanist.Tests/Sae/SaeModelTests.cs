@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Mechanist.Activations;
 using Mechanist.Autograd.Optimizers;
-using Mechanist.Dictionary;
+using Mechanist.Sae;
 using Mechanist.Numerics;
 
 namespace Mechanist.Tests.Dictionary;
@@ -15,9 +15,9 @@ public class SaeModelTests
         return x;
     }
 
-    static Sae RandomSae(SaeArchitecture arch, int d = 16, int m = 48, int k = 4)
+    static SparseAutoencoder RandomSae(SaeArchitecture arch, int d = 16, int m = 48, int k = 4)
     {
-        var sae = Sae.Create(arch, d, m, 3, k);
+        var sae = SparseAutoencoder.Create(arch, d, m, 3, k);
         new Rng(9).FillNormal(sae.BDec.Value.Span, 0, 0.1f);
         new Rng(10).FillNormal(sae.BEnc.Value.Span, 0, 0.1f);
         if (sae.LogThreshold != null) for (int i = 0; i < m; i++) sae.LogThreshold.Value[i] = MathF.Log(0.05f + 0.01f * (i % 7));
@@ -43,7 +43,7 @@ public class SaeModelTests
         string dir = Path.Combine(TestPaths.NewTempDir(), "sae");
         var density = Enumerable.Range(0, sae.DSae).Select(i => -(float)i / 10).ToArray();
         SaeLensFormat.Save(sae, dir, density);
-        var loaded = Sae.Load(dir);
+        var loaded = SparseAutoencoder.Load(dir);
         Assert.Equal(arch, loaded.Architecture);
         if (arch is SaeArchitecture.TopK or SaeArchitecture.BatchTopK) Assert.Equal(sae.K, loaded.K);
         Assert.Equal("blocks.0.mlp.hook_post", loaded.Metadata.HookName);
@@ -118,7 +118,7 @@ public class SaeModelTests
         SaeLensFormat.Save(sae, dir);
         string cfg = Path.Combine(dir, SaeLensFormat.ConfigFile);
         File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"apply_b_dec_to_input\": true", "\"apply_b_dec_to_input\": false"));
-        var loaded = Sae.Load(dir);
+        var loaded = SparseAutoencoder.Load(dir);
         // The file now means π = W·x + b; the original SAE gives that on x + b_dec.
         var x = RandomRows(30, sae.DIn, 9);
         var plusBDec = x.Clone();
@@ -228,7 +228,7 @@ public class SaeModelTests
     public void Metrics_of_a_mean_predictor_have_zero_explained_variance()
     {
         // All latents off (b_enc ≪ 0) and b_dec = the data mean: x̂ = mean, so EV = 0 and MSE = variance / d.
-        var sae = new Sae(SaeArchitecture.Relu, 8, 16);
+        var sae = new SparseAutoencoder(SaeArchitecture.Relu, 8, 16);
         sae.BEnc.Value.Fill(-1e6f);
         var x = RandomRows(1000, 8, 12, std: 2);
         var mean = new double[8];

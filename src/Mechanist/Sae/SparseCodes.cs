@@ -1,4 +1,4 @@
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>
 /// Latent codes of a batch in compressed-row form: token t's active latents are

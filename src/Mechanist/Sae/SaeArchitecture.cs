@@ -1,4 +1,4 @@
-namespace Mechanist.Dictionary;
+namespace Mechanist.Sae;
 
 /// <summary>The sparse autoencoder variants (METHODS.md §2.1–2.5).</summary>
 public enum SaeArchitecture
