@@ -21,6 +21,17 @@ public class SeededStreamsTests
     }
 
     [Fact]
+    public void SplitMix64_matches_the_reference_sequence()
+    {
+        // Vigna's splitmix64.c from state 0, and Java's SplittableRandom test values from seed 1234567.
+        ulong state = 0;
+        Assert.Equal([0xE220A8397B1DCDAFUL, 0x6E789E6AA1B965F4UL, 0x06C45D188009454FUL],
+            new[] { SplitMix64.Next(ref state), SplitMix64.Next(ref state), SplitMix64.Next(ref state) });
+        var rng = new SplitMix64(1234567);
+        Assert.Equal([6457827717110365317UL, 3203168211198807973UL, 9817491932198370423UL], new[] { rng.Next(), rng.Next(), rng.Next() });
+    }
+
+    [Fact]
     public void Rng_streams_keep_their_numbers()
     {
         var rng = new Rng(42).Stream(7).Stream(3);
