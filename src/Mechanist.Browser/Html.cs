@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Mechanist.Features;
+using Mechanist.Plots;
 
 namespace Mechanist.Browser;
 
@@ -24,6 +25,20 @@ static class Html
     }
 
     public static string Num(float v, string format = "G4") => v.ToString(format, Inv);
+
+    /// <summary>
+    /// A histogram as an inline SVG figure drawn on the server (no script needed, identical in the static export),
+    /// styled by the page's <c>figure.hist</c> rules.
+    /// </summary>
+    /// <param name="signed">Colour bars left of zero blue and right of zero orange (logit effects).</param>
+    /// <param name="axisLabel">Formats an x-axis value for the tick labels.</param>
+    public static void Histogram(StringBuilder sb, Histogram h, string title, string cssClass, bool signed = false,
+        Func<double, string>? axisLabel = null)
+    {
+        sb.Append("<figure class=\"hist ").Append(cssClass).Append("\">");
+        new HistogramChart(title, h.Min, h.BinWidth, h.Counts) { Signed = signed, AxisLabel = axisLabel ?? (v => Num((float)v, "G3")) }.AppendSvg(sb);
+        sb.Append("</figure>");
+    }
 
     /// <summary>Density as a percentage with three significant digits, e.g. "0.0123%".</summary>
     public static string Density(float d) => d <= 0 ? "0%" : (d * 100).ToString("G3", Inv) + "%";

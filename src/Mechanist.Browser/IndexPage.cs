@@ -49,8 +49,8 @@ static class IndexPage
         sb.Append("<section class=\"intro\"><h1>").Append(plural).Append(" <span class=\"count\">").Append(total.ToString("N0"))
           .Append("</span></h1>");
         var (logDensity, dead) = store.DensityHistogram(kind);
-        Svg.Histogram(sb, logDensity, $"Density (log₁₀ fraction of tokens), {total - dead:N0} live, {dead:N0} never fired", "density",
-            axisLabel: v => Html.Num(v, "0.#"));
+        Html.Histogram(sb, logDensity, $"Density (log₁₀ fraction of tokens), {total - dead:N0} live, {dead:N0} never fired", "density",
+            axisLabel: v => Html.Num((float)v, "0.#"));
         sb.Append("</section>");
 
         sb.Append("<form class=\"search\" method=\"get\" action=\"").Append(links.IsStatic ? "" : "/").Append("\" data-kind=\"").Append(kind.Name()).Append("\">");

@@ -57,10 +57,10 @@ static class UnitPage
         }
 
         sb.Append("<div class=\"grid\"><section class=\"card\"><h2>Activations</h2>");
-        Svg.Histogram(sb, u.ActivationHistogram, $"Non-zero activations · density {Html.Density(u.Density)}", "acts");
+        Html.Histogram(sb, u.ActivationHistogram, $"Non-zero activations · density {Html.Density(u.Density)}", "acts");
         sb.Append("</section><section class=\"card\"><h2>Logit effects <small>direct path, median-subtracted</small></h2>");
         LogitTable(sb, u.Logits);
-        Svg.Histogram(sb, u.Logits.Histogram, "Effect on every vocabulary logit", "logits", signed: true);
+        Html.Histogram(sb, u.Logits.Histogram, "Effect on every vocabulary logit", "logits", signed: true);
         sb.Append("</section></div>");
 
         sb.Append("<section class=\"card\" id=\"top\"><h2>Top activations</h2>");

@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
+using Mechanist.Plots;
 
 namespace Mechanist.Sae;
 
@@ -165,32 +165,12 @@ public static class DensityHistogram
             ["latents"] = density.Count,
         };
         AtomicFile.WriteAllText(pathWithoutExtension + ".json", json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.WriteAllText(pathWithoutExtension + ".svg", Svg(edges, counts, title));
-    }
-
-    static string Svg(double[] edges, int[] counts, string title)
-    {
-        const int W = 640, H = 320, Left = 50, Right = 20, Top = 30, Bottom = 40;
-        int max = Math.Max(1, counts.Max());
-        double bw = (W - Left - Right) / (double)counts.Length;
-        var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.Append(inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"11\">\n");
-        sb.Append(inv, $"<text x=\"{W / 2}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{System.Security.SecurityElement.Escape(title)}</text>\n");
-        for (int i = 0; i < counts.Length; i++)
+        var chart = new HistogramChart(title, Low, Width, counts.Select(c => (long)c).ToArray())
         {
-            double h = (H - Top - Bottom) * counts[i] / (double)max;
-            sb.Append(inv, $"<rect x=\"{Left + i * bw:F1}\" y=\"{H - Bottom - h:F1}\" width=\"{bw - 1:F1}\" height=\"{h:F1}\" fill=\"#4878a8\"><title>[{edges[i]:F2}, {edges[i + 1]:F2}): {counts[i]}</title></rect>\n");
-        }
-        for (int e = (int)Low; e <= (int)High; e += 2)
-        {
-            double x = Left + (e - Low) / Width * bw;
-            sb.Append(inv, $"<text x=\"{x:F1}\" y=\"{H - Bottom + 15}\" text-anchor=\"middle\">{e}</text>\n");
-        }
-        sb.Append(inv, $"<text x=\"{W / 2}\" y=\"{H - 8}\" text-anchor=\"middle\">log10 feature density</text>\n");
-        sb.Append(inv, $"<text x=\"12\" y=\"{Top + 10}\">{max}</text>\n");
-        sb.Append(inv, $"<line x1=\"{Left}\" y1=\"{H - Bottom}\" x2=\"{W - Right}\" y2=\"{H - Bottom}\" stroke=\"black\"/>\n");
-        sb.Append("</svg>\n");
-        return sb.ToString();
+            Area = new PlotArea(640, 320, 50, 20, 30, 40),
+            XLabel = "log10 feature density",
+            AxisLabel = v => v.ToString("0.##", CultureInfo.InvariantCulture),
+        };
+        AtomicFile.WriteAllText(pathWithoutExtension + ".svg", chart.ToFile());
     }
 }
