@@ -1,14 +1,12 @@
 namespace Mechanist.Tests;
 
-/// <summary>Locates the repository root and the shared data folder that CI places beside the clone.</summary>
+/// <summary>Locates the repository root and the test fixtures in it. Tests read nothing outside the clone.</summary>
 public static class TestPaths
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    /// <summary>`../shared` beside the repository (corpus, GPT-2 tokenizer files, baselines).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
-
-    public static string SharedFile(params string[] parts) => Path.Combine([Shared, .. parts]);
+    /// <summary>A file or folder under tests/Mechanist.Tests/Fixtures (data the tests compare against).</summary>
+    public static string Fixture(params string[] parts) => Path.Combine([RepoRoot, "tests", "Mechanist.Tests", "Fixtures", .. parts]);
 
     /// <summary>A fresh empty folder under the system temp directory, for one test's files.</summary>
     public static string NewTempDir(string prefix = "mechanist-test")

@@ -4,10 +4,10 @@ using Mechanist.Text;
 
 namespace Mechanist.Tests.Text;
 
-/// <summary>GPT-2's tokenizer files and golden ids from the shared folder, loaded once for all tests.</summary>
+/// <summary>GPT-2's tokenizer files and golden ids (tests/Mechanist.Tests/Fixtures/gpt2), loaded once for all tests.</summary>
 public static class Gpt2
 {
-    public static string Dir => TestPaths.SharedFile("tokenizers", "gpt2");
+    public static string Dir => TestPaths.Fixture("gpt2");
 
     static readonly Lazy<BpeTokenizer> LazyTokenizer = new(() => TokenizerFiles.Load(Dir));
     public static BpeTokenizer Tokenizer => LazyTokenizer.Value;
