@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
 using Mechanist.Models;
+using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
 
