@@ -54,7 +54,7 @@ public class SaeKernelFrozenReferenceTests
             var (w, x) = Setup<T>(arch, seed);
             var s = Settings(arch, dense);
             var frozen = new FrozenSaeKernel<T>(arch, D, M) { DenseAbove = dense ? 0 : 2 };
-            var live = new SaeKernel<T>(arch, D, M) { DenseAbove = dense ? 0 : 2 };
+            var live = SaeKernel<T>.Create(arch, D, M, denseAbove: dense ? 0 : 2);
             var gFrozen = backward ? new SaeTensors<T>(D, M, arch) : null;
             var gLive = backward ? new SaeTensors<T>(D, M, arch) : null;
             // Two passes each: the second runs on buffers the first left behind, as in training.
