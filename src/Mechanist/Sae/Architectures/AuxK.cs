@@ -1,4 +1,5 @@
 using System.Numerics;
+using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Mechanist.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
