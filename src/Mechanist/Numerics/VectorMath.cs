@@ -183,13 +183,4 @@ public static unsafe class VectorMath
         float y = 1f - ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * MathF.Exp(-a * a);
         return x < 0 ? -y : y;
     }
-
-    /// <summary>Runs body(start, end, worker) over [0, n) split into contiguous ranges, one per worker.</summary>
-    public static void ForRanges(int n, int workers, Action<int, int, int> body)
-    {
-        workers = Math.Max(1, Math.Min(workers, n));
-        if (workers == 1) { body(0, n, 0); return; }
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers },
-            w => body((int)((long)n * w / workers), (int)((long)n * (w + 1) / workers), w));
-    }
 }

@@ -17,17 +17,25 @@ public static class RowParallel
     /// </summary>
     public static void For(int count, int minPerThread, Action<int, int, int> body)
     {
-        int threads = Math.Min(Parallelism.Threads, Math.Max(1, count / Math.Max(1, minPerThread)));
+        int threads = Workers(count, minPerThread);
         if (threads <= 1)
         {
             if (count > 0) body(0, 0, count);
             return;
         }
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-        {
-            int start = (int)((long)count * t / threads), end = (int)((long)count * (t + 1) / threads);
-            if (end > start) body(t, start, end);
-        });
+        ForRanges(count, threads, (start, end, worker) => body(worker, start, end));
+    }
+
+    /// <summary>
+    /// Runs body(start, end, worker) over [0, n) split into contiguous ranges, one per worker, for callers that
+    /// size per-worker buffers themselves (at most n workers; with one, body(0, n, 0) runs inline even for n = 0).
+    /// </summary>
+    public static void ForRanges(int n, int workers, Action<int, int, int> body)
+    {
+        workers = Math.Max(1, Math.Min(workers, n));
+        if (workers == 1) { body(0, n, 0); return; }
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers },
+            w => body((int)((long)n * w / workers), (int)((long)n * (w + 1) / workers), w));
     }
 
     /// <summary>How many workers <see cref="For"/> would use; for sizing per-worker partial sums.</summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -51,7 +52,7 @@ internal sealed class AuxK<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int kAux = Slots, m = b.M;
         var pre = b.Pre; var dead = _dead; var count = Count; var index = Index; var value = Value;
-        VectorMath.ForRanges(b.Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, _) =>
         {
             var hv = new T[kAux]; var hi = new int[kAux];
             for (int t = start; t < end; t++)
@@ -76,7 +77,7 @@ internal sealed class AuxK<T> where T : unmanaged, IFloatingPointIeee754<T>
         int sums = b.WorkerSums(workers, 1);
         var acc = b.Sums; var rows = b.Rows; var count = Count; var index = Index; var value = Value; var grad = Grad;
         T scale = T.CreateTruncating(2 * alpha / (batch * norm));
-        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        RowParallel.ForRanges(batch, workers, (start, end, worker) =>
         {
             double sq = 0;
             for (int t = start; t < end; t++)

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -44,7 +45,7 @@ internal struct BatchTopKArchitecture<T> : ISaeArchitecture<BatchTopKArchitectur
         var pre = b.Pre;
         var hist = new int[workers * Bins];
         long n = (long)b.Size * m;
-        VectorMath.ForRanges(b.Size, workers, (start, end, worker) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, worker) =>
         {
             var h = hist.AsSpan(worker * Bins, Bins);
             foreach (T v in pre.AsSpan(start * m, (end - start) * m))

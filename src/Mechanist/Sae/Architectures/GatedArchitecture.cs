@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -35,7 +36,7 @@ internal struct GatedArchitecture<T> : ISaeArchitecture<GatedArchitecture<T>, T>
         var pre = b.Pre; var count = b.Count; var extra = b.Extra; var magScale = _magScale;
         var open = new PositiveTest<T>();
         // Pass 1: π_gate = pre + b_gate in place; count the open gates, and of them those with π_mag > 0.
-        VectorMath.ForRanges(b.Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, _) =>
         {
             var bGate = w.BEnc.Span; var bMag = w.BMag.Span;
             for (int t = start; t < end; t++)
@@ -62,7 +63,7 @@ internal struct GatedArchitecture<T> : ISaeArchitecture<GatedArchitecture<T>, T>
         if (_gate.Length < b.Index.Length) { _gate = new T[b.Index.Length]; _gateGrad = new T[b.Index.Length]; _magGrad = new T[b.Index.Length]; }
         // Pass 2: fill the active entries from the token's offset and the gate-only ones after them.
         var offset = b.Offset; var index = b.Index; var value = b.Value; var gate = _gate;
-        VectorMath.ForRanges(b.Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, _) =>
         {
             var bGate = w.BEnc.Span; var bMag = w.BMag.Span;
             for (int t = start; t < end; t++)
@@ -142,7 +143,7 @@ internal struct GatedArchitecture<T> : ISaeArchitecture<GatedArchitecture<T>, T>
         if (_denseGate.Length < batch * m) _denseGate = new T[batch * m];
         var denseGate = _denseGate; var gate = _gate; var gateGrad = _gateGrad; var magGrad = _magGrad; var magScale = _magScale;
         var aux = b.Rows.AsSpan(batch * d, batch * d);
-        VectorMath.ForRanges(batch, workers, (start, end, _) =>
+        RowParallel.ForRanges(batch, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++)
             {
@@ -155,7 +156,7 @@ internal struct GatedArchitecture<T> : ISaeArchitecture<GatedArchitecture<T>, T>
         Gemm.Multiply(false, false, batch, d, m, T.One, denseGate, m, w.WDec.Span, d, T.One, aux, d);
         double total = b.SquaredErrors(x, batch, workers, twoOverB, write: true);
         Gemm.Multiply(false, true, batch, m, d, T.One, aux, d, w.WDec.Span, d, T.Zero, denseGate, m);
-        VectorMath.ForRanges(batch, workers, (start, end, _) =>
+        RowParallel.ForRanges(batch, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++)
             {

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -57,7 +58,7 @@ internal struct JumpReluArchitecture<T> : ISaeArchitecture<JumpReluArchitecture<
         if (_windowCount.Length < batch) { _windowCount = new int[batch]; _windowOffset = new int[batch + 1]; }
         var test = new InWindow(_theta, halfWidth);
         var pre = b.Pre; var count = _windowCount;
-        VectorMath.ForRanges(batch, workers, (start, end, _) =>
+        RowParallel.ForRanges(batch, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++) count[t] = LatentSelection.Count(pre.AsSpan(t * m, m), test);
         });
@@ -65,7 +66,7 @@ internal struct JumpReluArchitecture<T> : ISaeArchitecture<JumpReluArchitecture<
         for (int t = 0; t < batch; t++) { _windowOffset[t] = (int)total; total += count[t]; }
         if (_windowIndex.Length < total) { _windowIndex = new int[total]; _windowCoef = new T[total]; }
         var offset = _windowOffset; var index = _windowIndex;
-        VectorMath.ForRanges(batch, workers, (start, end, _) =>
+        RowParallel.ForRanges(batch, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++) LatentSelection.Fill(pre.AsSpan(t * m, m), test, index.AsSpan(offset[t]), Span<T>.Empty);
         });

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -19,7 +20,7 @@ internal struct TopKArchitecture<T> : ISaeArchitecture<TopKArchitecture<T>, T> w
     {
         int k = s.K, m = b.M;
         var pre = b.Pre; var index = b.Index; var value = b.Value; var count = b.Count;
-        VectorMath.ForRanges(b.Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, _) =>
         {
             var heapValue = new T[k];
             var heapIndex = new int[k];

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -22,7 +23,7 @@ internal static class LatentSelection
     {
         int m = b.M;
         var pre = b.Pre; var count = b.Count;
-        VectorMath.ForRanges(b.Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++)
             {
@@ -33,7 +34,7 @@ internal static class LatentSelection
         });
         b.SetOffsets();
         var offset = b.Offset; var index = b.Index; var value = b.Value;
-        VectorMath.ForRanges(b.Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++) Fill(pre.AsSpan(t * m, m), test, index.AsSpan(offset[t]), value.AsSpan(offset[t]));
         });

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -98,7 +99,7 @@ internal sealed class SaeBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
         var xbar = Xbar;
         int sums = WorkerSums(workers, 1 + d);
         var acc0 = _workerSums;
-        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        RowParallel.ForRanges(batch, workers, (start, end, worker) =>
         {
             var acc = acc0.AsSpan(worker * sums, sums);
             var bDec = w.BDec.Span;
@@ -133,7 +134,7 @@ internal sealed class SaeBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void AddEncoderBias(SaeTensors<T> w, int workers)
     {
         var pre = Pre; int m = M;
-        VectorMath.ForRanges(Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(Size, workers, (start, end, _) =>
         {
             var b = w.BEnc.Span;
             for (int t = start; t < end; t++) VectorMath.Axpy(T.One, b, pre.AsSpan(t * m, m));
@@ -154,7 +155,7 @@ internal sealed class SaeBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void MaskDenseGradient(int workers, T penalty)
     {
         var pre = Pre; var dense = Dense; int m = M;
-        VectorMath.ForRanges(Size, workers, (start, end, _) =>
+        RowParallel.ForRanges(Size, workers, (start, end, _) =>
         {
             for (int t = start; t < end; t++)
             {
@@ -184,7 +185,7 @@ internal sealed class SaeBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
         var rows = Rows; int d = D;
         int sums = WorkerSums(workers, 1);
         var acc = _workerSums;
-        VectorMath.ForRanges(Size, workers, (start, end, worker) =>
+        RowParallel.ForRanges(Size, workers, (start, end, worker) =>
         {
             double sq = 0;
             for (int t = start; t < end; t++) sq += SquaredError(rows.AsSpan((first + t) * d, d), x.Span.Slice(t * d, d), scale, write);

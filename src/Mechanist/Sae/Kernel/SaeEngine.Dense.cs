@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -25,7 +26,7 @@ internal sealed partial class SaeEngine<T, TArch>
         if (b.Dense.Length < batch * _m) b.Dense = new T[batch * _m];
         int sums = b.WorkerSums(workers, 1);
         var acc = b.Sums;
-        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        RowParallel.ForRanges(batch, workers, (start, end, worker) =>
         {
             double l1 = 0;
             for (int t = start; t < end; t++)

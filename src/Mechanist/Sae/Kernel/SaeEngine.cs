@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Sae;
 
@@ -65,7 +66,7 @@ internal sealed partial class SaeEngine<T, TArch> : SaeKernel<T>
         b.Dense = []; // up to 1 GiB; a trained SAE stays sparse once it is past its first steps
         int sums = b.WorkerSums(workers, 4 + (useAux ? _d : 0));
         var acc0 = b.Sums;
-        VectorMath.ForRanges(batch, workers, (start, end, worker) =>
+        RowParallel.ForRanges(batch, workers, (start, end, worker) =>
         {
             var acc = acc0.AsSpan(worker * sums, sums);
             var bDec = w.BDec.Span;
@@ -143,7 +144,7 @@ internal sealed partial class SaeEngine<T, TArch> : SaeKernel<T>
     {
         var b = Batch;
         if (_workerRows.Length < 2 * workers * _d) _workerRows = new T[2 * workers * _d];
-        VectorMath.ForRanges(b.Size, workers, (start, end, worker) =>
+        RowParallel.ForRanges(b.Size, workers, (start, end, worker) =>
         {
             var gx = _workerRows.AsSpan(2 * worker * _d, _d);
             var gb = _workerRows.AsSpan((2 * worker + 1) * _d, _d);
