@@ -4,7 +4,7 @@ using Mechanist.Features;
 namespace Mechanist.Browser;
 
 /// <summary>
-/// One feature's (or neuron's) page, METHODS.md §3.2: header (density, max, explanation, nearest units),
+/// One feature's (or neuron's) page, docs/METHODS.md §3.2: header (density, max, explanation, nearest units),
 /// activation histogram, logit effects (table and histogram), top activations, interval samples.
 /// </summary>
 static class UnitPage

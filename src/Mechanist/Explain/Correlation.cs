@@ -1,7 +1,7 @@
 namespace Mechanist.Explain;
 
 /// <summary>
-/// Correlations used to score simulations (METHODS.md §4.2). Both return 0, not NaN, when either vector
+/// Correlations used to score simulations (docs/METHODS.md §4.2). Both return 0, not NaN, when either vector
 /// has zero variance: a constant prediction explains nothing.
 /// </summary>
 public static class Correlation

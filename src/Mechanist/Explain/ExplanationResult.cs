@@ -5,7 +5,7 @@ namespace Mechanist.Explain;
 
 /// <summary>
 /// Scores of one explanation on the unit's held-out examples; null where not measured. Every score sits
-/// beside the top-token control's, because single-token units score high for free (METHODS.md §4.4).
+/// beside the top-token control's, because single-token units score high for free (docs/METHODS.md §4.4).
 /// </summary>
 public sealed class ExplanationScores
 {

@@ -4,7 +4,7 @@ using Mechanist.Text;
 
 namespace Mechanist.Explain;
 
-/// <summary>Which of the published example formats the explainer prompt uses (METHODS.md §4.1).</summary>
+/// <summary>Which of the published example formats the explainer prompt uses (docs/METHODS.md §4.1).</summary>
 public enum PromptStyle
 {
     /// <summary>D24: tokens above 0.3·max wrapped as &lt;&lt;marked&gt;&gt;, then the marked tokens with 0–9 values.</summary>

@@ -4,7 +4,7 @@ using Mechanist.Text;
 namespace Mechanist.Explain;
 
 /// <summary>
-/// Simulation without logprobs (METHODS.md §4.3): the model sees the explanation and the record's tokens
+/// Simulation without logprobs (docs/METHODS.md §4.3): the model sees the explanation and the record's tokens
 /// numbered, and answers a JSON array of integers 0–10, one per token. A wrong length or malformed JSON
 /// is retried with the problem named; a record that never parses is counted as failed.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed class LlmSimulator(ChatClient chat) : ISimulator
     }
 }
 
-/// <summary>Detection (METHODS.md §4.2): contexts shown as plain text, five per prompt, answered as a 0/1 list.</summary>
+/// <summary>Detection (docs/METHODS.md §4.2): contexts shown as plain text, five per prompt, answered as a 0/1 list.</summary>
 public sealed class LlmDetector(ChatClient chat) : IDetector
 {
     public string Name => "llm";

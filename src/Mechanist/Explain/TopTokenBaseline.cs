@@ -1,7 +1,7 @@
 namespace Mechanist.Explain;
 
 /// <summary>
-/// The top-token control (METHODS.md §4.4): predict each token's activation as that token's mean activation
+/// The top-token control (docs/METHODS.md §4.4): predict each token's activation as that token's mean activation
 /// over the explanation examples, for tokens seen at least <c>minCount</c> times (others predict 0). An
 /// explanation is only worth its score minus this one: single-token units get high scores for free.
 /// </summary>

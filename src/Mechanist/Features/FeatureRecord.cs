@@ -38,7 +38,7 @@ public sealed record Histogram(float Min, float Max, long[] Counts)
 
 /// <summary>
 /// Samples from one equal-width activation interval [Lower, Upper): "Lower–Upper, contains Fraction of
-/// the non-zero activations" (METHODS.md §3.2.3).
+/// the non-zero activations" (docs/METHODS.md §3.2.3).
 /// </summary>
 public sealed record IntervalSamples(float Lower, float Upper, float Fraction, ActivationRecord[] Examples);
 
@@ -49,7 +49,7 @@ public sealed record TokenValue(int TokenId, float Value)
 }
 
 /// <summary>
-/// Direct-path logit effects of the decoder direction, median-subtracted (METHODS.md §3.2.5):
+/// Direct-path logit effects of the decoder direction, median-subtracted (docs/METHODS.md §3.2.5):
 /// the most promoted tokens (descending), the most suppressed (ascending), and the histogram over the vocabulary.
 /// </summary>
 public sealed record LogitEffects(TokenValue[] Top, TokenValue[] Bottom, Histogram Histogram)
@@ -92,9 +92,9 @@ public sealed record UnitSummary(UnitKind Kind, int Id, float Density, float Max
 /// <summary>
 /// Everything a feature (or neuron) page shows. The statistics builder fills one per unit and hands it to
 /// <see cref="FeatureStoreWriter.Add"/>; <see cref="FeatureStore.GetUnit"/> returns it with token strings filled.
-/// What the builder should put in (METHODS.md §3): 50-bin histograms; top 20 windows, deduplicated (no two
+/// What the builder should put in (docs/METHODS.md §3): 50-bin histograms; top 20 windows, deduplicated (no two
 /// windows around the same token), strongest first; equal-width intervals of (0, max], 10 × 5 samples by the
-/// issue's default (METHODS.md §3.2.3 prefers 12), each window centred on the sampled token; 10 random windows;
+/// issue's default (docs/METHODS.md §3.2.3 prefers 12), each window centred on the sampled token; 10 random windows;
 /// windows of ±16 tokens (pages show them whole; the explain stage may cut them to ±4); 10 logit effects each
 /// way; 10 nearest units. Dead units: density 0,
 /// empty lists (the page shows a stub). Size on disk is about 90 windows × (2 + 4 × window length) bytes per unit

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Mechanist.Models;
 
 /// <summary>
-/// One of TransformerLens's hook points (METHODS.md §1.3): a <see cref="HookSite"/> and, for the points inside a
+/// One of TransformerLens's hook points (docs/METHODS.md §1.3): a <see cref="HookSite"/> and, for the points inside a
 /// block, its layer (−1 for hook_embed, hook_pos_embed and ln_final.*). <see cref="Parse"/> is the only reader of a
 /// hook name and <see cref="Name"/> the only writer: names are strings only at the edges (command-line options,
 /// <c>hook_name</c> in an SAE's cfg.json, manifests). Which points a model has is its config's business
@@ -116,7 +116,7 @@ public readonly record struct HookPoint
 
     /// <summary>Reads a TransformerLens hook name, or throws a UserError naming the forms a hook point takes.</summary>
     public static HookPoint Parse(string name) => TryParse(name, out var point) ? point
-        : throw new UserError($"'{name}' is not a hook point (e.g. {MlpPost(0).Name}, {ResidPre(0).Name}, {FinalNormalized.Name}; see METHODS.md §1.3)");
+        : throw new UserError($"'{name}' is not a hook point (e.g. {MlpPost(0).Name}, {ResidPre(0).Name}, {FinalNormalized.Name}; see docs/METHODS.md §1.3)");
 
     /// <summary>
     /// A short list of the given points for error messages: the model-level names, and the block points as

@@ -5,7 +5,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Models;
 
 /// <summary>
-/// What to do at hook points (<see cref="HookPoint"/>, TransformerLens's names, METHODS.md §1.3) during a forward
+/// What to do at hook points (<see cref="HookPoint"/>, TransformerLens's names, docs/METHODS.md §1.3) during a forward
 /// pass: read an activation, replace it (splice an SAE reconstruction, ablate, patch) or add to it (steer).
 /// A forward pass without hooks pays one null check per hook point.
 /// <code>

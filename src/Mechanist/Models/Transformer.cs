@@ -5,7 +5,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Models;
 
 /// <summary>
-/// A GPT-2-architecture language model (METHODS.md §1.2): token + learned position embeddings, pre-LN
+/// A GPT-2-architecture language model (docs/METHODS.md §1.2): token + learned position embeddings, pre-LN
 /// blocks (causal multi-head attention, MLP), final LayerNorm, unembedding (tied to W_E unless configured
 /// otherwise). Weights are named exactly as in Hugging Face <c>GPT2LMHeadModel</c>. Float32 for all real
 /// work; <c>Transformer&lt;double&gt;</c> exists so whole-model gradients can be checked by finite differences.

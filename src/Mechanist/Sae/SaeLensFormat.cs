@@ -7,7 +7,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// SAELens' folder layout (METHODS §2.8): cfg.json (v6, metadata block; v5 flat files read too),
+/// SAELens' folder layout (docs/METHODS.md §2.8): cfg.json (v6, metadata block; v5 flat files read too),
 /// sae_weights.safetensors with W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc, b_dec (+ threshold for
 /// JumpReLU; gated has b_gate, r_mag, b_mag [d_sae] instead of b_enc, with W_enc the gate weights), and optionally
 /// sparsity.safetensors with log10 feature densities.

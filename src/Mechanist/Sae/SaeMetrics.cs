@@ -7,7 +7,7 @@ using Mechanist.Plots;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// The model-free evaluation of an SAE on held-out activations (METHODS §2.7). The CE/KL scores need the
+/// The model-free evaluation of an SAE on held-out activations (docs/METHODS.md §2.7). The CE/KL scores need the
 /// model spliced: they are filled by the model stage through <see cref="WithSpliceScores"/>.
 /// </summary>
 public sealed record SaeMetrics
@@ -135,7 +135,7 @@ public sealed record SaeMetrics
     }
 }
 
-/// <summary>The feature-density histogram: log10(p + 1e-10) in bins of 0.25 from −10 to 0 (METHODS §2.7).</summary>
+/// <summary>The feature-density histogram: log10(p + 1e-10) in bins of 0.25 from −10 to 0 (docs/METHODS.md §2.7).</summary>
 public static class DensityHistogram
 {
     public const double Low = -10, High = 0, Width = 0.25;

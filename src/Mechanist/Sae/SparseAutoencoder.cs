@@ -126,7 +126,7 @@ public sealed class SparseAutoencoder
 
     /// <summary>
     /// The SAE that reads raw x when this one was trained on c·x: W_enc′ = c·W_enc, b_dec′ = b_dec/c,
-    /// W_dec′ = W_dec/c, b_enc and thresholds unchanged (METHODS §2.6). Latent values are identical.
+    /// W_dec′ = W_dec/c, b_enc and thresholds unchanged (docs/METHODS.md §2.6). Latent values are identical.
     /// Gated: b_gate, r_mag and b_mag are unchanged too (both paths read W_enc·(x − b_dec), which the fold preserves).
     /// </summary>
     public SparseAutoencoder FoldInputScale(float c)

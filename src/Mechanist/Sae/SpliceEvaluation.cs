@@ -84,7 +84,7 @@ public sealed record SpliceEvaluationResult(SaeMetrics Metrics, SpliceLosses Los
 }
 
 /// <summary>
-/// Splices an SAE into a language model and measures what its reconstruction error costs (METHODS.md §2.7,
+/// Splices an SAE into a language model and measures what its reconstruction error costs (docs/METHODS.md §2.7,
 /// as SAELens's evals build it): over fixed evaluation windows, per-token cross-entropy for the clean
 /// model, the model with the hook activation replaced by the SAE reconstruction at every position, and the
 /// zero- and mean-ablated model; KL(P_clean ‖ P_mod) per token for the three modified runs; and the

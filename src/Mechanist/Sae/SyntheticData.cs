@@ -5,7 +5,7 @@ using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
 
-/// <summary>Settings of a synthetic activation set with a known dictionary (METHODS §2.9).</summary>
+/// <summary>Settings of a synthetic activation set with a known dictionary (docs/METHODS.md §2.9).</summary>
 public sealed record SyntheticOptions
 {
     public int D { get; init; } = 64;

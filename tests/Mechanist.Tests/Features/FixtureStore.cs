@@ -110,7 +110,7 @@ public static class FixtureStore
         return new ActivationRecord(corpus[start..end], acts[start..end], center - start);
     }
 
-    /// <summary>Per-unit statistics from the corpus, as METHODS.md §3 defines them (small sizes).</summary>
+    /// <summary>Per-unit statistics from the corpus, as docs/METHODS.md §3 defines them (small sizes).</summary>
     static FeatureRecord Statistics(UnitKind kind, int id, int[] corpus, float[] acts, Random rng, Neighbour[] nearest)
     {
         var live = Enumerable.Range(0, acts.Length).Where(t => acts[t] > 0).ToArray();

@@ -5,7 +5,7 @@ using Mechanist.Numerics.Kernels;
 namespace Mechanist.Tests.Models;
 
 /// <summary>
-/// A deliberately plain GPT-2 forward pass (nested loops in double, straight from METHODS.md §1.2), used as
+/// A deliberately plain GPT-2 forward pass (nested loops in double, straight from docs/METHODS.md §1.2), used as
 /// the hand-computed reference the model's fused, vectorised forward must match.
 /// </summary>
 static class ReferenceGpt2

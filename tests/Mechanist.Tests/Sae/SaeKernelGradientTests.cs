@@ -171,7 +171,7 @@ public class SaeKernelGradientTests
 }
 
 /// <summary>
-/// The gated SAE's loss and gradients (METHODS §2.5) against an independent float64 evaluation of
+/// The gated SAE's loss and gradients (docs/METHODS.md §2.5) against an independent float64 evaluation of
 ///   L = (1/B)Σ‖x̂ − x‖² + λ(1/B)Σ ReLU(π_gate) + (1/B)Σ‖W_dec′ᵀReLU(π_gate) + b_dec′ − x‖²,
 /// where W_dec′, b_dec′ are frozen copies: central differences perturb every parameter everywhere except in
 /// the frozen copies, which is what stop-gradient means.

@@ -40,7 +40,7 @@ public sealed record FeatureBuildSummary(string Directory, long Tokens, int Cont
 }
 
 /// <summary>
-/// Builds a feature store (METHODS.md §3): runs the model with the SAE over N tokens and keeps, per feature and
+/// Builds a feature store (docs/METHODS.md §3): runs the model with the SAE over N tokens and keeps, per feature and
 /// per neuron at the hook, the statistics of <see cref="UnitStatistics"/>, direct-path logit effects
 /// (<see cref="LogitEffectCalculator"/>) and nearest neighbours (<see cref="NearestNeighbours"/>).
 /// <code>

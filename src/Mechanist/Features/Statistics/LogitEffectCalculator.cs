@@ -3,7 +3,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Features.Statistics;
 
 /// <summary>
-/// Direct-path logit effects (METHODS.md §3.2.5): for each unit direction r in the residual stream (a feature's
+/// Direct-path logit effects (docs/METHODS.md §3.2.5): for each unit direction r in the residual stream (a feature's
 /// decoder row times W_out, or a neuron's W_out row), w = r·π·diag(γ_f)·W_U, where π removes the mean over
 /// d_model (the final LayerNorm's centring) and γ_f is the final LayerNorm gain; then w − median(w). Tokens
 /// that never occur in the analysed data are left out (they would dominate the tails with untrained rows).

@@ -1,13 +1,13 @@
 namespace Mechanist.Features.Statistics;
 
-/// <summary>What <see cref="UnitStatistics"/> keeps per unit (defaults: METHODS.md §3.1–3.2, SAEDashboard's counts).</summary>
+/// <summary>What <see cref="UnitStatistics"/> keeps per unit (defaults: docs/METHODS.md §3.1–3.2, SAEDashboard's counts).</summary>
 public sealed record StatisticsSettings
 {
     /// <summary>Top-activating contexts kept per unit (at most one per analysed window).</summary>
     public int TopExamples { get; init; } = 20;
     /// <summary>Tokens shown either side of the activating token (a context holds up to 2·radius + 1 tokens).</summary>
     public int ContextRadius { get; init; } = 8;
-    /// <summary>Equal-width activation intervals of (0, max] (METHODS.md §3.2.3).</summary>
+    /// <summary>Equal-width activation intervals of (0, max] (docs/METHODS.md §3.2.3).</summary>
     public int Intervals { get; init; } = 10;
     public int SamplesPerInterval { get; init; } = 5;
     /// <summary>Bins of the activation histogram and of the logit-effect histogram.</summary>

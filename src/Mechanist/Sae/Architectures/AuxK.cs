@@ -5,7 +5,7 @@ using Mechanist.Numerics.Kernels;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// The AuxK term of topk and batchtopk (Gao et al. 2024, METHODS §2.2): each token's residual r = x − x̂, held
+/// The AuxK term of topk and batchtopk (Gao et al. 2024, docs/METHODS.md §2.2): each token's residual r = x − x̂, held
 /// constant, is reconstructed from its top k_aux pre-activations among the dead latents, ê = Σ z_i·W_dec[i], and
 ///   L_aux = α Σ_t ‖ê_t − r_t‖² / Σ_t ‖r_t − r̄‖²,
 /// which gives dead latents a gradient towards what the live ones miss. Skipped when no latent is dead. Its entries

@@ -6,7 +6,7 @@ using Mechanist.Numerics.Kernels;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// BatchTopK (Bussmann et al. 2024; METHODS §2.3): the B·k largest positive pre-activations of the whole batch fire,
+/// BatchTopK (Bussmann et al. 2024; docs/METHODS.md §2.3): the B·k largest positive pre-activations of the whole batch fire,
 /// so a token's L0 varies around k; at inference a fixed threshold θ (an average of the training batches' ones)
 /// replaces the batch selection. No penalty; AuxK (<see cref="AuxK{T}"/>) trains the dead latents.
 /// </summary>

@@ -5,7 +5,7 @@ using Mechanist.Numerics.Kernels;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// Gated (Rajamanoharan et al. 2024; METHODS §2.5). The encoder GEMM gives W_gate·x̄; π_gate = that + b_gate, and
+/// Gated (Rajamanoharan et al. 2024; docs/METHODS.md §2.5). The encoder GEMM gives W_gate·x̄; π_gate = that + b_gate, and
 /// the magnitude path, whose weights are exp(r_mag)⊙W_gate row by row, costs O(1) per open gate instead of a
 /// second product: π_mag = exp(r_mag)·(π_gate − b_gate) + b_mag. f = 1[π_gate > 0]·ReLU(π_mag). Penalty
 /// λ(1/B)Σ ReLU(π_gate); auxiliary term (1/B)Σ‖x̂_gate − x‖² with x̂_gate = sg(W_dec)ᵀReLU(π_gate) + sg(b_dec):

@@ -6,7 +6,7 @@ using Mechanist.Numerics.Kernels;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// JumpReLU (Rajamanoharan et al. 2024; METHODS §2.4): f = z·H(z − θ) with a learned threshold per latent,
+/// JumpReLU (Rajamanoharan et al. 2024; docs/METHODS.md §2.4): f = z·H(z − θ) with a learned threshold per latent,
 /// θ = exp(log θ) (kept positive), and penalty λ(1/B)Σ H(z − θ), the L0. The step has no gradient in θ, so θ
 /// takes the straight-through estimate with the rectangle kernel K(u) = 1[|u| &lt; ½] of bandwidth ε:
 /// ∂(zH)/∂θ = −(θ/ε)K((z−θ)/ε), ∂H/∂θ = −(1/ε)K((z−θ)/ε). z gets its gradient through zH only.

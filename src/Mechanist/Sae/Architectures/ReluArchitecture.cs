@@ -4,7 +4,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// ReLU + L1 (Towards Monosemanticity; METHODS §2.1): f = ReLU(z), penalty λ(1/B)Σ_t Σ_i f_ti, whose gradient is
+/// ReLU + L1 (Towards Monosemanticity; docs/METHODS.md §2.1): f = ReLU(z), penalty λ(1/B)Σ_t Σ_i f_ti, whose gradient is
 /// λ/B on every active latent.
 /// </summary>
 internal struct ReluArchitecture<T> : ISaeArchitecture<ReluArchitecture<T>, T> where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,6 +1,6 @@
 namespace Mechanist.Sae;
 
-/// <summary>The sparse autoencoder variants (METHODS.md §2.1–2.5).</summary>
+/// <summary>The sparse autoencoder variants (docs/METHODS.md §2.1–2.5).</summary>
 public enum SaeArchitecture
 {
     /// <summary>ReLU + L1 penalty (Towards Monosemanticity); SAELens calls it "standard".</summary>

@@ -19,7 +19,7 @@ public static class SaeArchitectureNames
     {
         SaeArchitecture.Relu => "standard",
         SaeArchitecture.TopK => "topk",
-        SaeArchitecture.BatchTopK => "jumprelu", // saved as JumpReLU with every threshold = θ (METHODS §2.3)
+        SaeArchitecture.BatchTopK => "jumprelu", // saved as JumpReLU with every threshold = θ (docs/METHODS.md §2.3)
         SaeArchitecture.JumpRelu => "jumprelu",
         SaeArchitecture.Gated => "gated",
         _ => throw new ArgumentOutOfRangeException(nameof(a)),

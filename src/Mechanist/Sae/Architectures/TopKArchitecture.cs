@@ -5,7 +5,7 @@ using Mechanist.Numerics.Kernels;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// TopK (Gao et al. 2024; METHODS §2.2): each token keeps its k largest pre-activations, those above 0, at their
+/// TopK (Gao et al. 2024; docs/METHODS.md §2.2): each token keeps its k largest pre-activations, those above 0, at their
 /// values; no penalty (k sets the sparsity); AuxK (<see cref="AuxK{T}"/>) trains the dead latents.
 /// </summary>
 internal struct TopKArchitecture<T> : ISaeArchitecture<TopKArchitecture<T>, T> where T : unmanaged, IFloatingPointIeee754<T>

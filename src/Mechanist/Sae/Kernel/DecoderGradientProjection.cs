@@ -4,7 +4,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// The unit-norm decoder under Adam (METHODS §2.1): before the step, each decoder row's gradient loses its
+/// The unit-norm decoder under Adam (docs/METHODS.md §2.1): before the step, each decoder row's gradient loses its
 /// component along the row, g ← g − (g·d)d, so the step moves the row tangentially and the renormalisation after
 /// it only corrects second-order drift. The sparse and the dense paths both call this, on every latent that fired.
 /// </summary>

@@ -11,7 +11,7 @@ namespace Mechanist.Sae;
 /// The shared engine is <see cref="SaeEngine{T, TArch}"/>; what differs per architecture is in Architectures/
 /// (<see cref="ISaeArchitecture{TSelf, T}"/>). Generic in T so float64 gradient checks run the very same code.
 ///
-/// Loss (B tokens, METHODS.md §2):  L = (1/B) Σ_t ‖x̂_t − x_t‖² + penalty + auxiliary term, where the penalty is
+/// Loss (B tokens, docs/METHODS.md §2):  L = (1/B) Σ_t ‖x̂_t − x_t‖² + penalty + auxiliary term, where the penalty is
 /// λ(1/B)Σ f (relu), λ(1/B)Σ H(z − θ) (jumprelu), λ(1/B)Σ ReLU(π_gate) (gated), none (topk, batchtopk); the
 /// auxiliary term is AuxK (topk, batchtopk; <see cref="AuxK{T}"/>) or gated's gate-path reconstruction.
 /// Gradients are written (not accumulated) into the gradient tensors.

@@ -4,7 +4,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Sae;
 
 /// <summary>
-/// Towards Monosemanticity's resampling of dead latents (METHODS §2.1, exact): weight each candidate input
+/// Towards Monosemanticity's resampling of dead latents (docs/METHODS.md §2.1, exact): weight each candidate input
 /// by the square of its reconstruction loss, draw one input per dead latent, and make that input (unit
 /// norm) the latent's decoder row; its encoder row is the same vector × 0.2 × the mean encoder-row norm of
 /// the alive latents, its encoder bias 0, and the Adam state of every entry changed is reset.

@@ -45,7 +45,7 @@ public interface ISaeTrainingData
     int NextBatch(Span<float> dst);
 
     /// <summary>
-    /// Relu resampling (METHODS §2.1): for each request, the inputs its dead latents are reset to, one row per
+    /// Relu resampling (docs/METHODS.md §2.1): for each request, the inputs its dead latents are reset to, one row per
     /// dead latent, chosen among <paramref name="candidates"/> inputs with probability ∝ the request's SAE's
     /// squared reconstruction loss², at the training scale (× <paramref name="scale"/>).
     /// </summary>

@@ -199,7 +199,7 @@ public static class SaeTrainer
     }
 
     /// <summary>
-    /// Resamples the relu SAEs' latents that have not fired in the resampling window (METHODS §2.1). Relu only:
+    /// Resamples the relu SAEs' latents that have not fired in the resampling window (docs/METHODS.md §2.1). Relu only:
     /// the procedure is Towards Monosemanticity's, and the gated paper trains without it (a gated latent would
     /// also need its r_mag/b_mag reset, which the paper does not specify). The data chooses the inputs
     /// (<see cref="ISaeTrainingData.ResampleInputs"/>); SAEs without dead latents draw nothing.

@@ -5,7 +5,7 @@ namespace Mechanist.Sae;
 /// <summary>
 /// Everything a training run needs besides the data. One run trains every combination of
 /// <see cref="Widths"/> × sparsity settings (<see cref="L1"/> for relu/jumprelu/gated, <see cref="Ks"/> for topk/batchtopk)
-/// on one pass over the activation stream. Defaults follow METHODS §2.6.
+/// on one pass over the activation stream. Defaults follow docs/METHODS.md §2.6.
 /// </summary>
 public sealed record SaeTrainingOptions
 {
