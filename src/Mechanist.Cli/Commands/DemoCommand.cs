@@ -90,7 +90,8 @@ static class DemoCommand
             using var store = FeatureStore.Open(pipeline.FeaturesDir);
             var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
             if (encoder == null) Console.Error.WriteLine($"note: the playground is off: {why}");
-            var server = BrowserServer.StartAsync(store, encoder, parse.GetValue(host)!, parse.GetValue(port), cancel).GetAwaiter().GetResult();
+            var server = BrowserServer.StartAsync(store, encoder, parse.GetValue(host)!, parse.GetValue(port), cancel,
+                BrowseCommands.PackModel(encoder, WebPrecision.F32)).GetAwaiter().GetResult();
             try
             {
                 Console.WriteLine($"Mechanist browser: {server.Address}/  (open it in a web browser; Ctrl-C to stop)");
@@ -110,11 +111,13 @@ static class DemoCommand
     {
         Name = "site", Folder = siteDir,
         Inputs = [Manifest.PathIn(pipeline.FeaturesDir), Path.Combine(pipeline.FeaturesDir, DemoPipeline.ExplainRecord)],
-        Settings = new JsonObject { ["format"] = "static html" },
+        Settings = new JsonObject { ["format"] = "static html", ["model"] = "f32" },
         Run = ctx =>
         {
             using var store = FeatureStore.Open(pipeline.FeaturesDir);
-            StaticExport.Write(store, siteDir, ctx.Progress, ctx.Cancel);
+            var encoder = ModelFeatureEncoder.ForStore(store, out _);
+            var model = encoder == null ? null : WebModelFiles.Build(encoder.Model, encoder.Tokenizer, encoder.Sae, encoder.Hook);
+            StaticExport.Write(store, siteDir, ctx.Progress, ctx.Cancel, model);
             long bytes = Directory.EnumerateFiles(siteDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             return new DemoStageResult($"static site, {bytes / 1e6:0.0} MB → {Path.Combine(siteDir, "index.html")}");
         },
