@@ -15,7 +15,39 @@ namespace Mechanist.Browser;
 public static class StaticExport
 {
     const string Marker = ".mechanist-site";
+    public const string StageName = "export-html";
 
+    /// <summary>
+    /// The site-export stage as one call (`mechanist export-html` and the demo's site stage): opens the store,
+    /// writes the site, then its <c>manifest.json</c> (the store's manifest and explanations as inputs).
+    /// </summary>
+    /// <param name="modelPrecision">Pack the store's model, tokenizer and SAE (when still on this machine) for the
+    /// Generate page and the in-page playground, stored at this precision; null leaves the model out.</param>
+    public static SiteExportResult Export(string features, string outDir, IProgressReporter progress, CancellationToken cancel = default,
+        WebPrecision? modelPrecision = WebPrecision.F32)
+    {
+        outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));
+        string note = "no model packed (left out)";
+        using (var store = FeatureStore.Open(features))
+        {
+            WebModelFiles? model = null;
+            if (modelPrecision is WebPrecision precision)
+            {
+                var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
+                model = encoder == null ? null : WebModelFiles.Build(encoder.Model, encoder.Tokenizer, encoder.Sae, encoder.Hook, precision);
+                note = model?.Summary ?? $"no Generate page or in-page playground: {why}";
+            }
+            Write(store, outDir, progress, cancel, model);
+        }
+        var manifest = new Manifest { Stage = StageName, Outputs = [new("index.html")] };
+        foreach (string input in new[] { Manifest.PathIn(features), FeatureStore.ManifestPath(features) }.Concat(Explain.ExplanationFiles.InStore(features)))
+            if (File.Exists(input)) manifest.AddInput(input);
+        manifest.SaveTo(outDir);
+        long bytes = Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        return new SiteExportResult(outDir, Path.Combine(outDir, "index.html"), bytes, note);
+    }
+
+    /// <summary>Writes the site of an open store (no manifest; <see cref="Export"/> is the stage).</summary>
     /// <param name="model">The model, tokenizer and SAE packed for the page (generate.html, the in-page playground); null for none.</param>
     public static void Write(FeatureStore store, string outDir, IProgressReporter progress, CancellationToken cancel = default, WebModelFiles? model = null)
     {

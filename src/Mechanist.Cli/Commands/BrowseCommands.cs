@@ -65,18 +65,10 @@ static class BrowseCommands
         };
         return cmd.WithAction((parse, cancel) =>
         {
-            using var store = FeatureStore.Open(parse.GetValue(features)!);
-            string dir = parse.GetValue(outDir)!;
-            var p = ParsePrecision(parse.GetValue(precision)!);
-            WebModelFiles? model = null;
-            if (!parse.GetValue(noModel))
-            {
-                var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
-                if (encoder == null) Console.Error.WriteLine($"note: no Generate page or playground: {why}");
-                model = PackModel(encoder, p);
-            }
-            StaticExport.Write(store, dir, ConsoleProgress.Instance, cancel, model);
-            Console.WriteLine($"wrote {Path.GetFullPath(dir)}/index.html");
+            WebPrecision? p = parse.GetValue(noModel) ? null : ParsePrecision(parse.GetValue(precision)!);
+            var site = StaticExport.Export(parse.GetValue(features)!, parse.GetValue(outDir)!, ConsoleProgress.Instance, cancel, p);
+            Console.Error.WriteLine("note: " + site.Model);
+            Console.WriteLine($"wrote {site.IndexPage} ({site.Bytes / 1e6:0.0} MB)");
             return 0;
         });
     }
