@@ -232,7 +232,6 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = new JsonObject { ["tokens"] = p.FeatureTokens, ["split"] = "train", ["neurons"] = true },
         Run = ctx =>
         {
-            DeleteExplanations();   // they describe the previous store's units
             var s = FeatureBuilder.Build(SaeDir, ModelDir, TokensDir, FeaturesDir,
                 new FeatureBuildOptions { Tokens = p.FeatureTokens, Tokenizer = ModelDir }, ctx.Progress, ctx.Cancel);
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
@@ -241,10 +240,11 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
+    /// <summary>The built-in explainer's results and failures: an explain stage that may not resume starts from none.</summary>
     void DeleteExplanations()
     {
-        string results = Path.Combine(FeaturesDir, Explain.ExplainStage.ResultsFile);
-        foreach (string file in new[] { results, Path.ChangeExtension(results, ".failures.jsonl") })
+        string results = Path.Combine(FeaturesDir, ExplanationFiles.Default);
+        foreach (string file in new[] { results, ExplanationStore.FailuresPathFor(results) })
             if (File.Exists(file)) File.Delete(file);
     }
 
