@@ -27,6 +27,8 @@ abstract class Links
 /// <param name="model">Whether the server packs the model for the page (the Generate page).</param>
 sealed class ServerLinks(bool model) : Links
 {
+    /// <summary>A server without a packed model.</summary>
+    public static ServerLinks Instance { get; } = new(false);
     public override bool IsStatic => false;
     public override string Index(UnitKind kind) => kind == UnitKind.Feature ? "/" : "/?kind=neuron";
     public override string Unit(UnitKind kind, int id) => $"/{kind.Name()}/{id}";
