@@ -65,16 +65,18 @@ public sealed class WebModelFiles
     static string Mb(long bytes) => (bytes / 1048576.0).ToString(bytes < 10 << 20 ? "0.0" : "0", CultureInfo.InvariantCulture) + " MB";
 
     /// <summary>Packs the model, its tokenizer and (optionally) the SAE reading <paramref name="hook"/>.</summary>
-    public static WebModelFiles Build(Transformer<float> model, BpeTokenizer tokenizer, SparseAutoencoder? sae, string? hook,
+    public static WebModelFiles Build(Transformer<float> model, BpeTokenizer tokenizer, SparseAutoencoder? sae, HookPoint? hook,
         WebPrecision precision = WebPrecision.F32, long limitBytes = DefaultLimitBytes)
     {
         var c = model.Config;
         if (tokenizer.VocabSize > c.Vocab) throw new UserError($"the tokenizer has {tokenizer.VocabSize} tokens, the model only {c.Vocab}");
         if (sae != null)
         {
-            if (hook == null) throw new UserError("the SAE does not say which hook it reads (hook_name)");
-            CheckHook(hook, c);
-            int width = HookNames.Width(c, hook);
+            if (hook is not HookPoint point) throw new UserError("the SAE does not say which hook it reads (hook_name)");
+            c.Check(point);
+            if (!PageSites.Contains(point.Site))
+                throw new UserError($"the page cannot run the SAE's hook '{point}' (it runs blocks.L.{{{string.Join(", ", PageSites.Select(s => HookPoint.At(s, 0).Name["blocks.0.".Length..]))}}})");
+            int width = point.Width(c);
             if (width != sae.DIn) throw new UserError($"the SAE reads {sae.DIn} values per token but {hook} of this model has {width}");
         }
         var dtype = precision switch { WebPrecision.F16 => DType.F16, WebPrecision.BF16 => DType.BF16, _ => DType.F32 };
@@ -114,7 +116,7 @@ public sealed class WebModelFiles
             ["sae"] = sae == null ? null : new JsonObject
             {
                 ["architecture"] = sae.Architecture.CliName(), ["dIn"] = sae.DIn, ["dSae"] = sae.DSae, ["k"] = sae.K,
-                ["batchThreshold"] = sae.BatchThreshold, ["hook"] = hook,
+                ["batchThreshold"] = sae.BatchThreshold, ["hook"] = hook?.Name,
             },
         };
         result.files[ManifestFile] = Encoding.UTF8.GetBytes("window.MECHANIST_WEBMODEL = " + manifest.ToJsonString() + ";\n");
@@ -149,17 +151,8 @@ public sealed class WebModelFiles
     }
 
     /// <summary>The hook points wm-transformer.js can act on (its HOOKS table).</summary>
-    static readonly string[] PageHooks =
-        ["hook_resid_pre", "attn.hook_z", "hook_attn_out", "hook_resid_mid", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"];
-
-    static void CheckHook(string hook, TransformerConfig c)
-    {
-        HookNames.Check(hook);
-        var parts = hook.Split('.', 3);
-        if (parts.Length < 3 || parts[0] != "blocks" || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out int layer) || layer >= c.Layers
-            || !PageHooks.Contains(parts[2]))
-            throw new UserError($"the page cannot run the SAE's hook '{hook}' (it runs blocks.L.{{{string.Join(", ", PageHooks)}}})");
-    }
+    static readonly HookSite[] PageSites =
+        [HookSite.ResidPre, HookSite.Z, HookSite.AttnOut, HookSite.ResidMid, HookSite.MlpPre, HookSite.MlpPost, HookSite.MlpOut, HookSite.ResidPost];
 
     /// <summary>
     /// The tokenizer as the page reads it: each token's bytes as a Latin-1 string (null for special tokens), the merges as

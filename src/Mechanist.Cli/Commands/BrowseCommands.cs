@@ -90,7 +90,7 @@ static class BrowseCommands
             var m = Mechanist.Models.ModelFiles.Load(modelDir);
             var tok = Mechanist.Text.TokenizerFiles.Load(parse.GetValue(tokenizer) ?? modelDir);
             var s = parse.GetValue(sae) is string saeDir ? Mechanist.Sae.SaeLensFormat.Load(saeDir) : null;
-            var files = WebModelFiles.Build(m, tok, s, s?.Metadata.HookName, ParsePrecision(parse.GetValue(precision)!));
+            var files = WebModelFiles.Build(m, tok, s, s?.Metadata.Hook, ParsePrecision(parse.GetValue(precision)!));
             Console.Error.WriteLine("note: " + files.Summary);
             StaticExport.WriteModelOnly(files, parse.GetValue(outDir)!);
             Console.WriteLine($"wrote {Path.GetFullPath(parse.GetValue(outDir)!)}/index.html");

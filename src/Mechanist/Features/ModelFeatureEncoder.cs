@@ -35,7 +35,7 @@ public sealed class ModelFeatureEncoder : IFeatureEncoder
     public Transformer<float> Model => model;
     public SparseAutoencoder Sae => sae;
     public BpeTokenizer Tokenizer => tokenizer;
-    public string Hook => hook;
+    public HookPoint Hook => hook;
 
     /// <summary>Loads the model, the SAE and a tokenizer (given, else the model folder's, else the one recorded with the SAE's token store).</summary>
     public static ModelFeatureEncoder Load(string modelDir, string saeDir, string? tokenizer = null, HookPoint? hook = null, int top = 5)

@@ -64,7 +64,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
             values.CopyTo(p.Value.Span);
         }
         sae.BatchThreshold = 0.4f;
-        sae.Metadata = new SaeMetadata { HookName = hook };
+        sae.Metadata = new SaeMetadata { Hook = HookPoint.Parse(hook) };
         return sae;
     }
 
@@ -111,7 +111,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
     {
         var tokenizer = fx.Encoder.Tokenizer;
         var (model, sae, hook) = Family(family, tokenizer.VocabSize);
-        var page = await OpenModel(WebModelFiles.Build(model, tokenizer, sae, hook));
+        var page = await OpenModel(WebModelFiles.Build(model, tokenizer, sae, HookPoint.Parse(hook)));
         int n = model.Config.Context - 3;
         var ids = Probe(n, model.Config.Vocab);
 
@@ -122,7 +122,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
         // Every position's features at the hook.
         var pageTop = await page.EvaluateAsync<double[][][]>("ids => Mechanist.encodeFeatures(window.mechanistWeb, ids, 100)", ids);
         Tensor acts;
-        using (Tape.NoGrad()) acts = model.RunToHook(ids, 1, n, hook).Reshape(-1, sae.DIn);
+        using (Tape.NoGrad()) acts = model.RunToHook(ids, 1, n, HookPoint.Parse(hook)).Reshape(-1, sae.DIn);
         var codes = sae.Encode(acts);
         int active = 0;
         for (int t = 0; t < n; t++)
@@ -147,7 +147,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
             w.model.hook = { layer: h.layer, kind: h.kind, fn: x => w.sae.addDirection(x, f, a) };
             try { return w.model.logitsOf(ids); } finally { w.model.hook = null; }
         }", new object[] { ids, feature, (double)alpha }); // Playwright passes a float as an object, a double as a number
-        var expectedSteered = CsLogits(model, ids, new Hooks<float>().Add(hook, delta));
+        var expectedSteered = CsLogits(model, ids, new Hooks<float>().Add(HookPoint.Parse(hook), delta));
         Near(expectedSteered, steered, 1e-4, $"{family} steered logits");
         Assert.True(Enumerable.Range(0, steered.Length).Any(i => Math.Abs(steered[i] - logits[i]) > 1e-2), "steering changed the logits");
         await page.Context.CloseAsync();
