@@ -165,7 +165,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
     [Fact]
     public async Task Page_tokenizer_gives_the_CSharp_ids_for_GPT2_and_a_trained_vocabulary()
     {
-        var gpt2 = TokenizerFiles.Load(TestPaths.SharedFile("tokenizers", "gpt2"));
+        var gpt2 = Mechanist.Tests.Text.Gpt2.Tokenizer;
         foreach (var tokenizer in new[] { fx.Encoder.Tokenizer, gpt2 })
         {
             var model = Transformer<float>.Create(TransformerConfig.Preset("micro", tokenizer.VocabSize) with { DModel = 8, Heads = 1, DMlp = 8 }, 1);
