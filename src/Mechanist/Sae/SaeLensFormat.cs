@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
+using Mechanist.Models;
 using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
@@ -24,26 +25,7 @@ public static class SaeLensFormat
     public static void Save(SparseAutoencoder sae, string dir, float[]? log10Density = null, JsonObject? extra = null, bool overwrite = true)
     {
         using var staging = AtomicDirectory.Begin(dir, overwrite);
-        var wEnc = Transpose(sae.WEnc.Value); // ours [d_sae, d_in] → SAELens [d_in, d_sae]
-        var tensors = new List<SafeTensorsEntry>
-        {
-            SafeTensorsEntry.Float("W_enc", wEnc),
-            SafeTensorsEntry.Float("W_dec", sae.WDec.Value),
-            SafeTensorsEntry.Float(sae.Architecture == SaeArchitecture.Gated ? "b_gate" : "b_enc", sae.BEnc.Value),
-            SafeTensorsEntry.Float("b_dec", sae.BDec.Value),
-        };
-        if (sae.Architecture == SaeArchitecture.Gated)
-        {
-            tensors.Add(SafeTensorsEntry.Float("r_mag", sae.RMag!.Value));
-            tensors.Add(SafeTensorsEntry.Float("b_mag", sae.BMag!.Value));
-        }
-        if (sae.Architecture is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK)
-        {
-            var threshold = new Tensor(sae.DSae);
-            for (int i = 0; i < sae.DSae; i++)
-                threshold[i] = sae.Architecture == SaeArchitecture.JumpRelu ? MathF.Exp(sae.LogThreshold!.Value[i]) : sae.BatchThreshold;
-            tensors.Add(SafeTensorsEntry.Float("threshold", threshold));
-        }
+        var tensors = WeightEntries(sae);
         SafeTensors.Save(Path.Combine(staging.TempPath, WeightsFile), tensors);
         if (log10Density != null)
         {
@@ -64,7 +46,7 @@ public static class SaeLensFormat
             ["metadata"] = new JsonObject
             {
                 ["model_name"] = m.ModelName,
-                ["hook_name"] = m.HookName,
+                ["hook_name"] = m.Hook?.Name,
                 ["hook_head_index"] = m.HookHeadIndex,
                 ["context_size"] = m.ContextSize,
                 ["prepend_bos"] = m.PrependBos,
@@ -80,6 +62,35 @@ public static class SaeLensFormat
         cfg["mechanist"] = ours;
         AtomicFile.WriteAllText(Path.Combine(staging.TempPath, ConfigFile), cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         staging.Commit();
+    }
+
+    /// <summary>
+    /// The tensors of sae_weights.safetensors in SAELens names and shapes (W_enc [d_in, d_sae], W_dec, b_enc or b_gate,
+    /// b_dec, r_mag and b_mag for gated, threshold for JumpReLU and BatchTopK), stored as <paramref name="storeAs"/>.
+    /// </summary>
+    public static List<SafeTensorsEntry> WeightEntries(SparseAutoencoder sae, DType storeAs = DType.F32)
+    {
+        var wEnc = Transpose(sae.WEnc.Value); // ours [d_sae, d_in] → SAELens [d_in, d_sae]
+        var tensors = new List<SafeTensorsEntry>
+        {
+            SafeTensorsEntry.Float("W_enc", wEnc, storeAs),
+            SafeTensorsEntry.Float("W_dec", sae.WDec.Value, storeAs),
+            SafeTensorsEntry.Float(sae.Architecture == SaeArchitecture.Gated ? "b_gate" : "b_enc", sae.BEnc.Value, storeAs),
+            SafeTensorsEntry.Float("b_dec", sae.BDec.Value, storeAs),
+        };
+        if (sae.Architecture == SaeArchitecture.Gated)
+        {
+            tensors.Add(SafeTensorsEntry.Float("r_mag", sae.RMag!.Value, storeAs));
+            tensors.Add(SafeTensorsEntry.Float("b_mag", sae.BMag!.Value, storeAs));
+        }
+        if (sae.Architecture is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK)
+        {
+            var threshold = new Tensor(sae.DSae);
+            for (int i = 0; i < sae.DSae; i++)
+                threshold[i] = sae.Architecture == SaeArchitecture.JumpRelu ? MathF.Exp(sae.LogThreshold!.Value[i]) : sae.BatchThreshold;
+            tensors.Add(SafeTensorsEntry.Float("threshold", threshold, storeAs));
+        }
+        return tensors;
     }
 
     /// <summary>Reads a SAELens folder (v6 or v5 cfg.json). Unsupported settings fail with the file and field named.</summary>
@@ -117,7 +128,7 @@ public static class SaeLensFormat
         sae.Metadata = new SaeMetadata
         {
             ModelName = Str(meta, "model_name", cfgPath),
-            HookName = Str(meta, "hook_name", cfgPath),
+            Hook = HookPointOf(Str(meta, "hook_name", cfgPath), cfgPath),
             HookHeadIndex = Int(meta, "hook_head_index", cfgPath),
             ContextSize = Int(meta, "context_size", cfgPath),
             PrependBos = meta["prepend_bos"] is JsonValue b && b.TryGetValue(out bool pb) ? pb : true,
@@ -201,6 +212,14 @@ public static class SaeLensFormat
         JsonValue v when v.TryGetValue(out string? s) => s,
         _ => throw new DataFormatError(path, key, "expected a string"),
     };
+
+    /// <summary>hook_name as a hook point; a name no Mechanist model has is refused here, at load, naming the file.</summary>
+    static HookPoint? HookPointOf(string? name, string path)
+    {
+        if (name == null) return null;
+        if (HookPoint.TryParse(name, out var point)) return point;
+        throw new DataFormatError(path, "hook_name", $"'{name}' is not a hook point of Mechanist's models (e.g. {HookPoint.MlpPost(0)}, {HookPoint.ResidPost(0)})");
+    }
 
     static int? Int(JsonObject o, string key, string path) => o[key] switch
     {
