@@ -21,10 +21,10 @@ public sealed class ModelUnitBatches : IUnitBatches
     readonly int _context, _batchWindows;
     readonly string? _tokenizerPath;
 
-    ModelUnitBatches(Transformer<float>[] models, string[] dirs, TokenStore tokens, HashSet<int> dropped, string? tokenizerPath,
+    ModelUnitBatches(Transformer<float>[] models, string[] dirs, TokenStore tokens, HashSet<int> dropped, BpeTokenizer? tokenizer, string? tokenizerPath,
         long windows, int context, int batchWindows)
     {
-        _models = models; _modelDirs = dirs; _tokens = tokens; _dropped = dropped; _tokenizerPath = tokenizerPath;
+        _models = models; _modelDirs = dirs; _tokens = tokens; _dropped = dropped; _tokenizerPath = tokenizerPath; Tokenizer = tokenizer;
         _windows = windows; _context = context; _batchWindows = batchWindows;
         var c = models[0].Config;
         Layouts = Enumerable.Repeat(new UnitLayout(c.Layers, c.DMlp), models.Length).ToArray();
@@ -37,6 +37,26 @@ public sealed class ModelUnitBatches : IUnitBatches
     public int BatchCount { get; }
     public int MaxTokens { get; }
     public long ResidentBytes { get; }
+
+    /// <summary>The store's tokenizer when one was found (a model folder, the store's recorded one), for token texts.</summary>
+    public BpeTokenizer? Tokenizer { get; }
+
+    public int Context => _context;
+
+    public Transformer<float> Model(int m) => _models[m];
+
+    /// <summary>Batch <paramref name="batch"/>'s token ids ([windows, context]) and the positions kept (into ids).</summary>
+    public (int[] Ids, List<int> Keep, int Windows) Tokens(int batch)
+    {
+        long first = (long)batch * _batchWindows;
+        int windows = (int)Math.Min(_batchWindows, _windows - first);
+        var ids = new int[windows * _context];
+        _tokens.ReadWindow(first * _context, ids);
+        var keep = new List<int>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+            if (i % _context != 0 && !_dropped.Contains(ids[i])) keep.Add(i);
+        return (ids, keep, windows);
+    }
 
     /// <summary>Token ids whose rows are dropped (end-of-text and the newline token when the tokenizer is known).</summary>
     public IReadOnlyCollection<int> DroppedTokens => _dropped;
@@ -72,7 +92,7 @@ public sealed class ModelUnitBatches : IUnitBatches
                 throw new UserError($"the {split} split of {tokenStoreDir} holds {store.Count:N0} tokens, fewer than the {windows * ctx:N0} asked for (--tokens, rounded up to windows of {ctx})");
             int perBatch = batchWindows ?? Math.Max(1, 4096 / ctx);
             var models = modelDirs.Select(ModelFiles.Load).ToArray();
-            return new ModelUnitBatches(models, modelDirs.Select(Path.GetFullPath).ToArray(), store, dropped, tokenizerPath, windows, ctx, perBatch);
+            return new ModelUnitBatches(models, modelDirs.Select(Path.GetFullPath).ToArray(), store, dropped, tokenizer, tokenizerPath, windows, ctx, perBatch);
         }
         catch
         {
@@ -116,13 +136,7 @@ public sealed class ModelUnitBatches : IUnitBatches
 
     public int Read(int batch, float[][] dst)
     {
-        long first = (long)batch * _batchWindows;
-        int windows = (int)Math.Min(_batchWindows, _windows - first);
-        var ids = new int[windows * _context];
-        _tokens.ReadWindow(first * _context, ids);
-        var keep = new List<int>(ids.Length);
-        for (int i = 0; i < ids.Length; i++)
-            if (i % _context != 0 && !_dropped.Contains(ids[i])) keep.Add(i);
+        var (ids, keep, windows) = Tokens(batch);
         var layout = Layouts[0];
         for (int m = 0; m < _models.Length; m++)
         {
