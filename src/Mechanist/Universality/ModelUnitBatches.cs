@@ -145,7 +145,7 @@ public sealed class ModelUnitBatches : IUnitBatches
             for (int l = 0; l < layout.Layers; l++)
             {
                 int layer = l;
-                hooks.Read(HookNames.MlpPost(l), t =>
+                hooks.Read(HookPoint.MlpPost(l), t =>
                 {
                     var all = t.Span;
                     for (int r = 0; r < keep.Count; r++)
@@ -153,7 +153,7 @@ public sealed class ModelUnitBatches : IUnitBatches
                 });
             }
             using (Autograd.Tape.NoGrad())
-                _models[m].RunToHook(ids, windows, _context, HookNames.MlpPost(layout.Layers - 1), hooks);
+                _models[m].RunToHook(ids, windows, _context, HookPoint.MlpPost(layout.Layers - 1), hooks);
         }
         return keep.Count;
     }

@@ -121,7 +121,7 @@ public class UniversalCommandTests
         {
             var window = new int[12];
             store.ReadWindow(w * 12, window);
-            var direct = Enumerable.Range(0, 2).Select(l => HarvestFixture.Direct(model, window, HookNames.MlpPost(l))).ToArray();
+            var direct = Enumerable.Range(0, 2).Select(l => HarvestFixture.Direct(model, window, HookPoint.MlpPost(l))).ToArray();
             for (int p = 1; p < 12; p++)
             {
                 if (window[p] == store.EndOfText) continue;
