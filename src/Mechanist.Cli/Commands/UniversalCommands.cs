@@ -35,6 +35,7 @@ static class UniversalCommands
         var split = new Option<string>("--split") { Description = "With --models: token store split.", DefaultValueFactory = _ => "train" };
         var context = new Option<int?>("--context") { Description = "With --models: tokens per window (default: the models' context)." };
         var batch = new Option<int?>("--batch") { Description = "Windows per forward pass with --models (default ≈ 4,096 tokens), rows per block with --acts (default 4,096). One float32 GEMM sums one batch." };
+        var statsTokens = new Option<long>("--stats-tokens") { Description = "With --models: tokens (the run's first) for each model's neuron statistics, families and roles (neurons-model{m}.csv, appended to universal.csv); 0 skips them.", DefaultValueFactory = _ => 1_000_000 };
         var threshold = new Option<double>("--threshold") { Description = "Universal when excess_corr exceeds this.", DefaultValueFactory = _ => 0.5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the readable summary." };
@@ -43,7 +44,7 @@ static class UniversalCommands
             "the cross-products from float32 GEMMs), against baselines, and mark universal neurons (excess_corr = mean max_corr − mean baseline > 0.5). " +
             "BOS-like position 0 of each window, <|endoftext|> and \"\\n\" are dropped. Example:\n" +
             "  mechanist universal neurons --models runs/s0 runs/s1 runs/s2 runs/s3 runs/s4 --data tokens --tokens 10_000_000 --out un")
-            { models, data, tokens, acts, layers, output, baselines, seed, memory, tileRows, shard, split, context, batch, threshold, force, json };
+            { models, data, tokens, acts, layers, output, baselines, seed, memory, tileRows, shard, split, context, batch, statsTokens, threshold, force, json };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
@@ -72,10 +73,22 @@ static class UniversalCommands
             var result = NeuronCorrelation.Correlate(source, options, ConsoleProgress.Instance, cancel);
             var table = UniversalTable.From(result);
             var extra = GemmReport(result);
+            List<NeuronReport>? reports = null;
+            if (source is ModelUnitBatches modelData && parse.GetValue(statsTokens) > 0)
+            {
+                int batches = (int)Math.Max(1, (parse.GetValue(statsTokens) + modelData.MaxTokens - 1) / modelData.MaxTokens);
+                reports = [];
+                for (int k = 0; k < modelData.Layouts.Count; k++)
+                {
+                    var profile = NeuronProfile.Measure(modelData, k, batches, ConsoleProgress.Instance, cancel);
+                    reports.Add(new NeuronReport(NeuronStatistics.Of(modelData.Model(k), profile.Pre), NeuronFamilies.Label(profile, modelData.Tokenizer)));
+                }
+                extra["neurons"] = UniversalComparison.Summarise(table, reports[0]);
+            }
             JsonObject summary;
             using (var staging = AtomicDirectory.Begin(outDir, force_))
             {
-                summary = UniversalOutput.Write(staging.TempPath, table, extra);
+                summary = UniversalOutput.Write(staging.TempPath, table, extra, reports);
                 staging.Commit();
             }
             Print(parse.GetValue(json), outDir, table, summary);

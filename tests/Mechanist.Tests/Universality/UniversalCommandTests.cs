@@ -105,6 +105,33 @@ public class UniversalCommandTests
     }
 
     [Fact]
+    public void Models_run_writes_statistics_families_and_roles_per_model()
+    {
+        string tokens = HarvestFixture.TokenStore(seed: 7);
+        var config = Config(2, 32);
+        string a = SaveModel(config, 1), b = SaveModel(config, 2), c = SaveModel(config, 3);
+        string outDir = Path.Combine(TestPaths.NewTempDir(), "un");
+        var (code, _, err) = Run("universal", "neurons", "--models", a, b, c, "--data", tokens, "--tokens", "480", "--context", "12", "--batch", "10",
+            "--stats-tokens", "240", "--out", outDir);
+        Assert.True(code == 0, err);
+        var rows = Csv(outDir);
+        Assert.Equal(65, rows.Count);
+        Assert.Equal([.. "layer,neuron,max_corr_1,max_corr_2,mean_max_corr,baseline,excess_corr,is_universal".Split(',')], rows[0].Take(8));
+        Assert.Contains("sparsity", rows[0]);
+        Assert.Contains("vocab_kurt", rows[0]);
+        Assert.Equal("role", rows[0][^1]);
+        foreach (int m in new[] { 0, 1, 2 })
+        {
+            var lines = File.ReadAllLines(Path.Combine(outDir, $"neurons-model{m}.csv"));
+            Assert.Equal(65, lines.Length);
+            Assert.StartsWith("layer,neuron,sparsity,mean,var,skew,kurt,w_in_norm", lines[0]);
+            Assert.Equal(m == 0, lines[0].EndsWith("is_universal"));
+        }
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, UniversalOutput.SummaryFile)))!;
+        Assert.NotNull(summary["neurons"]!["other"]!["median_activation_frequency"]);
+    }
+
+    [Fact]
     public void Model_rows_are_the_hook_activations_without_first_positions_and_end_of_text()
     {
         string tokens = HarvestFixture.TokenStore(seed: 5);
