@@ -155,7 +155,7 @@ static class ModelCommands
             Console.Write(parse.GetValue(prompt));
             var generated = new List<int>();
             string shown = "";
-            foreach (int id in Sampler.Generate(m, ids, parse.GetValue(max), settings, cancel))
+            foreach (int id in Sampler.Generate(m, ids, parse.GetValue(max), settings, cancel: cancel))
             {
                 generated.Add(id);
                 string text = tok.Decode(generated.ToArray());
