@@ -16,6 +16,7 @@ static class BenchCommands
         bench.Subcommands.Add(BenchTokenizerCommand.Create());
         bench.Subcommands.Add(ModelCommands.Bench());
         bench.Subcommands.Add(SaeCommands.Bench());
+        bench.Subcommands.Add(BenchGenerateCommand.Create());
         return bench;
     }
 

@@ -18,7 +18,7 @@ static class ModelCommands
         var model = new Command("model", "Train, evaluate and sample GPT-2-style language models; import and export Hugging Face GPT-2 folders.");
         model.Subcommands.Add(Train());
         model.Subcommands.Add(Eval());
-        model.Subcommands.Add(Generate());
+        model.Subcommands.Add(GenerateCommand.Create());
         model.Subcommands.Add(Logits());
         model.Subcommands.Add(ImportHf());
         model.Subcommands.Add(ExportHf());
@@ -129,42 +129,6 @@ static class ModelCommands
                 Console.WriteLine(new JsonObject { ["loss"] = loss, ["perplexity"] = Math.Exp(loss), ["tokens"] = (long)n * ctx }.ToJsonString());
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:0.0000} nats/token, perplexity {Math.Exp(loss):0.00} over {(long)n * ctx:N0} tokens"));
-            return 0;
-        });
-    }
-
-    static Command Generate()
-    {
-        var model = ModelDir();
-        var prompt = new Option<string>("--prompt") { Description = "Text to continue.", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (vocab.json + merges.txt, or tokenizer.json); default: the model folder." };
-        var max = new Option<int>("--max-tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 64 };
-        var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 1f };
-        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all).", DefaultValueFactory = _ => 0 };
-        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling: smallest set of tokens with this much probability (1 = all).", DefaultValueFactory = _ => 1f };
-        var seed = new Option<ulong>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("generate", "Continue a prompt by sampling (temperature, top-k, top-p) with a KV cache.") { model, prompt, tokenizer, max, temperature, topK, topP, seed };
-        return cmd.WithAction((parse, cancel) =>
-        {
-            string dir = parse.GetValue(model)!;
-            var m = ModelFiles.Load(dir);
-            var tok = TokenizerFiles.Load(parse.GetValue(tokenizer) ?? dir);
-            int[] ids = tok.Encode(parse.GetValue(prompt)!);
-            if (ids.Length == 0) throw new UserError("the prompt encodes to no tokens");
-            var settings = new SamplingSettings(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(seed));
-            Console.Write(parse.GetValue(prompt));
-            var generated = new List<int>();
-            string shown = "";
-            foreach (int id in Sampler.Generate(m, ids, parse.GetValue(max), settings, cancel))
-            {
-                generated.Add(id);
-                string text = tok.Decode(generated.ToArray());
-                // Byte-level tokens can end inside a UTF-8 character: wait for the rest before printing.
-                if (text.EndsWith('\uFFFD') || !text.StartsWith(shown, StringComparison.Ordinal)) continue;
-                Console.Write(text[shown.Length..]);
-                shown = text;
-            }
-            Console.WriteLine();
             return 0;
         });
     }

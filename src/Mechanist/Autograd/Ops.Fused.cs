@@ -39,6 +39,29 @@ public static unsafe partial class Ops
         return result;
     }
 
+    /// <summary>
+    /// Attention of new queries over a key/value cache, for generation (no gradient flows through a cache: run it
+    /// under <see cref="Tape.NoGrad"/>). q is [batch, n, heads·dHead]; keys and values are [batch, capacity, heads·dHead],
+    /// of which the first <paramref name="length"/> positions of each batch are filled, the last n of them with these
+    /// queries' own keys and values. Causal: query i sees positions 0 … length − n + i. The pattern
+    /// [batch, heads, n, length] is available through <see cref="PatternOf{T}"/>.
+    /// </summary>
+    public static Var<T> Attention<T>(Var<T> q, Tensor<T> keys, Tensor<T> values, int length, int heads, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (q.Value.Rank != 3) throw new ArgumentException($"Attention: q must be [batch, n, d]; got {q.Value.ShapeString}");
+        int batch = q.Value.Dim(0), n = q.Value.Dim(1), d = q.Value.Dim(2);
+        if (keys.Rank != 3 || !keys.SameShape(values) || keys.Dim(0) != batch || keys.Dim(2) != d || length < n || length > keys.Dim(1))
+            throw new ArgumentException($"Attention: a cache {keys.ShapeString} holding {length} positions does not fit queries {q.Value.ShapeString}");
+        if (heads < 1 || d % heads != 0) throw new ArgumentException($"Attention: width {d} does not split into {heads} heads");
+        if (Tape.ShouldRecord(q)) throw new InvalidOperationException("no gradient flows through a key/value cache: run cached passes under Tape.NoGrad()");
+        var shape = new AttentionKernel.Shape(batch, n, heads, d / heads, Causal: true) { KeySeq = length, KeyRows = keys.Dim(1) };
+        var z = new Tensor<T>(q.Shape);
+        var pattern = new Tensor<T>(batch, heads, n, length);
+        AttentionKernel.Forward(shape, scale, q.Value.Pointer, d, keys.Pointer, d, values.Pointer, d, z.Pointer, d, pattern.Pointer);
+        return new Var<T>(z, false) { AttentionPattern = pattern };
+    }
+
     /// <summary>The attention pattern [batch, heads, q, k] of a Var returned by <see cref="Attention{T}"/>.</summary>
     public static Tensor<T> PatternOf<T>(Var<T> attentionOutput) where T : unmanaged, IFloatingPointIeee754<T>
         => attentionOutput.AttentionPattern ?? throw new ArgumentException("not the output of Ops.Attention");

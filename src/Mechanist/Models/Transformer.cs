@@ -88,9 +88,17 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         return model;
     }
 
-    /// <summary>Logits [batch, seq, vocab] for tokens [batch·seq] (row-major by batch).</summary>
-    public Var<T> Forward(int[] tokens, int batch, int seq, Hooks<T>? hooks = null)
-        => new Pass(this, hooks, null).Run(tokens, batch, seq);
+    /// <summary>
+    /// Logits [batch, seq, vocab] for tokens [batch·seq] (row-major by batch), or [batch, 1, vocab] for the last
+    /// position only (what sampling needs; the unembedding is the largest matrix of a small model). With a
+    /// <paramref name="cache"/> the tokens are the next positions after those the cache holds (generation: see
+    /// <see cref="KvCache{T}"/>; the pass then runs without gradients); hooks act as in any pass, on the new positions.
+    /// </summary>
+    public Var<T> Forward(int[] tokens, int batch, int seq, Hooks<T>? hooks = null, KvCache<T>? cache = null, bool lastPositionOnly = false)
+    {
+        using var noGrad = cache != null ? Tape.NoGrad() : null;
+        return new Pass(this, hooks, null, cache, lastPositionOnly).Run(tokens, batch, seq);
+    }
 
     /// <summary>
     /// Mean next-token cross-entropy over windows [batch, seq+1] (inputs are the first seq tokens of each
@@ -122,7 +130,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// any hooks on it): harvesting activations skips the rest of the model, the unembedding included.
     /// </summary>
     public Tensor<T> RunToHook(int[] tokens, int batch, int seq, HookPoint point, Hooks<T>? hooks = null)
-        => new Pass(this, hooks, Config.Check(point)).Run(tokens, batch, seq).Value;
+        => new Pass(this, hooks, Config.Check(point), null, false).Run(tokens, batch, seq).Value;
 
     /// <summary>Logits plus the activations at the given hook points (in their hook shapes).</summary>
     public (Var<T> Logits, Dictionary<HookPoint, Tensor<T>> Cache) RunWithCache(int[] tokens, int batch, int seq,
@@ -136,9 +144,9 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// One forward pass: the hooks to run and, optionally, the point to stop after. A stopped pass returns the
-    /// activation there instead of the logits; the steps after it are skipped (each sublayer returns null once
-    /// the pass has stopped).
+    /// One forward pass: the hooks to run, optionally the point to stop after, optionally a key/value cache the
+    /// new positions extend. A stopped pass returns the activation there instead of the logits; the steps after
+    /// it are skipped (each sublayer returns null once the pass has stopped).
     /// </summary>
     sealed class Pass
     {
@@ -146,12 +154,14 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         readonly TransformerConfig _c;
         readonly Hooks<T>? _hooks;
         readonly HookPoint? _stopAt;
+        readonly KvCache<T>? _cache;
+        readonly bool _lastOnly;
         Var<T>? _reached;
-        int _batch, _seq;
+        int _batch, _seq, _start;
 
-        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt)
+        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt, KvCache<T>? cache, bool lastPositionOnly)
         {
-            (_model, _c, _hooks, _stopAt) = (model, model.Config, hooks, stopAt);
+            (_model, _c, _hooks, _stopAt, _cache, _lastOnly) = (model, model.Config, hooks, stopAt, cache, lastPositionOnly);
             if (hooks != null) foreach (var point in hooks.Points) _c.Check(point);
         }
 
@@ -201,10 +211,14 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (batch < 1 || seq < 1 || tokens.Length != batch * seq)
                 throw new ArgumentException($"{tokens.Length} tokens do not form {batch} sequences of {seq}");
-            if (seq > _c.Context) throw new UserError($"sequence of {seq} tokens is longer than the model's context of {_c.Context}");
+            _start = _cache?.Length ?? 0;
+            if (_start + seq > _c.Context)
+                throw new UserError(_start == 0 ? $"sequence of {seq} tokens is longer than the model's context of {_c.Context}"
+                    : $"{_start} cached and {seq} new positions exceed the model's context of {_c.Context}");
+            if (_cache != null && _cache.Batch != batch) throw new ArgumentException($"the cache holds {_cache.Batch} sequences, the pass {batch}");
             _batch = batch; _seq = seq;
             var positions = new int[batch * seq];
-            for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
+            for (int i = 0; i < positions.Length; i++) positions[i] = _start + i % seq;
             var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
             var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
             Var<T>? resid = Ops.Add(embed, pos);
@@ -212,7 +226,16 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (resid == null || Stopped) return _reached!;
             var final = LayerNorm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale);
             if (Stopped) return _reached!;
+            _cache?.Advance(seq);
+            if (_lastOnly) final = LastPositions(final);
             return Ops.MatMul(final, _model.UnembeddingRows, transB: true);
+        }
+
+        /// <summary>[b, p, d] → [b, 1, d]: each sequence's last position (a row gather, differentiable).</summary>
+        Var<T> LastPositions(Var<T> x)
+        {
+            var last = Enumerable.Range(1, _batch).Select(b => b * _seq - 1).ToArray();
+            return Ops.Embedding(Ops.Reshape(x, _batch * _seq, _c.DModel), last, _batch, 1);
         }
 
         Var<T>? Block(int i, Var<T> resid)
@@ -242,7 +265,13 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (Stopped) return null;
             T scale = T.One / T.Sqrt(T.CreateTruncating(_c.DHead));
             if (_c.ScaleAttnByInverseLayerIdx) scale /= T.CreateTruncating(i + 1);
-            var z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale);
+            Var<T> z;
+            if (_cache == null) z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale);
+            else
+            {
+                _cache.Write(i, k.Value, v.Value); // after hook_k and hook_v: their edits are what later steps see
+                z = Ops.Attention(q, _cache.Keys(i), _cache.Values(i), _start + _seq, _c.Heads, scale);
+            }
             ReadOnlyHook(HookPoint.Pattern(i), () => Ops.PatternOf(z));
             z = Hook(HookPoint.Z(i), z);
             if (Stopped) return null;

@@ -120,6 +120,8 @@ public class TransformerTests
         // Stopping means stopping: hooks after the point do not run.
         bool later = false;
         m.RunToHook(tokens, 1, 6, HookPoint.ResidMid(1), new Hooks<float>().Read(HookPoint.MlpPre(1), _ => later = true));
+        m.RunToHook(tokens, 1, 6, HookPoint.Q(1), new Hooks<float>().Read(HookPoint.V(1), _ => later = true));
+        m.RunToHook(tokens, 1, 6, HookPoint.Embed, new Hooks<float>().Read(HookPoint.PosEmbed, _ => later = true));
         Assert.False(later);
         var q = m.RunToHook(tokens, 1, 6, HookPoint.Q(1));
         Assert.Equal(m.RunWithCache(tokens, 1, 6, [HookPoint.Q(1)]).Cache[HookPoint.Q(1)].ToArray(), q.ToArray());

@@ -7,47 +7,57 @@ namespace Mechanist.Numerics.Kernels;
 /// mask, softmax, z = pattern·v. Work is split over batch×head slices; each slice keeps kᵀ (or vᵀ) for its
 /// head in a small transposed buffer so every inner loop is a register-blocked multiply-add (<see cref="VectorMath.Combine"/>).
 /// Q, K and V may live inside one fused [.., 3·d] tensor: each has its own pointer and row stride.
+/// Keys and values may also be longer than the queries (a key/value cache): the Seq queries are then the last
+/// Seq of KeySeq positions, and each batch's keys start KeyRows rows after the previous batch's.
 /// </summary>
 public static unsafe class AttentionKernel
 {
     public readonly record struct Shape(int Batch, int Seq, int Heads, int DHead, bool Causal)
     {
         public int Slices => Batch * Heads;
+        /// <summary>Key (and value) positions each batch holds: Seq, or more with a cache (queries sit at the end).</summary>
+        public int KeySeq { get; init; } = Seq;
+        /// <summary>Rows from one batch's first key to the next batch's (a cache's capacity); at least KeySeq.</summary>
+        public int KeyRows { get; init; } = Seq;
+        /// <summary>Position of query 0 among the keys.</summary>
+        public int QueryOffset => KeySeq - Seq;
     }
 
-    /// <summary>Writes z (row stride ldz, must be zeroed) and pattern [batch, heads, seq, seq] (masked entries 0).</summary>
+    /// <summary>Writes z (row stride ldz, must be zeroed) and pattern [batch, heads, seq, keySeq] (masked entries 0).</summary>
     public static void Forward<T>(Shape s, T scale, T* q, int ldq, T* k, int ldk, T* v, int ldv, T* z, int ldz, T* pattern)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         RowParallel.For(s.Slices, 1, (start, end) =>
         {
-            var kt = new T[s.DHead * s.Seq];
+            int keys = s.KeySeq;
+            var kt = new T[s.DHead * keys];
             fixed (T* ktp = kt)
                 for (int slice = start; slice < end; slice++)
                 {
                     int b = slice / s.Heads, h = slice % s.Heads;
-                    long rowBase = (long)b * s.Seq;
+                    long rowBase = (long)b * s.Seq, keyBase = (long)b * s.KeyRows;
                     int col = h * s.DHead;
-                    Transpose(k + rowBase * ldk + col, ldk, s.Seq, s.DHead, ktp);
-                    T* p = pattern + (long)slice * s.Seq * s.Seq;
+                    Transpose(k + keyBase * ldk + col, ldk, keys, s.DHead, ktp);
+                    T* p = pattern + (long)slice * s.Seq * keys;
                     for (int i = 0; i < s.Seq; i++)
                     {
-                        int len = s.Causal ? i + 1 : s.Seq;
-                        T* prow = p + (long)i * s.Seq;
-                        new Span<T>(prow, s.Seq).Clear();
-                        VectorMath.Combine(prow, len, q + (rowBase + i) * ldq + col, 1, s.DHead, ktp, s.Seq);
+                        int len = s.Causal ? s.QueryOffset + i + 1 : keys;
+                        T* prow = p + (long)i * keys;
+                        new Span<T>(prow, keys).Clear();
+                        VectorMath.Combine(prow, len, q + (rowBase + i) * ldq + col, 1, s.DHead, ktp, keys);
                         for (int j = 0; j < len; j++) prow[j] *= scale;
                         Softmax.Row(prow, prow, len);
-                        VectorMath.Combine(z + (rowBase + i) * ldz + col, s.DHead, prow, 1, len, v + rowBase * ldv + col, ldv);
+                        VectorMath.Combine(z + (rowBase + i) * ldz + col, s.DHead, prow, 1, len, v + keyBase * ldv + col, ldv);
                     }
                 }
         });
     }
 
-    /// <summary>Accumulates dq, dk, dv (row strides as for q, k, v) from dz and the saved pattern.</summary>
+    /// <summary>Accumulates dq, dk, dv (row strides as for q, k, v) from dz and the saved pattern (no cache: KeySeq = Seq).</summary>
     public static void Backward<T>(Shape s, T scale, T* q, int ldq, T* k, int ldk, T* v, int ldv, T* pattern,
         T* dz, int lddz, T* dq, int lddq, T* dk, int lddk, T* dv, int lddv) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (s.KeySeq != s.Seq || s.KeyRows != s.Seq) throw new ArgumentException("attention backward runs without a key/value cache");
         RowParallel.For(s.Slices, 1, (start, end) =>
         {
             var vt = new T[s.DHead * s.Seq];
