@@ -199,8 +199,8 @@ public sealed class DemoPipeline(DemoOptions options)
             SaeMetrics metrics;
             using (var acts = ActivationStore.Open(ActsDir))
             {
-                // The rows the SAE trainer held out (the last 5 %, at most 65,536): the SAE never trained on them.
-                long holdout = Math.Max(1, Math.Min(acts.RowCount / 20, 65_536));
+                // The rows the SAE trainer held out (the store's last): the SAE never trained on them.
+                long holdout = HeldOutRows.Of(acts.RowCount, SaeOptions(acts.Source).HoldoutRows);
                 metrics = SaeMetrics.Evaluate(sae, acts.ReadChunks(acts.RowCount - holdout, holdout));
             }
             // The model-spliced losses on the validation split, which neither the harvest nor the SAE saw.

@@ -29,7 +29,7 @@ public sealed class StoreTrainingData(IActivationSource source) : ISaeTrainingDa
 
     public SaeDataPlan Plan(SaeTrainingOptions o)
     {
-        long holdout = o.HoldoutRows > 0 ? o.HoldoutRows : Math.Min(source.RowCount / 20, 65_536);
+        long holdout = HeldOutRows.Of(source.RowCount, o.HoldoutRows);
         long trainRows = source.RowCount - holdout;
         if (holdout >= source.RowCount)
             throw new UserError($"--holdout {holdout}: {source.Path} has only {source.RowCount} rows, which would leave none for training");

@@ -116,7 +116,7 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
     {
         if (o.Tokens <= 0) throw new UserError("--tokens: give the number of training tokens when streaming from a model (there is no store to make one pass over)");
         long steps = (o.Tokens + o.BatchSize - 1) / o.BatchSize;
-        long holdout = o.HoldoutRows > 0 ? o.HoldoutRows : Math.Clamp(o.Tokens / 20, 1, 65_536);
+        long holdout = HeldOutRows.Of(o.Tokens, o.HoldoutRows);
         if (holdout > int.MaxValue / Width) throw new UserError($"--holdout {holdout}: too many rows to hold in memory at width {Width}");
         _o = o;
         return _plan = new SaeDataPlan(holdout, steps * o.BatchSize, o.Tokens);
