@@ -47,7 +47,7 @@ static class SaeCommands
         var warmup = new Option<long>("--warmup-steps") { Description = "Learning-rate warm-up steps (capped at 5 % of the run).", DefaultValueFactory = _ => 1000 };
         var l1Warmup = new Option<double>("--l1-warmup") { Description = "Fraction of the run over which λ rises from 0.", DefaultValueFactory = _ => 0.05 };
         var clip = new Option<double>("--clip") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
-        var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent counts as dead (AuxK, reports).", DefaultValueFactory = _ => 10_000_000 };
+        var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent counts as dead (AuxK, reports); 0 (default) = a tenth of the run, at most 10 M.", DefaultValueFactory = _ => 0 };
         var resample = new Option<string>("--resample-steps") { Description = "relu: steps at which dead latents are resampled (Towards Monosemanticity: 25k, 50k, 75k, 100k of 1M steps; scale them to shorter runs); \"none\" = never.", DefaultValueFactory = _ => "25000,50000,75000,100000" };
         var resampleWindow = new Option<long>("--resample-window") { Description = "relu: a latent is resampled if it has not fired in this many steps before a resampling step.", DefaultValueFactory = _ => 12_500 };
         var bandwidth = new Option<double>("--bandwidth") { Description = "jumprelu: straight-through bandwidth ε.", DefaultValueFactory = _ => 0.001 };

@@ -4,8 +4,9 @@ using Mechanist.Numerics;
 namespace Mechanist.Tests.Dictionary;
 
 /// <summary>
-/// Every architecture's fused backward pass against central finite differences in float64, through both the
-/// per-entry loops (sparse) and the dense GEMM path that batches with many active latents take.
+/// Every architecture's fused backward pass against central finite differences of an independent float64 loss
+/// (<see cref="SaeReferenceLoss"/>, written from METHODS.md §2), through both the per-entry loops (sparse) and the
+/// dense GEMM path that batches with many active latents take. The kernel's own loss must equal the reference too.
 /// </summary>
 public class SaeKernelGradientTests
 {
@@ -23,9 +24,6 @@ public class SaeKernelGradientTests
         return (w, x);
     }
 
-    static double Loss(SaeKernel<double> k, SaeTensors<double> w, Tensor<double> x, SaeLossSettings s, SaeTensors<double> scratch)
-        => k.Run(w, x, s, scratch).Loss;
-
     static void CheckAgainstFiniteDifferences(SaeArchitecture arch, SaeLossSettings s, int seed,
         Func<string, int, bool>? include = null, double encBias = 0.1, Action<SaeTensors<double>>? adjust = null, bool dense = false)
     {
@@ -33,11 +31,12 @@ public class SaeKernelGradientTests
         adjust?.Invoke(w);
         var kernel = SaeKernel<double>.Create(arch, D, M, denseAbove: dense ? 0 : 2);
         var grads = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
-        var scratch = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
         var stats = kernel.Run(w, x, s, grads);
         Assert.True(stats.L0 > 0);
         Assert.Equal(dense, kernel.LastPassDense);
         if (s.Dead != null) Assert.True(stats.Aux > 0, "AuxK must be active in this test");
+        var residual = SaeReferenceLoss.Residual(arch, w, x, s); // AuxK's target, held constant
+        Assert.Equal(SaeReferenceLoss.Loss(arch, w, x, s, residual), stats.Loss, 1e-12);
         var names = new[] { "W_enc", "b_enc", "W_dec", "b_dec" };
         var values = new[] { w.WEnc, w.BEnc, w.WDec, w.BDec };
         var gradients = new[] { grads.WEnc, grads.BEnc, grads.WDec, grads.BDec };
@@ -48,8 +47,8 @@ public class SaeKernelGradientTests
                 if (include != null && !include(names[p], i)) continue;
                 const double h = 1e-6;
                 double old = values[p][i];
-                values[p][i] = old + h; double up = Loss(kernel, w, x, s, scratch);
-                values[p][i] = old - h; double down = Loss(kernel, w, x, s, scratch);
+                values[p][i] = old + h; double up = SaeReferenceLoss.Loss(arch, w, x, s, residual);
+                values[p][i] = old - h; double down = SaeReferenceLoss.Loss(arch, w, x, s, residual);
                 values[p][i] = old;
                 double numeric = (up - down) / (2 * h);
                 double analytic = gradients[p][i];
@@ -73,15 +72,15 @@ public class SaeKernelGradientTests
     public void JumpRelu_weights(bool dense) =>
         CheckAgainstFiniteDifferences(SaeArchitecture.JumpRelu, new SaeLossSettings { Sparsity = 0.2, Bandwidth = 1e-3 }, 4, dense: dense);
 
-    [Fact]
-    public void TopK_AuxK_on_dead_latents()
+    [Theory, InlineData(SaeArchitecture.TopK), InlineData(SaeArchitecture.BatchTopK)]
+    public void AuxK_on_dead_latents(SaeArchitecture arch)
     {
-        // Latents 0–5 are alive with large pre-activations (they win every top-3); 6–11 are dead with small
-        // positive ones, so AuxK picks among them and the main reconstruction (its target) does not move.
+        // Latents 0–5 are alive with large pre-activations (they win every top-3 and the batch's top 3·B); 6–11 are
+        // dead with small positive ones, so AuxK picks among them. Every parameter is checked: the reference holds
+        // AuxK's target r = x − x̂ constant, as the kernel does.
         var dead = Enumerable.Range(0, M).Select(i => i >= 6).ToArray();
         var s = new SaeLossSettings { K = 3, KAux = 2, AuxAlpha = 0.5, Dead = dead };
-        CheckAgainstFiniteDifferences(SaeArchitecture.TopK, s, 5,
-            include: (name, i) => name switch { "b_enc" => dead[i], "W_enc" or "W_dec" => dead[i / D], _ => false },
+        CheckAgainstFiniteDifferences(arch, s, 5,
             adjust: w =>
             {
                 for (int i = 0; i < M; i++) w.BEnc[i] = dead[i] ? 0.8 : 5.0;
@@ -292,5 +291,77 @@ public class GatedSaeGradientTests
         Assert.All(grads.RMag!.ToArray(), v => Assert.Equal(0, v));
         Assert.All(grads.BMag!.ToArray(), v => Assert.Equal(0, v));
         Assert.All(grads.WEnc.ToArray(), v => Assert.Equal(0, v));
+    }
+}
+
+/// <summary>
+/// The unit-norm decoder under Adam (METHODS §2.1): with projection on, each fired latent's W_dec gradient row is
+/// g − (g·d)d of the unprojected one, so it is orthogonal to its unit decoder row d; latents that did not fire keep a
+/// zero gradient. Checked on both paths and every architecture against the kernel run without projection.
+/// </summary>
+public class DecoderGradientProjectionTests
+{
+    const int D = 8, M = 24, B = 12;
+
+    public static TheoryData<SaeArchitecture, bool> Cases()
+    {
+        var data = new TheoryData<SaeArchitecture, bool>();
+        foreach (var arch in Enum.GetValues<SaeArchitecture>())
+        {
+            data.Add(arch, false);
+            if (arch != SaeArchitecture.TopK) data.Add(arch, true);
+        }
+        return data;
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void Projected_decoder_gradients_are_the_tangent_part_and_orthogonal_to_the_rows(SaeArchitecture arch, bool dense)
+    {
+        var rng = new Random(41);
+        var w = new SaeTensors<double>(D, M, arch);
+        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
+        if (w.LogThreshold != null) for (int i = 0; i < M; i++) w.LogThreshold[i] = Math.Log(0.05);
+        for (int i = 0; i < M; i++)
+        {
+            var row = w.WDec.Row(i);
+            double norm = Math.Sqrt(row.ToArray().Sum(v => v * v));
+            for (int j = 0; j < D; j++) row[j] /= norm;
+        }
+        var x = new Tensor<double>(B, D);
+        for (int i = 0; i < x.Length; i++) x[i] = 2 * rng.NextDouble() - 1;
+        var s = new SaeLossSettings { Sparsity = 0.1, K = 4, Bandwidth = 0.05 };
+        SaeTensors<double> Gradients(bool project, out int[] counts)
+        {
+            var kernel = SaeKernel<double>.Create(arch, D, M, denseAbove: dense ? 0 : 2);
+            var g = new SaeTensors<double>(D, M, arch);
+            kernel.Run(w, x, s, g, projectDecoder: project);
+            Assert.Equal(dense, kernel.LastPassDense);
+            counts = kernel.LatentCounts.ToArray();
+            return g;
+        }
+        var plain = Gradients(false, out var counts);
+        var projected = Gradients(true, out _);
+        int fired = 0, moved = 0;
+        for (int i = 0; i < M; i++)
+        {
+            var g = plain.WDec.Row(i).ToArray(); var p = projected.WDec.Row(i).ToArray(); var d = w.WDec.Row(i).ToArray();
+            double along = 0;
+            for (int j = 0; j < D; j++) along += g[j] * d[j];
+            if (counts[i] == 0 && arch != SaeArchitecture.Gated) Assert.All(p, v => Assert.Equal(0, v));
+            if (counts[i] > 0) fired++;
+            if (Math.Abs(along) > 1e-6) moved++;
+            double dot = 0;
+            for (int j = 0; j < D; j++)
+            {
+                Assert.Equal(g[j] - along * d[j], p[j], 1e-12);
+                dot += p[j] * d[j];
+            }
+            Assert.True(Math.Abs(dot) < 1e-12, $"latent {i}: projected gradient · decoder row = {dot}");
+        }
+        Assert.True(fired > 2 && moved > 2, $"the test needs fired latents with a radial gradient component ({fired} fired, {moved} radial)");
+        // The projection touches W_dec only.
+        var a = plain.All().ToArray(); var b = projected.All().ToArray();
+        for (int p = 0; p < a.Length; p++)
+            if (!ReferenceEquals(a[p], plain.WDec)) Assert.Equal(a[p].ToArray(), b[p].ToArray());
     }
 }

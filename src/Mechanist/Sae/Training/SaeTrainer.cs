@@ -42,6 +42,7 @@ public static class SaeTrainer
         var plan = data.Plan(o);
         long holdout = plan.HoldoutRows, trainRows = plan.TrainRows, tokens = plan.Tokens;
         long totalSteps = Math.Max(1, (tokens + o.BatchSize - 1) / o.BatchSize);
+        o = o with { DeadWindowTokens = o.DeadWindow(totalSteps * o.BatchSize) }; // resolved once: checkpoints and saved options record it
         string checkpoint = Path.Combine(outDir, CheckpointDir);
 
         if (File.Exists(outDir)) throw new UserError($"--out {outDir} is a file, not a folder");

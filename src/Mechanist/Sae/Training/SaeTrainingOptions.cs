@@ -35,8 +35,11 @@ public sealed record SaeTrainingOptions
     public long ResampleWindowSteps { get; init; } = 12_500;
     /// <summary>relu: inputs whose losses weight the resampling draw.</summary>
     public int ResampleInputs { get; init; } = 819_200;
-    /// <summary>A latent is dead (AuxK, progress, reports) after this many tokens without firing (Gao et al.: 10 M).</summary>
-    public long DeadWindowTokens { get; init; } = 10_000_000;
+    /// <summary>
+    /// A latent is dead (AuxK, progress, reports) after this many tokens without firing; 0 = <see cref="DeadWindow"/>'s
+    /// default, a tenth of the run and at most Gao et al.'s 10 M.
+    /// </summary>
+    public long DeadWindowTokens { get; init; }
     /// <summary>AuxK latents per token (0 = d_in/2 rounded down to a power of two); α = <see cref="AuxAlpha"/>.</summary>
     public int KAux { get; init; }
     public double AuxAlpha { get; init; } = 1.0 / 32;
@@ -57,6 +60,13 @@ public sealed record SaeTrainingOptions
     public int LogEverySteps { get; init; } = 100;
     public ulong Seed { get; init; }
     public SaeMetadata Metadata { get; init; } = new();
+
+    /// <summary>
+    /// The dead window for a run of <paramref name="runTokens"/>: <see cref="DeadWindowTokens"/> if given, else a tenth of
+    /// the run (at least one batch, at most 10 M). A fixed 10 M window never counts a latent dead in a shorter run, so
+    /// AuxK, which trains only dead latents, never ran there (issue 13: 190 dead latents after 5 M tokens).
+    /// </summary>
+    public long DeadWindow(long runTokens) => DeadWindowTokens > 0 ? DeadWindowTokens : Math.Clamp(runTokens / 10, BatchSize, 10_000_000);
 
     public bool UsesK => Architecture is SaeArchitecture.TopK or SaeArchitecture.BatchTopK;
 
@@ -83,8 +93,8 @@ public sealed record SaeTrainingOptions
         if (LogEverySteps <= 0) throw new UserError($"log interval {LogEverySteps}: must be positive (steps)");
         if (ResampleWindowSteps <= 0) throw new UserError($"--resample-window {ResampleWindowSteps}: must be positive (steps)");
         if (ResampleSteps.Any(s => s <= 0)) throw new UserError("--resample-steps: each step must be positive");
-        if (WarmupSteps < 0 || CheckpointEverySteps < 0 || DeadWindowTokens <= 0)
-            throw new UserError("--warmup-steps and --checkpoint-every must be ≥ 0, --dead-window positive");
+        if (WarmupSteps < 0 || CheckpointEverySteps < 0 || DeadWindowTokens < 0)
+            throw new UserError("--warmup-steps, --checkpoint-every and --dead-window must be ≥ 0");
         if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))
             throw new UserError("--clip must be ≥ 0 and --l1-warmup in [0, 1]");
         if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
