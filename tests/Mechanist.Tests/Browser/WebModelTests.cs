@@ -150,6 +150,18 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
         var expectedSteered = CsLogits(model, ids, new Hooks<float>().Add(HookPoint.Parse(hook), delta));
         Near(expectedSteered, steered, 1e-4, $"{family} steered logits");
         Assert.True(Enumerable.Range(0, steered.Length).Any(i => Math.Abs(steered[i] - logits[i]) > 1e-2), "steering changed the logits");
+
+        // Greedy ids past the context (the cache rebuilt from the last context/2 tokens), against the C# sampler.
+        int count = model.Config.Context + 10;
+        var prompt = ids[..5];
+        var expectedIds = Sampler.Generate(model, prompt, count, new SamplingSettings(Temperature: 0)).ToArray();
+        var pageIds = await page.EvaluateAsync<int[]>(@"([prompt, n]) => {
+            const g = new Mechanist.Generator(window.mechanistWeb, { prompt, temperature: 0 });
+            return Array.from({ length: n }, () => g.next());
+        }", new object[] { prompt, count });
+        Assert.Equal(expectedIds, pageIds);
+        // (Random attention-only weights settle into a loop of one or two tokens; the other families do not.)
+        Assert.True(family == "attn-only-relu" || expectedIds.Distinct().Count() > 5, $"{family}: greedy text too repetitive to check the cache rebuild");
         await page.Context.CloseAsync();
     }
 
@@ -160,6 +172,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
         "שלום עולם, בוקר טוב", "안녕하세요 감사합니다", "naïve café — déjà vu", "日本語のテキスト", "emoji 🙂👍🏽 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
         "x = a[i] + b * 3.14e-5 // comment", "lone \ud800 surrogate", "<|endoftext|> is text here", "ＦＵＬＬ width １２３", "Ⅻ ½ ٣",
         "\u00a0non-breaking\u2009thin\u3000ideographic\u0085next", "'s 're 've 'm 'll 'd 'S", "",
+        "aaaaaaaaa bbbbbbbb !!!!!!!! ======== --------", "        eight spaces\n\n\n\nfour newlines", "the the the thethethe 1111111 0000",
     ];
 
     [Fact]
