@@ -34,6 +34,9 @@ public sealed unsafe class FeatureStore : IDisposable
         explanations = [];
     }
 
+    /// <summary>The store's own manifest (features.json), written last: hash it to know the store changed.</summary>
+    public static string ManifestPath(string dir) => Path.Combine(dir, StoreLayout.ManifestFile);
+
     public static FeatureStore Open(string dir)
     {
         dir = Path.GetFullPath(dir);
