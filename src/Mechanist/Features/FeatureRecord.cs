@@ -60,6 +60,12 @@ public sealed record LogitEffects(TokenValue[] Top, TokenValue[] Bottom, Histogr
 /// <summary>Another unit of the same kind and its cosine similarity (decoder directions for features).</summary>
 public sealed record Neighbour(int Id, float Cosine);
 
+/// <summary>
+/// One source (a corpus subset such as the Pile's "Github") of a unit's activations: its share of the unit's
+/// activation mass beside its share of the analysed tokens. A unit drawn to a source has the first well above the second.
+/// </summary>
+public sealed record SourceShare(string Label, float ActivationShare, float CorpusShare);
+
 /// <summary>An explanation from the explain stage (`explanations.jsonl`), merged in when present.</summary>
 public sealed record Explanation(string Text, float? Score, string? Explainer, IReadOnlyDictionary<string, float> Scores);
 
@@ -104,4 +110,7 @@ public sealed record FeatureRecord
     public Neighbour[] Nearest { get; init; } = [];
     /// <summary>Filled by the store from `explanations.jsonl`; ignored by the writer.</summary>
     public Explanation? Explanation { get; init; }
+    /// <summary>Where the activations come from, largest share first; filled by the store from `sources.json` (empty
+    /// when the token store kept no sources); ignored by the writer (<see cref="FeatureStoreWriter.AddSources"/>).</summary>
+    public SourceShare[] Sources { get; init; } = [];
 }
