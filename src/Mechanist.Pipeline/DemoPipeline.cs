@@ -151,7 +151,7 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage ActsStage() => new()
     {
         Name = "acts", Folder = ActsDir, Inputs = [Rec(ModelDir), Rec(TokensDir)],
-        Settings = new JsonObject { ["hook"] = DemoPreset.Hook, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16", ["seed"] = options.Seed },
+        Settings = new JsonObject { ["hook"] = DemoPreset.Hook.Name, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16", ["seed"] = options.Seed },
         Run = ctx =>
         {
             // Ctrl-C leaves finished shards and layout.json; the same attempt continues after them.
@@ -168,7 +168,7 @@ public sealed class DemoPipeline(DemoOptions options)
     {
         Architecture = SaeArchitecture.TopK, Widths = [p.SaeWidth], Ks = [p.SaeK], BatchSize = p.SaeBatch, Tokens = p.SaeTokens,
         WarmupSteps = p.SaeWarmupSteps, DeadWindowTokens = p.SaeDeadWindow, Seed = options.Seed, CheckpointEverySteps = 100,
-        Metadata = new SaeMetadata { ModelName = ModelDir, HookName = DemoPreset.Hook, ContextSize = info?.ContextLength, DatasetPath = TokensDir },
+        Metadata = new SaeMetadata { ModelName = ModelDir, Hook = DemoPreset.Hook, ContextSize = info?.ContextLength, DatasetPath = TokensDir },
     };
 
     DemoStage SaeStage() => new()
@@ -190,7 +190,7 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage EvalStage() => new()
     {
         Name = "eval", Folder = EvalDir, Inputs = [Rec(SaeRoot), Rec(ModelDir), Rec(TokensDir), Rec(ActsDir)],
-        Settings = new JsonObject { ["windows"] = p.EvalWindows, ["hook"] = DemoPreset.Hook },
+        Settings = new JsonObject { ["windows"] = p.EvalWindows, ["hook"] = DemoPreset.Hook.Name },
         Run = ctx =>
         {
             var sae = SaeLensFormat.Load(SaeDir);
@@ -232,7 +232,6 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = new JsonObject { ["tokens"] = p.FeatureTokens, ["split"] = "train", ["neurons"] = true },
         Run = ctx =>
         {
-            DeleteExplanations();   // they describe the previous store's units
             var s = FeatureBuilder.Build(SaeDir, ModelDir, TokensDir, FeaturesDir,
                 new FeatureBuildOptions { Tokens = p.FeatureTokens, Tokenizer = ModelDir }, ctx.Progress, ctx.Cancel);
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
@@ -241,10 +240,11 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
+    /// <summary>The built-in explainer's results and failures: an explain stage that may not resume starts from none.</summary>
     void DeleteExplanations()
     {
-        string results = Path.Combine(FeaturesDir, Explain.ExplainStage.ResultsFile);
-        foreach (string file in new[] { results, Path.ChangeExtension(results, ".failures.jsonl") })
+        string results = Path.Combine(FeaturesDir, ExplanationFiles.Default);
+        foreach (string file in new[] { results, ExplanationStore.FailuresPathFor(results) })
             if (File.Exists(file)) File.Delete(file);
     }
 

@@ -26,19 +26,16 @@ public sealed record FeatureStoreSource
 /// Pile's subsets, plus "(other)" when more than <see cref="Statistics.SourceLabelling.MaxSlots"/> were folded) and
 /// `corpus_tokens` (analysed tokens per slot); beside it `{kind}.sources.bin`: float32, unit after unit, each unit's
 /// activation mass (sum of its positive activations) per slot.</item>
-/// <item>`explanations.jsonl` (optional, written by the explain stage): one JSON object per line with
-/// `kind` ("feature" when absent), `id`, `explanation`, `score`, `scores`, `explainer`; beside it
-/// `explanations.failures.jsonl` (units whose explainer failed). Writing a store removes both: they describe the
-/// units of the store they were made for.</item>
+/// <item>`explanations.jsonl`, `explanations.{explainer-model-seed}.jsonl` (optional, written by the explain
+/// stage, one file per explainer run: <see cref="Explain.ExplanationFiles"/>; format: <see cref="Explain.ExplanationResult"/>,
+/// read and written only by <see cref="Explain.ExplanationStore"/>), each with its `*.failures.jsonl`. Writing a
+/// store removes them all: they describe the units of the store they were made for.</item>
 /// </list>
 /// </summary>
 static class StoreLayout
 {
     public const string ManifestFile = "features.json";
     public const string VocabularyFile = "vocab.json";
-    public const string ExplanationsFile = "explanations.jsonl";
-    /// <summary>The explain stage's files in a store folder (results, failures): removed when a new store replaces the old.</summary>
-    public static readonly string[] ExplanationFiles = [ExplanationsFile, "explanations.failures.jsonl"];
     public const string Format = "mechanist-feature-store";
     public const int Version = 1;
 

@@ -1,4 +1,5 @@
 using Mechanist.Autograd;
+using Mechanist.Models;
 using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
@@ -7,7 +8,8 @@ namespace Mechanist.Sae;
 public sealed record SaeMetadata
 {
     public string? ModelName { get; init; }
-    public string? HookName { get; init; }
+    /// <summary>The hook point the SAE reads (cfg.json's hook_name).</summary>
+    public HookPoint? Hook { get; init; }
     public int? HookHeadIndex { get; init; }
     public int? ContextSize { get; init; }
     public bool PrependBos { get; init; } = true;
