@@ -195,7 +195,7 @@ public sealed class SparseAutoencoder
     /// <summary>Loss settings for inference: the architecture's own selection (batchtopk uses its θ).</summary>
     internal SaeLossSettings InferenceSettings() => new() { K = K, FixedThreshold = Architecture == SaeArchitecture.BatchTopK ? BatchThreshold : null };
 
-    internal SaeKernel<float> Kernel => _kernel ??= new SaeKernel<float>(Architecture, DIn, DSae);
+    internal SaeKernel<float> Kernel => _kernel ??= SaeKernel<float>.Create(Architecture, DIn, DSae);
 
     /// <summary>Runs the inference pass over x in batches; <paramref name="visit"/> reads the kernel's outputs per batch.</summary>
     internal void ForBatches(Tensor x, Action<SaeKernel<float>, int, int> visit, Action<SaeBatchStats>? stats = null)
