@@ -63,6 +63,7 @@ static class UnitPage
         LogitTable(sb, u.Logits);
         Html.Histogram(sb, u.Logits.Histogram, "Effect on every vocabulary logit", "logits", signed: true);
         sb.Append("</section></div>");
+        if (u.Sources.Length > 0) SourceTable(sb, u.Sources);
 
         sb.Append("<section class=\"card\" id=\"top\"><h2>Top activations</h2>");
         Examples(sb, u.TopExamples, u.MaxActivation);
@@ -95,6 +96,23 @@ static class UnitPage
             sb.Append("</div>");
         }
         sb.Append("</div>");
+    }
+
+    /// <summary>Each source's share of the unit's activation mass beside its share of the analysed tokens (bars to scale).</summary>
+    static void SourceTable(StringBuilder sb, SourceShare[] sources)
+    {
+        sb.Append("<section class=\"card\" id=\"sources\"><h2>Sources <small>share of this unit's activation mass vs share of the corpus</small></h2>")
+          .Append("<table class=\"sources\"><thead><tr><th>source</th><th>activation mass</th><th class=\"num\">mass</th><th class=\"num\">corpus</th><th class=\"num\">ratio</th></tr></thead><tbody>");
+        foreach (var s in sources)
+        {
+            sb.Append("<tr><td class=\"source\">").Append(Html.E(s.Label)).Append("</td><td class=\"bars\">")
+              .Append("<div class=\"bar act\" style=\"width:").Append(Html.Num(s.ActivationShare * 100, "0.#")).Append("%\"></div>")
+              .Append("<div class=\"bar corpus\" style=\"width:").Append(Html.Num(s.CorpusShare * 100, "0.#")).Append("%\"></div></td>")
+              .Append("<td class=\"num\">").Append(Html.Num(s.ActivationShare * 100, "0.0")).Append("%</td>")
+              .Append("<td class=\"num muted\">").Append(Html.Num(s.CorpusShare * 100, "0.0")).Append("%</td>")
+              .Append("<td class=\"num\">").Append(s.CorpusShare > 0 ? "×" + Html.Num(s.ActivationShare / s.CorpusShare, "0.0#") : "–").Append("</td></tr>");
+        }
+        sb.Append("</tbody></table></section>");
     }
 
     static void LogitTable(StringBuilder sb, LogitEffects logits)

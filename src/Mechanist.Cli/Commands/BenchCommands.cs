@@ -14,6 +14,7 @@ static class BenchCommands
         var bench = new Command("bench", "Measure throughput against this machine's limits (see bench/README.md).");
         bench.Subcommands.Add(Gemm());
         bench.Subcommands.Add(BenchTokenizerCommand.Create());
+        bench.Subcommands.Add(BenchCorpusCommand.Create());
         bench.Subcommands.Add(ModelCommands.Bench());
         bench.Subcommands.Add(SaeCommands.Bench());
         bench.Subcommands.Add(BenchGenerateCommand.Create());

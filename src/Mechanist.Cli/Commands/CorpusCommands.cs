@@ -16,10 +16,7 @@ static class CorpusCommands
 
     static Command Prepare()
     {
-        var input = TokenizerCommands.InputOption();
-        var field = TokenizerCommands.FieldOption();
-        var include = TokenizerCommands.IncludeOption();
-        var strict = TokenizerCommands.StrictOption();
+        var corpusOptions = new CorpusInputOptions();
         var force = TokenizerCommands.ForceOption();
         var tokenizerPath = new Option<string>("--tokenizer")
         {
@@ -33,13 +30,15 @@ static class CorpusCommands
             DefaultValueFactory = _ => 0.01,
         };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the train/valid split.", DefaultValueFactory = _ => 0UL };
-        var command = new Command("prepare", "Encode a corpus (files, folders, JSON Lines, .gz) into uint16/uint32 token shards, documents separated by <|endoftext|>.")
-            { input, tokenizerPath, output, validFraction, seed, field, include, strict, force };
+        var command = new Command("prepare", "Encode a corpus (text, JSON Lines, Parquet; .gz, .zst) into uint16/uint32 token shards, documents separated by <|endoftext|>.")
+            { corpusOptions.Input, tokenizerPath, output, validFraction, seed };
+        corpusOptions.AddTo(command);
+        command.Options.Add(force);
         return command.WithAction((parse, cancel) =>
         {
             string tokenizerDir = parse.GetValue(tokenizerPath)!;
             var tokenizer = TokenizerFiles.Load(tokenizerDir);
-            var corpus = TokenizerCommands.OpenCorpus(parse, input, field, include, strict);
+            var corpus = corpusOptions.Open(parse);
             var clock = Stopwatch.StartNew();
             var meta = TokenStoreWriter.Prepare(corpus, tokenizer, parse.GetValue(output)!, new TokenStoreOptions
             {
@@ -49,10 +48,14 @@ static class CorpusCommands
                 TokenizerPath = Path.GetFullPath(tokenizerDir),
             }, ConsoleProgress.Instance, cancel);
             if (corpus.Issues.Summary() is { } issues) Console.Error.WriteLine($"warning: {issues}");
+            Console.WriteLine($"sources: {SourceSummary(corpus.SourceLabels)}");
             foreach (var (name, split) in meta.Splits)
                 Console.WriteLine($"{name,-6} {split.Tokens,14:N0} tokens {split.Documents,10:N0} documents {split.Shards.Count,3} shard(s)");
             Console.WriteLine($"{meta.Dtype}, vocabulary {meta.VocabSize:N0}, {clock.Elapsed.TotalSeconds:F1} s → {parse.GetValue(output)}");
             return 0;
         });
     }
+
+    static string SourceSummary(IReadOnlyList<string> labels) =>
+        labels.Count <= 8 ? string.Join(", ", labels) : $"{labels.Count:N0} labels ({string.Join(", ", labels.Take(8))}, ...)";
 }

@@ -17,7 +17,7 @@ static class DemoCommand
     {
         var corpus = new Option<string[]>("--corpus")
         {
-            Description = "Text files, folders or JSON Lines (.gz) to train on (e.g. ../shared/corpus/mini-pile.train.jsonl.gz). " +
+            Description = "Text files, folders, JSON Lines (.gz, .zst) or Parquet to train on (e.g. ../shared/corpus/mini-pile.train.jsonl.gz). " +
                           "Default: the XML API documentation inside the .NET SDK, which needs no download.",
             AllowMultipleArgumentsPerToken = true,
         };

@@ -18,42 +18,7 @@ static class TokenizerCommands
         return command;
     }
 
-    internal static Option<string[]> InputOption() => new("--input")
-    {
-        Description = "Text files, folders (searched recursively) or JSON Lines files; .gz is read transparently. Repeatable.",
-        Required = true,
-        AllowMultipleArgumentsPerToken = true,
-    };
-
-    internal static Option<string> FieldOption() => new("--field")
-    {
-        Description = "The JSON Lines field holding each document's text.",
-        DefaultValueFactory = _ => "text",
-    };
-
-    internal static Option<string[]> IncludeOption() => new("--include")
-    {
-        Description = "File-name patterns read from folders (default: *.txt *.md *.jsonl *.ndjson and their .gz).",
-        AllowMultipleArgumentsPerToken = true,
-    };
-
-    internal static Option<bool> StrictOption() => new("--strict")
-    {
-        Description = "Stop at the first bad line (invalid JSON or UTF-8, missing field) instead of counting and skipping it.",
-    };
-
     internal static Option<bool> ForceOption() => new("--force") { Description = "Replace the output folder's files if they exist." };
-
-    internal static CorpusReader OpenCorpus(ParseResult parse, Option<string[]> input, Option<string> field, Option<string[]> include, Option<bool> strict)
-    {
-        var patterns = parse.GetValue(include);
-        return new CorpusReader(parse.GetValue(input)!, new CorpusOptions
-        {
-            TextField = parse.GetValue(field)!,
-            Include = patterns is { Length: > 0 } ? patterns : CorpusOptions.DefaultInclude,
-            Strict = parse.GetValue(strict),
-        });
-    }
 
     static Option<string> TokenizerOption() => new("--tokenizer")
     {
@@ -63,10 +28,7 @@ static class TokenizerCommands
 
     static Command Train()
     {
-        var input = InputOption();
-        var field = FieldOption();
-        var include = IncludeOption();
-        var strict = StrictOption();
+        var corpusOptions = new CorpusInputOptions();
         var force = ForceOption();
         var vocabSize = new Option<int>("--vocab-size")
         {
@@ -75,14 +37,16 @@ static class TokenizerCommands
         };
         var output = new Option<string>("--out") { Description = "Folder to write vocab.json, merges.txt and tokenizer.json into.", Required = true };
         var command = new Command("train", "Learn a byte-level BPE vocabulary from text (GPT-2's pre-tokenizer; deterministic for the same input).")
-            { input, vocabSize, output, field, include, strict, force };
+            { corpusOptions.Input, vocabSize, output };
+        corpusOptions.AddTo(command);
+        command.Options.Add(force);
         return command.WithAction((parse, cancel) =>
         {
             string dir = parse.GetValue(output)!;
             if (File.Exists(dir)) throw new UserError($"--out {dir} is a file, not a folder");
             if (File.Exists(Path.Combine(dir, TokenizerFiles.VocabFile)) && !parse.GetValue(force))
                 throw new UserError($"{dir} already holds a tokenizer; use --force to replace it");
-            var corpus = OpenCorpus(parse, input, field, include, strict);
+            var corpus = corpusOptions.Open(parse);
             var clock = Stopwatch.StartNew();
             var tokenizer = BpeTrainer.Train(corpus, parse.GetValue(vocabSize), ConsoleProgress.Instance, cancel);
             TokenizerFiles.Save(tokenizer, dir);

@@ -61,6 +61,12 @@ public sealed record LogitEffects(TokenValue[] Top, TokenValue[] Bottom, Histogr
 public sealed record Neighbour(int Id, float Cosine);
 
 /// <summary>
+/// One source (a corpus subset such as the Pile's "Github") of a unit's activations: its share of the unit's
+/// activation mass beside its share of the analysed tokens. A unit drawn to a source has the first well above the second.
+/// </summary>
+public sealed record SourceShare(string Label, float ActivationShare, float CorpusShare);
+
+/// <summary>
 /// An explanation from one explainer run (the explain stage's `explanations*.jsonl` in the store), merged in
 /// when present. <see cref="Score"/> is the simulation correlation; <see cref="Scores"/> every score by name.
 /// </summary>
@@ -124,4 +130,7 @@ public sealed record FeatureRecord
     public Explanation? Explanation { get; init; }
     /// <summary>Every explainer run's explanation, best first; ignored by the writer.</summary>
     public IReadOnlyList<Explanation> Explanations { get; init; } = [];
+    /// <summary>Where the activations come from, largest share first; filled by the store from `sources.json` (empty
+    /// when the token store kept no sources); ignored by the writer (<see cref="FeatureStoreWriter.AddSources"/>).</summary>
+    public SourceShare[] Sources { get; init; } = [];
 }

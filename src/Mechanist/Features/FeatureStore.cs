@@ -19,6 +19,9 @@ public sealed unsafe class FeatureStore : IDisposable
     readonly Dictionary<(UnitKind, UnitSort), int[]> orders = [], ranks = [];
     readonly Dictionary<UnitKind, Dictionary<int, List<(int Rank, int Id)>>> tokenIndex = [];
     readonly int tokenIdBytes;
+    readonly Dictionary<UnitKind, float[]> sourceMass = [];
+    string[] sourceLabels = [];
+    float[] corpusShares = [];
     ILookup<string, int>? tokensByText;
 
     public string Directory { get; }
@@ -76,6 +79,7 @@ public sealed unsafe class FeatureStore : IDisposable
                     SafeChild(dir, u.Index, manifestPath, $"units[{i}].index"), SafeChild(dir, u.Data, manifestPath, $"units[{i}].data"));
             }
             store.explanations = StoreExplanations.Load(dir, store.Contains, store.UnitCount);
+            store.LoadSources();
             return store;
         }
         catch
@@ -118,7 +122,53 @@ public sealed unsafe class FeatureStore : IDisposable
             RandomExamples = Array.ConvertAll(unit.RandomExamples, Fill),
             Intervals = Array.ConvertAll(unit.Intervals, i => i with { Examples = Array.ConvertAll(i.Examples, Fill) }),
             Logits = unit.Logits with { Top = Array.ConvertAll(unit.Logits.Top, FillValue), Bottom = Array.ConvertAll(unit.Logits.Bottom, FillValue) },
+            Sources = SourceShares(kind, id),
         };
+    }
+
+    /// <summary>The source labels of <see cref="FeatureRecord.Sources"/> (empty when the store has none).</summary>
+    public IReadOnlyList<string> SourceLabels => sourceLabels;
+
+    SourceShare[] SourceShares(UnitKind kind, int id)
+    {
+        if (!sourceMass.TryGetValue(kind, out var mass)) return [];
+        var row = mass.AsSpan(id * sourceLabels.Length, sourceLabels.Length);
+        double total = 0;
+        foreach (float m in row) total += m;
+        var shares = new List<SourceShare>();
+        for (int s = 0; s < row.Length; s++)
+            if (row[s] > 0 || corpusShares[s] > 0) shares.Add(new SourceShare(sourceLabels[s], total > 0 ? (float)(row[s] / total) : 0, corpusShares[s]));
+        return [.. shares.OrderByDescending(x => x.ActivationShare).ThenByDescending(x => x.CorpusShare)];
+    }
+
+    /// <summary>Reads `sources.json` and the `{kind}.sources.bin` matrices, if the store has them (validated).</summary>
+    void LoadSources()
+    {
+        string path = Path.Combine(Directory, StoreLayout.SourcesFile);
+        if (!File.Exists(path)) return;
+        SourcesJson json;
+        try { json = JsonSerializer.Deserialize<SourcesJson>(File.ReadAllBytes(path)) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new DataFormatError(path, "(json)", e.Message, e); }
+        if (json.Labels is null || json.CorpusTokens is null || json.Labels.Count != json.CorpusTokens.Count || json.CorpusTokens.Any(t => t < 0))
+            throw new DataFormatError(path, "labels", "labels and corpus_tokens must be arrays of the same length, the counts non-negative");
+        double tokens = Math.Max(1, json.CorpusTokens.Sum());
+        sourceLabels = [.. json.Labels];
+        corpusShares = [.. json.CorpusTokens.Select(t => (float)(t / tokens))];
+        foreach (var kind in kinds.Keys)
+        {
+            string data = Path.Combine(Directory, StoreLayout.SourcesDataFile(kind));
+            if (!File.Exists(data)) continue;
+            byte[] bytes = File.ReadAllBytes(data);
+            long expected = (long)UnitCount(kind) * sourceLabels.Length * 4;
+            if (bytes.Length != expected) throw new DataFormatError(data, "size", $"{bytes.Length} bytes, expected {expected} ({UnitCount(kind)} units × {sourceLabels.Length} sources × float32)");
+            var mass = new float[bytes.Length / 4];
+            for (int i = 0; i < mass.Length; i++)
+            {
+                mass[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
+                if (!float.IsFinite(mass[i]) || mass[i] < 0) throw new DataFormatError(data, $"value {i}", $"{mass[i]} is not a finite non-negative mass");
+            }
+            sourceMass[kind] = mass;
+        }
     }
 
     /// <summary>Unit ids sorted by <paramref name="sort"/> (descending for numbers, ascending ids; ties by id). Cached.</summary>

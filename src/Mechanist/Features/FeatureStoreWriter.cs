@@ -21,6 +21,8 @@ public sealed class FeatureStoreWriter : IDisposable
     readonly int tokenIdBytes;
     readonly Dictionary<UnitKind, KindWriter> kinds = [];
     readonly Lock gate = new();
+    readonly Dictionary<UnitKind, float[]> sourceMass = [];
+    SourcesJson? sources;
     bool completed, disposed;
 
     FeatureStoreWriter(string outDir, FeatureStoreSource source, IReadOnlyList<string> vocabulary, int featureCount, int neuronCount)
@@ -71,6 +73,23 @@ public sealed class FeatureStoreWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Where each unit's activations come from: <paramref name="mass"/> holds, unit after unit, the activation mass per
+    /// slot of <paramref name="labels"/>; <paramref name="corpusTokens"/> the analysed tokens per slot (the same for every kind).
+    /// </summary>
+    public void AddSources(UnitKind kind, IReadOnlyList<string> labels, long[] corpusTokens, float[] mass)
+    {
+        if (!kinds.TryGetValue(kind, out var k)) throw new ArgumentException($"this store has no {kind.Name()} units");
+        if (corpusTokens.Length != labels.Count || mass.Length != (long)k.Count * labels.Count)
+            throw new ArgumentException($"sources: {labels.Count} labels, {corpusTokens.Length} token counts, {mass.Length} masses for {k.Count} units");
+        lock (gate)
+        {
+            if (sources != null && !sources.Labels!.SequenceEqual(labels)) throw new ArgumentException("every kind must use the same source labels");
+            sources = new SourcesJson { Labels = [.. labels], CorpusTokens = [.. corpusTokens] };
+            sourceMass[kind] = mass;
+        }
+    }
+
     /// <summary>Checks every unit was added, writes index, vocabulary and manifest, and moves the store into place.</summary>
     public void Complete()
     {
@@ -94,6 +113,18 @@ public sealed class FeatureStoreWriter : IDisposable
             }
             WriteFlushed(Path.Combine(partialDir, StoreLayout.VocabularyFile), JsonSerializer.SerializeToUtf8Bytes(vocabulary));
             files.Add(StoreLayout.VocabularyFile);
+            if (sources != null)
+            {
+                WriteFlushed(Path.Combine(partialDir, StoreLayout.SourcesFile), JsonSerializer.SerializeToUtf8Bytes(sources));
+                files.Add(StoreLayout.SourcesFile);
+                foreach (var (kind, mass) in sourceMass)
+                {
+                    var bytes = new byte[mass.Length * 4];
+                    for (int i = 0; i < mass.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), mass[i]);
+                    WriteFlushed(Path.Combine(partialDir, StoreLayout.SourcesDataFile(kind)), bytes);
+                    files.Add(StoreLayout.SourcesDataFile(kind));
+                }
+            }
 
             var manifest = new ManifestJson
             {
@@ -111,7 +142,8 @@ public sealed class FeatureStoreWriter : IDisposable
             File.Delete(Path.Combine(outDir, StoreLayout.ManifestFile));
             // Explanations describe the units of the store they were made for, so they go with it (as in the demo).
             foreach (string explanations in Explain.ExplanationFiles.AllInStore(outDir).ToList()) File.Delete(explanations);
-            foreach (string kindFile in new[] { UnitKind.Feature, UnitKind.Neuron }.SelectMany(k => new[] { StoreLayout.IndexFile(k), StoreLayout.DataFile(k) }))
+            foreach (string kindFile in new[] { UnitKind.Feature, UnitKind.Neuron }
+                         .SelectMany(k => new[] { StoreLayout.IndexFile(k), StoreLayout.DataFile(k), StoreLayout.SourcesDataFile(k) }).Append(StoreLayout.SourcesFile))
                 if (!files.Contains(kindFile)) File.Delete(Path.Combine(outDir, kindFile));
             foreach (string f in files) File.Move(Path.Combine(partialDir, f), Path.Combine(outDir, f), overwrite: true);
             File.Move(Path.Combine(partialDir, StoreLayout.ManifestFile), Path.Combine(outDir, StoreLayout.ManifestFile), overwrite: true);

@@ -22,6 +22,10 @@ public sealed record FeatureStoreSource
 /// <item>`vocab.json`: JSON array of token display strings, index = token id.</item>
 /// <item>`{kind}.index`: a 32-byte header then one 64-byte <see cref="IndexRecord"/> per unit, id order.</item>
 /// <item>`{kind}.data`: the units' blobs (<see cref="UnitBlob"/>), read through a memory map one unit at a time.</item>
+/// <item>`sources.json` (optional; absent when the token store kept no sources): `labels` (source slots, e.g. the
+/// Pile's subsets, plus "(other)" when more than <see cref="Statistics.SourceLabelling.MaxSlots"/> were folded) and
+/// `corpus_tokens` (analysed tokens per slot); beside it `{kind}.sources.bin`: float32, unit after unit, each unit's
+/// activation mass (sum of its positive activations) per slot.</item>
 /// <item>`explanations.jsonl`, `explanations.{explainer-model-seed}.jsonl` (optional, written by the explain
 /// stage, one file per explainer run: <see cref="Explain.ExplanationFiles"/>; format: <see cref="Explain.ExplanationResult"/>,
 /// read and written only by <see cref="Explain.ExplanationStore"/>), each with its `*.failures.jsonl`. Writing a
@@ -34,6 +38,9 @@ static class StoreLayout
     public const string VocabularyFile = "vocab.json";
     public const string Format = "mechanist-feature-store";
     public const int Version = 1;
+
+    public const string SourcesFile = "sources.json";
+    public static string SourcesDataFile(UnitKind kind) => kind.Name() + ".sources.bin";
 
     public static string IndexFile(UnitKind kind) => kind.Name() + ".index";
     public static string DataFile(UnitKind kind) => kind.Name() + ".data";
@@ -53,6 +60,12 @@ sealed class ManifestJson
     [JsonPropertyName("vocabularySize")] public int VocabularySize { get; set; }
     [JsonPropertyName("tokenIdBytes")] public int TokenIdBytes { get; set; }
     [JsonPropertyName("units")] public List<ManifestUnits>? Units { get; set; }
+}
+
+sealed class SourcesJson
+{
+    [JsonPropertyName("labels")] public List<string>? Labels { get; set; }
+    [JsonPropertyName("corpus_tokens")] public List<long>? CorpusTokens { get; set; }
 }
 
 sealed class ManifestUnits

@@ -77,7 +77,7 @@ public static class BpeTrainer
             stop.Cancel();
             throw;
         }
-        reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, --strict)
+        reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, bad row)
         cancel.ThrowIfCancellationRequested();
         task.SetDone(corpus.TotalBytes);
 

@@ -1,28 +1,30 @@
 namespace Mechanist.Text;
 
 /// <summary>
-/// Bad input lines met while reading a corpus (invalid JSON, missing field, invalid UTF-8): counted and
-/// the first few kept with file and line number, or, when <see cref="Strict"/>, the first one is fatal.
+/// Bad rows met while reading a corpus (invalid JSON or UTF-8, a missing field, a line that is not an object):
+/// unless skipping was asked for (<c>--skip-bad-rows</c>) the first one is fatal, an error naming the file,
+/// the row and its byte offset, and the field; when skipping they are counted and the first few kept.
 /// </summary>
-public sealed class CorpusIssues(bool strict)
+public sealed class CorpusIssues(bool skipBadRows)
 {
     const int KeptExamples = 10;
     readonly List<string> _examples = [];
 
-    public bool Strict { get; } = strict;
+    public bool SkipBadRows { get; } = skipBadRows;
     public long Count { get; private set; }
 
-    /// <summary>"file:line: problem" for the first few issues.</summary>
+    /// <summary>"file: where: problem" for the first few issues.</summary>
     public IReadOnlyList<string> Examples => _examples;
 
-    public void Report(string file, long line, string problem)
+    /// <param name="where">The row, e.g. "line 12 (byte 3,456)" or "row 7".</param>
+    public void Report(string file, string where, string problem)
     {
-        if (Strict) throw new DataFormatError(file, $"line {line}", problem + " (--strict stops at the first bad line)");
+        if (!SkipBadRows) throw new DataFormatError(file, where, problem + " (--skip-bad-rows skips such rows and counts them)");
         Count++;
-        if (_examples.Count < KeptExamples) _examples.Add($"{file}:{line}: {problem}");
+        if (_examples.Count < KeptExamples) _examples.Add($"{file}: {where}: {problem}");
     }
 
     /// <summary>A one-paragraph summary for the user, or null when nothing was wrong.</summary>
     public string? Summary() => Count == 0 ? null
-        : $"skipped or repaired {Count:N0} bad line(s); first: " + string.Join("; ", _examples) + (Count > _examples.Count ? "; ..." : "");
+        : $"skipped or repaired {Count:N0} bad row(s); first: " + string.Join("; ", _examples) + (Count > _examples.Count ? "; ..." : "");
 }

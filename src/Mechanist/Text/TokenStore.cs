@@ -15,6 +15,7 @@ public sealed unsafe class TokenStore : IDisposable
     readonly Shard[] _shards;
     readonly long[] _shardStart;   // token offset of each shard, plus the total at the end
     readonly long[] _documentStarts;
+    readonly int[]? _documentSources;
     readonly int _width;
 
     sealed class Shard(string path, MemoryMappedFile? file, MemoryMappedViewAccessor? view, byte* pointer, long tokens)
@@ -88,12 +89,40 @@ public sealed unsafe class TokenStore : IDisposable
             }
             if (Long(info, "documents", field + ".documents") != _documentStarts.Length)
                 throw new DataFormatError(metaPath, field + ".documents", $"does not match the {_documentStarts.Length} offsets in {docsFile}");
+            (SourceLabels, _documentSources) = ReadSources(dir, root, info, field, metaPath, _documentStarts.Length);
         }
         catch
         {
             foreach (var shard in shards) Unmap(shard);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The labels (<c>sources.json</c>) and each document's label index (<c>SPLIT.sources.bin</c>, uint32); none for a
+    /// store written before sources were kept.
+    /// </summary>
+    static (IReadOnlyList<string>, int[]?) ReadSources(string dir, JsonElement root, JsonElement info, string field, string metaPath, int documents)
+    {
+        if (!info.TryGetProperty("document_sources", out var sourcesName) || sourcesName.ValueKind != JsonValueKind.String) return ([], null);
+        string labelsName = root.TryGetProperty("source_labels", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString()! : TokenStoreWriter.SourceLabelsFile;
+        string labelsPath = Path.Combine(dir, Path.GetFileName(labelsName));
+        string sourcesPath = Path.Combine(dir, Path.GetFileName(sourcesName.GetString()!));
+        if (!System.IO.File.Exists(labelsPath)) throw new DataFormatError(metaPath, "source_labels", $"{labelsName} is missing");
+        if (!System.IO.File.Exists(sourcesPath)) throw new DataFormatError(metaPath, field + ".document_sources", $"{sourcesName.GetString()} is missing");
+        string[] labels;
+        try { labels = JsonSerializer.Deserialize<string[]>(System.IO.File.ReadAllBytes(labelsPath)) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new DataFormatError(labelsPath, "(document)", $"not a JSON array of strings ({e.Message})", e); }
+        byte[] bytes = System.IO.File.ReadAllBytes(sourcesPath);
+        if (bytes.Length != documents * 4L) throw new DataFormatError(sourcesPath, "size", $"{bytes.Length} bytes, but the split has {documents} documents of 4 bytes");
+        var sources = new int[documents];
+        for (int i = 0; i < documents; i++)
+        {
+            uint label = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i * 4));
+            if (label >= (uint)labels.Length) throw new DataFormatError(sourcesPath, $"document {i}", $"label {label} is outside the {labels.Length} labels of {labelsName}");
+            sources[i] = (int)label;
+        }
+        return (labels, sources);
     }
 
     /// <summary>Opens split <paramref name="split"/> of the store in <paramref name="dir"/> (validated).</summary>
@@ -125,6 +154,16 @@ public sealed unsafe class TokenStore : IDisposable
     public string Dtype { get; }
 
     public long DocumentCount => _documentStarts.Length;
+
+    /// <summary>The source labels documents carry (<c>sources.json</c>; e.g. the Pile's subsets); empty for a store
+    /// written before sources were kept.</summary>
+    public IReadOnlyList<string> SourceLabels { get; }
+
+    /// <summary>Whether every document has a source label.</summary>
+    public bool HasSources => _documentSources != null;
+
+    /// <summary>The index into <see cref="SourceLabels"/> of document <paramref name="document"/>'s source; −1 when the store has none.</summary>
+    public int DocumentSource(long document) => _documentSources?[document] ?? -1;
 
     /// <summary>Token offset where document <paramref name="document"/> (of this split) starts.</summary>
     public long DocumentStart(long document) => _documentStarts[document];

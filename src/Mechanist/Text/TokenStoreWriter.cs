@@ -29,12 +29,14 @@ public sealed record TokenStoreOptions
 /// Turns a corpus into a token store: every document encoded (on all cores, in reading order) and followed by
 /// <c>&lt;|endoftext|&gt;</c>, each document sent whole to "train" or "valid" by a seeded hash of its index,
 /// written as little-endian uint16 shards (uint32 when the vocabulary exceeds 65,536) with the token offset of
-/// every document's start (<c>SPLIT.docs.bin</c>, int64) and <c>meta.json</c>. The folder appears only when
+/// every document's start (<c>SPLIT.docs.bin</c>, int64), every document's source label
+/// (<c>SPLIT.sources.bin</c>, uint32 indices into <c>sources.json</c>, a JSON array of the labels) and <c>meta.json</c>. The folder appears only when
 /// complete (built beside it under a temporary name, then renamed: <see cref="AtomicDirectory"/>).
 /// </summary>
 public static class TokenStoreWriter
 {
     public const string MetaFile = "meta.json";
+    public const string SourceLabelsFile = "sources.json";
     public const string Format = "mechanist.tokens";
 
     public static TokenStoreMeta Prepare(CorpusReader corpus, BpeTokenizer tokenizer, string outDir, TokenStoreOptions options,
@@ -59,7 +61,7 @@ public static class TokenStoreWriter
                 foreach (var group in EncodedGroups(corpus, tokenizer, endOfText, cancel))
                 {
                     foreach (var (piece, ids) in group)
-                        splits[IsValid(options.Seed, piece.Document, options.ValidFraction) ? 1 : 0].Write(piece.Document, ids);
+                        splits[IsValid(options.Seed, piece.Document, options.ValidFraction) ? 1 : 0].Write(piece.Document, piece.Source, ids);
                     task.SetDone(corpus.BytesRead);
                     task.SetStatus($"{splits[0].Tokens + splits[1].Tokens:N0} tokens, {corpus.Documents:N0} documents");
                 }
@@ -74,7 +76,9 @@ public static class TokenStoreWriter
 
         var meta = new TokenStoreMeta(tokenizer.Hash, tokenizer.VocabSize, endOfText, wide ? "uint32" : "uint16",
             options.ValidFraction, options.Seed, options.TokenizerPath, corpus.Files, corpus.Issues.Count,
-            splits.ToDictionary(s => s.Name, s => s.Describe()));
+            splits.ToDictionary(s => s.Name, s => s.Describe()), corpus.SourceFields);
+        AtomicFile.WriteAllBytes(Path.Combine(temp, SourceLabelsFile), JsonSerializer.SerializeToUtf8Bytes(corpus.SourceLabels,
+            new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         AtomicFile.WriteAllBytes(Path.Combine(temp, MetaFile), meta.ToJson());
         staging.Commit();
         return meta;
@@ -126,7 +130,7 @@ public static class TokenStoreWriter
         {
             if (!finished) stop.Cancel();
         }
-        reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, --strict)
+        reader.GetAwaiter().GetResult(); // rethrows a reading error (bad file, bad row)
     }
 
     /// <summary>One split's shards and document starts, written as tokens arrive.</summary>
@@ -134,6 +138,7 @@ public static class TokenStoreWriter
     {
         readonly List<(string File, long Tokens)> _shards = [];
         readonly List<long> _documentStarts = [];
+        readonly List<int> _documentSources = [];
         FileStream? _shard;
         long _shardTokens;
         long _lastDocument = -1;
@@ -142,9 +147,9 @@ public static class TokenStoreWriter
         public string Name => name;
         public long Tokens { get; private set; }
 
-        public void Write(long document, int[] ids)
+        public void Write(long document, int source, int[] ids)
         {
-            if (document != _lastDocument) { _documentStarts.Add(Tokens); _lastDocument = document; }
+            if (document != _lastDocument) { _documentStarts.Add(Tokens); _documentSources.Add(source); _lastDocument = document; }
             int width = wide ? 4 : 2;
             int at = 0;
             while (at < ids.Length)
@@ -188,19 +193,24 @@ public static class TokenStoreWriter
             var bytes = new byte[_documentStarts.Count * 8];
             for (int i = 0; i < _documentStarts.Count; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), _documentStarts[i]);
             AtomicFile.WriteAllBytes(Path.Combine(dir, $"{name}.docs.bin"), bytes);
+            var sources = new byte[_documentSources.Count * 4];
+            for (int i = 0; i < _documentSources.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(sources.AsSpan(i * 4), (uint)_documentSources[i]);
+            AtomicFile.WriteAllBytes(Path.Combine(dir, $"{name}.sources.bin"), sources);
         }
 
         public void Dispose() => _shard?.Dispose();
 
-        public TokenStoreMeta.SplitInfo Describe() => new(Tokens, _documentStarts.Count, [.. _shards], $"{name}.docs.bin");
+        public TokenStoreMeta.SplitInfo Describe() => new(Tokens, _documentStarts.Count, [.. _shards], $"{name}.docs.bin", $"{name}.sources.bin");
     }
 }
 
 /// <summary>The contents of a token store's meta.json.</summary>
 public sealed record TokenStoreMeta(string TokenizerHash, int VocabSize, int EndOfText, string Dtype, double ValidFraction, ulong Seed,
-    string? TokenizerPath, IReadOnlyList<string> Sources, long BadLines, IReadOnlyDictionary<string, TokenStoreMeta.SplitInfo> Splits)
+    string? TokenizerPath, IReadOnlyList<string> Sources, long BadLines, IReadOnlyDictionary<string, TokenStoreMeta.SplitInfo> Splits,
+    IReadOnlyList<string>? SourceFields = null)
 {
-    public sealed record SplitInfo(long Tokens, long Documents, IReadOnlyList<(string File, long Tokens)> Shards, string DocumentStarts);
+    /// <param name="DocumentSources">Each document's source label index (uint32); null in a store written without sources.</param>
+    public sealed record SplitInfo(long Tokens, long Documents, IReadOnlyList<(string File, long Tokens)> Shards, string DocumentStarts, string? DocumentSources = null);
 
     public byte[] ToJson()
     {
@@ -225,6 +235,13 @@ public sealed record TokenStoreMeta(string TokenizerHash, int VocabSize, int End
             w.WriteStartArray("sources");
             foreach (string s in Sources) w.WriteStringValue(s);
             w.WriteEndArray();
+            if (SourceFields != null)
+            {
+                w.WriteString("source_labels", TokenStoreWriter.SourceLabelsFile);
+                w.WriteStartArray("source_fields");
+                foreach (string s in SourceFields) w.WriteStringValue(s);
+                w.WriteEndArray();
+            }
             w.WriteStartObject("splits");
             foreach (var (name, split) in Splits)
             {
@@ -232,6 +249,7 @@ public sealed record TokenStoreMeta(string TokenizerHash, int VocabSize, int End
                 w.WriteNumber("tokens", split.Tokens);
                 w.WriteNumber("documents", split.Documents);
                 w.WriteString("document_starts", split.DocumentStarts);
+                if (split.DocumentSources != null) w.WriteString("document_sources", split.DocumentSources);
                 w.WriteStartArray("shards");
                 foreach (var (file, tokens) in split.Shards)
                 {

@@ -94,6 +94,14 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         var box = await page.Locator("figure.acts svg").BoundingBoxAsync();
         Assert.True(box!.Width > 200 && box.Height > 50, $"histogram is visible ({box.Width}×{box.Height})");
         Assert.Equal(10, await page.Locator("table.logits tbody tr").CountAsync());
+        // Where the activations come from: every source of the corpus, this unit's share of activation mass beside the corpus's.
+        var sources = fx.Store.GetUnit(UnitKind.Feature, id).Sources;
+        Assert.Equal(ModelFixture.Sources.Order(), sources.Select(x => x.Label).Order());
+        var rows = page.Locator("#sources table.sources tbody tr");
+        Assert.Equal(sources.Length, await rows.CountAsync());
+        Assert.Equal(sources[0].Label, await rows.First.Locator("td.source").InnerTextAsync());
+        Assert.Equal($"{sources[0].ActivationShare * 100:0.0}%", await rows.First.Locator("td.num").First.InnerTextAsync());
+        Assert.True((await page.Locator("#sources .bar.act").First.BoundingBoxAsync())!.Width > 0, "the activation share is drawn");
 
         await peak.HoverAsync();
         var hover = page.Locator("#hover");
@@ -169,6 +177,7 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
         Assert.True(await page.Locator("#top .tok[title]").CountAsync() >= 10);
         Assert.Matches(@"^rgba?\(255, 128, 0", await page.Locator("#top .tok.max").First.EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         Assert.True(await page.Locator("figure.acts rect.bar").CountAsync() > 3);
+        Assert.Equal(fx.Store.GetUnit(UnitKind.Feature, first).Sources.Length, await page.Locator("#sources table.sources tbody tr").CountAsync());
         Assert.Equal("rgb(17, 24, 39)", await page.Locator("header.top").EvaluateAsync<string>("el => getComputedStyle(el).backgroundColor"));
         await page.ClickAsync("a[rel='next']");
         await Navigated(page, $"**/feature/{first + 1}.html");

@@ -42,6 +42,9 @@ public static class ModelFixture
         "return a * b + c;", "while (count > 0) count--;", "public static void Main(string[] args) { }",
     ];
 
+    /// <summary>The documents' source labels (meta.source), in turn.</summary>
+    public static readonly string[] Sources = ["Wikipedia", "Github", "Forums"];
+
     /// <summary>About 80 KB of documents mixing English sentences, numbers, Hebrew, Hangul and C# lines (seeded).</summary>
     public static void WriteCorpus(string path)
     {
@@ -61,7 +64,9 @@ public static class ModelFixture
                     default: text.Append('\n').Append(Pick(Code)).Append('\n'); break;
                 }
             }
-            writer.WriteLine(new JsonObject { ["text"] = text.ToString() }.ToJsonString());
+            // A Pile-style source label, so that feature pages have a source breakdown to show.
+            var meta = new JsonObject { ["source"] = Sources[doc % Sources.Length] };
+            writer.WriteLine(new JsonObject { ["text"] = text.ToString(), ["meta"] = meta }.ToJsonString());
         }
     }
 }

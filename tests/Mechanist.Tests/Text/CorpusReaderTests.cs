@@ -43,7 +43,7 @@ public class CorpusReaderTests
     }
 
     [Fact]
-    public void BadLinesAreCountedWithFileAndLine()
+    public void BadLinesAreCountedWithFileLineAndByteWhenSkipping()
     {
         string dir = TestPaths.NewTempDir();
         string path = Path.Combine(dir, "bad.jsonl");
@@ -53,18 +53,17 @@ public class CorpusReaderTests
         bytes.Add(0xFF);
         bytes.AddRange(Encoding.UTF8.GetBytes("\"}\n[1, 2]\n{\"text\": \"also good\"}\n"));
         File.WriteAllBytes(path, bytes.ToArray());
-        var reader = new CorpusReader([path]);
+        var reader = new CorpusReader([path], new CorpusOptions { SkipBadRows = true });
         Assert.Equal(["good", "also good"], Documents(reader).Select(d => d.Text));
         Assert.Equal(5, reader.Issues.Count);
-        Assert.Contains("bad.jsonl:2: invalid JSON", reader.Issues.Examples[0]);
-        Assert.Contains("bad.jsonl:3: missing field \"text\"", reader.Issues.Examples[1]);
-        Assert.Contains("bad.jsonl:4: field \"text\" is Number", reader.Issues.Examples[2]);
-        Assert.Contains("bad.jsonl:5: invalid UTF-8", reader.Issues.Examples[3]);
-        Assert.Contains("bad.jsonl:6: not a JSON object", reader.Issues.Examples[4]);
+        Assert.Contains("bad.jsonl: line 2 (byte 17): invalid JSON", reader.Issues.Examples[0]);
+        Assert.Contains("bad.jsonl: line 3 (byte 34): missing field \"text\"", reader.Issues.Examples[1]);
+        Assert.Contains("bad.jsonl: line 4 (byte 49): field \"text\" is Number", reader.Issues.Examples[2]);
+        Assert.Contains("bad.jsonl: line 5 (byte 75): invalid UTF-8", reader.Issues.Examples[3]); // the 0xFF, 14 bytes into line 5
+        Assert.Contains("bad.jsonl: line 6 (byte 79): not a JSON object", reader.Issues.Examples[4]);
 
-        var strict = new CorpusReader([path], new CorpusOptions { Strict = true });
-        var e = Assert.Throws<DataFormatError>(() => Documents(strict));
-        Assert.Equal("line 2", e.Field);
+        var e = Assert.Throws<DataFormatError>(() => Documents(new CorpusReader([path])));
+        Assert.Equal("line 2 (byte 17)", e.Field);
     }
 
     [Fact]
@@ -76,13 +75,15 @@ public class CorpusReaderTests
     }
 
     [Fact]
-    public void InvalidUtf8InTextFilesIsReplacedAndReported()
+    public void InvalidUtf8InTextFilesIsAnErrorOrWithSkipReplacedAndReported()
     {
         string path = Path.Combine(TestPaths.NewTempDir(), "t.txt");
         File.WriteAllBytes(path, [(byte)'o', (byte)'k', (byte)'\n', (byte)'x', 0xC3, (byte)'\n']);
-        var reader = new CorpusReader([path]);
+        var e = Assert.Throws<DataFormatError>(() => Documents(new CorpusReader([path])));
+        Assert.Equal("line 2 (byte 4)", e.Field);
+        var reader = new CorpusReader([path], new CorpusOptions { SkipBadRows = true });
         Assert.Equal(["ok\nx\uFFFD\n"], Documents(reader).Select(d => d.Text));
-        Assert.Contains("t.txt:2: invalid UTF-8", reader.Issues.Examples[0]);
+        Assert.Contains("t.txt: line 2 (byte 4): invalid UTF-8", reader.Issues.Examples[0]);
     }
 
     [Fact]

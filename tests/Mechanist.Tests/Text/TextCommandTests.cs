@@ -38,16 +38,16 @@ public class TextCommandTests
     }
 
     [Fact]
-    public void StrictStopsAtTheFirstBadLineNamingIt()
+    public void ABadRowStopsNamingItUnlessSkipBadRows()
     {
         string dir = TestPaths.NewTempDir();
         string corpus = Path.Combine(dir, "bad.jsonl");
         File.WriteAllText(corpus, "{\"text\": \"fine\"}\n{\"txt\": \"typo\"}\n");
-        var (code, error) = Run("tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", Path.Combine(dir, "tok"), "--strict");
+        var (code, error) = Run("tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", Path.Combine(dir, "tok"));
         Assert.Equal(1, code);
-        Assert.Contains("bad.jsonl: line 2: missing field \"text\"", error);
+        Assert.Contains("bad.jsonl: line 2 (byte 17): missing field \"text\" (--text-field); the line has keys \"txt\"", error);
         Assert.False(Directory.Exists(Path.Combine(dir, "tok")));
-        Assert.Equal(0, Run("tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", Path.Combine(dir, "tok")).Code);
+        Assert.Equal(0, Run("tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", Path.Combine(dir, "tok"), "--skip-bad-rows").Code);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class TextCommandTests
 
         Assert.Equal(0, Run("tokenizer", "train", "--input", wrongField, "--field", "body", "--vocab-size", "300", "--out", tok).Code);
         string store = Path.Combine(dir, "store");
-        (code, error) = Run("corpus", "prepare", "--input", wrongField, "--tokenizer", tok, "--out", store);
+        (code, error) = Run("corpus", "prepare", "--input", wrongField, "--tokenizer", tok, "--out", store, "--skip-bad-rows");
         Assert.Equal(1, code);
         Assert.Contains("missing field \"text\"", error); // the skipped lines say why there is no text
         Assert.False(Directory.Exists(store));

@@ -96,6 +96,7 @@ public static class FeatureBuilder
         var featureStats = new UnitStatistics(UnitKind.Feature, sae.DSae, context, settings, picks);
         var neuronStats = neurons ? new UnitStatistics(UnitKind.Neuron, width, context, settings, picks) : null;
         var tokenCounts = new long[config.Vocab];
+        var sources = SourceBreakdown.For(tokens, windows * context, sae.DSae, neurons ? width : 0);
 
         // The pass: model to the hook, SAE encode, statistics. Each stage uses all cores in turn.
         int batchWindows = Math.Max(1, options.BatchTokens / context);
@@ -115,6 +116,7 @@ public static class FeatureBuilder
                 neuronStats?.Add(first, BatchActivations.Dense(acts));
                 var codes = sae.Encode(acts);
                 featureStats.Add(first, BatchActivations.Sparse(codes));
+                sources?.Add(first * context, BatchActivations.Sparse(codes), neurons ? BatchActivations.Dense(acts) : null);
                 l0Sum += codes.L0 * n;
                 task.Advance(n * context);
                 task.SetStatus($"L0 {l0Sum / (first + n):0.0}");
@@ -160,6 +162,7 @@ public static class FeatureBuilder
                 Write(featureStats, featureLogits, featureNearest, task);
                 if (neuronStats != null) Write(neuronStats, neuronLogits, neuronNearest!, task);
             }
+            sources?.WriteTo(writer);
             writer.Complete();
         }
         for (int u = 0; u < sae.DSae; u++) if (featureStats.Count(u) == 0) dead++;
