@@ -14,7 +14,25 @@ namespace Mechanist.Browser;
 public static class StaticExport
 {
     const string Marker = ".mechanist-site";
+    public const string StageName = "export-html";
 
+    /// <summary>
+    /// The site-export stage as one call (`mechanist export-html` and the demo's site stage): opens the store,
+    /// writes the site, then its <c>manifest.json</c> (the store's manifest and explanations as inputs).
+    /// </summary>
+    public static SiteExportResult Export(string features, string outDir, IProgressReporter progress, CancellationToken cancel = default)
+    {
+        outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));
+        using (var store = FeatureStore.Open(features)) Write(store, outDir, progress, cancel);
+        var manifest = new Manifest { Stage = StageName, Outputs = [new("index.html")] };
+        foreach (string input in new[] { Manifest.PathIn(features), FeatureStore.ManifestPath(features) }.Concat(Explain.ExplanationFiles.InStore(features)))
+            if (File.Exists(input)) manifest.AddInput(input);
+        manifest.SaveTo(outDir);
+        long bytes = Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        return new SiteExportResult(outDir, Path.Combine(outDir, "index.html"), bytes);
+    }
+
+    /// <summary>Writes the site of an open store (no manifest; <see cref="Export"/> is the stage).</summary>
     public static void Write(FeatureStore store, string outDir, IProgressReporter progress, CancellationToken cancel = default)
     {
         outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));

@@ -32,9 +32,10 @@ static class UnitPage
         {
             sb.Append("<blockquote class=\"explanation\" id=\"explanation\">").Append(Html.E(e.Text));
             var detail = e.Scores.Select(p => $"{p.Key} {Html.Num(p.Value, "0.00")}").ToList();
-            if (e.Explainer != null) detail.Add("by " + e.Explainer);
+            if (e.Explainer != null) detail.Add("by " + e.By);
             if (detail.Count > 0) sb.Append("<footer>").Append(Html.E(string.Join(" · ", detail))).Append("</footer>");
             sb.Append("</blockquote>");
+            OtherExplanations(sb, u.Explanations);
         }
         else sb.Append("<p class=\"muted explanation none\">No explanation yet (`mechanist explain` writes them).</p>");
         if (u.Nearest.Length > 0)
@@ -115,5 +116,22 @@ static class UnitPage
         if (v is null) { sb.Append("<td></td><td></td>"); return; }
         sb.Append("<td class=\"tokcell ").Append(cls).Append("\">").Append(Html.E(Html.TokenLabel(v.Token))).Append("</td><td class=\"num ").Append(cls)
           .Append("\">").Append(v.Value >= 0 ? "+" : "").Append(Html.Num(v.Value, "0.00")).Append("</td>");
+    }
+
+    /// <summary>Every other explainer run's explanation of the unit, with the scores that ranked them (the shown one is first).</summary>
+    static void OtherExplanations(StringBuilder sb, IReadOnlyList<Explanation> all)
+    {
+        if (all.Count < 2) return;
+        sb.Append("<details class=\"other-explanations\" id=\"other-explanations\" open><summary>Other explanations (").Append(all.Count - 1)
+          .Append(")</summary><table><thead><tr><th>Explanation</th><th>by</th><th class=\"num\">simulation r</th><th class=\"num\">top-token r</th></tr></thead><tbody>");
+        foreach (var e in all.Skip(1))
+        {
+            string Score(string name) => e.Scores.TryGetValue(name, out float v) ? Html.Num(v, "0.00") : "–";
+            sb.Append("<tr><td class=\"expl\">").Append(Html.E(e.Text)).Append("</td><td>").Append(Html.E(e.By))
+              .Append(e.Simulator is null ? "" : $" <small>(simulated by {Html.E(e.Simulator)})</small>")
+              .Append("</td><td class=\"num\">").Append(e.Score is float sc ? Html.Num(sc, "0.00") : "–")
+              .Append("</td><td class=\"num\">").Append(Score("top_token_pearson")).Append("</td></tr>");
+        }
+        sb.Append("</tbody></table></details>");
     }
 }

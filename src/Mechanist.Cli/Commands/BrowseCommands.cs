@@ -56,10 +56,8 @@ static class BrowseCommands
         };
         return cmd.WithAction((parse, cancel) =>
         {
-            using var store = FeatureStore.Open(parse.GetValue(features)!);
-            string dir = parse.GetValue(outDir)!;
-            StaticExport.Write(store, dir, ConsoleProgress.Instance, cancel);
-            Console.WriteLine($"wrote {Path.GetFullPath(dir)}/index.html");
+            var site = StaticExport.Export(parse.GetValue(features)!, parse.GetValue(outDir)!, ConsoleProgress.Instance, cancel);
+            Console.WriteLine($"wrote {site.IndexPage} ({site.Bytes / 1e6:0.0} MB)");
             return 0;
         });
     }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.Browser;
-using Mechanist.Demo;
+using Mechanist.Pipeline;
 using Mechanist.Features;
 using Mechanist.IO;
 using Spectre.Console;
@@ -39,7 +39,7 @@ static class DemoCommand
         return cmd.WithAction((parse, cancel) =>
         {
             var p = DemoPreset.Named(parse.GetValue(preset)!);
-            var options = new DemoOptions { Corpus = parse.GetValue(corpus) ?? [], OutDir = parse.GetValue(output)!, Preset = p, Seed = parse.GetValue(seed) };
+            var options = new DemoOptions { Corpus = parse.GetValue(corpus) ?? [], OutDir = parse.GetValue(output)!, Preset = p, Seed = parse.GetValue(seed), ExportHtml = parse.GetValue(exportHtml) };
             foreach (string c in options.Corpus)
                 if (!File.Exists(c) && !Directory.Exists(c)) throw new UserError($"--corpus {c}: no such file or folder");
             string outDir = Path.GetFullPath(options.OutDir);
@@ -53,7 +53,6 @@ static class DemoCommand
                               $"({string.Join(", ", estimate.Select(e => $"{e.Key} {DemoRunner.Clock(e.Value)}"))}); finished stages are skipped");
 
             var stages = pipeline.Stages(Log);
-            if (parse.GetValue(exportHtml)) stages.Add(SiteStage(pipeline, Path.Combine(outDir, "site")));
             for (int i = 0; i < stages.Count; i++)
             {
                 var stage = stages[i];
@@ -81,7 +80,7 @@ static class DemoCommand
             }) + "\n");
             Print(summary, outDir);
 
-            if (parse.GetValue(exportHtml)) Console.WriteLine($"static site: {Path.Combine(outDir, "site", "index.html")}");
+            if (parse.GetValue(exportHtml)) Console.WriteLine($"static site: {Path.Combine(pipeline.SiteDir, "index.html")}");
             if (parse.GetValue(noBrowse))
             {
                 Console.WriteLine($"browse later with: mechanist browse --features {pipeline.FeaturesDir}");
@@ -105,20 +104,6 @@ static class DemoCommand
 
     static long CorpusBytes(IReadOnlyList<string> paths) => paths.Sum(p =>
         File.Exists(p) ? new FileInfo(p).Length : Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
-
-    static DemoStage SiteStage(DemoPipeline pipeline, string siteDir) => new()
-    {
-        Name = "site", Folder = siteDir,
-        Inputs = [Manifest.PathIn(pipeline.FeaturesDir), Path.Combine(pipeline.FeaturesDir, DemoPipeline.ExplainRecord)],
-        Settings = new JsonObject { ["format"] = "static html" },
-        Run = ctx =>
-        {
-            using var store = FeatureStore.Open(pipeline.FeaturesDir);
-            StaticExport.Write(store, siteDir, ctx.Progress, ctx.Cancel);
-            long bytes = Directory.EnumerateFiles(siteDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-            return new DemoStageResult($"static site, {bytes / 1e6:0.0} MB → {Path.Combine(siteDir, "index.html")}");
-        },
-    };
 
     static void Print(DemoSummary s, string outDir)
     {

@@ -11,11 +11,12 @@ static class ExplainCommands
     {
         var features = new Option<string>("--features")
         {
-            Description = "The feature store folder (from `mechanist features build`); results go into its explanations.jsonl, which the browser shows. " +
+            Description = "The feature store folder (from `mechanist features build`); results go into this explainer's own file there " +
+                          "(explanations.jsonl for the built-in explainer, explanations.llm-MODEL-seedN.jsonl for an LLM), which the browser shows. " +
                           "Also accepted: a folder with evidence.jsonl, or that file (one unit's top, interval and random examples per line).",
             Required = true,
         };
-        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines). Default: explanations.jsonl in the feature store (or beside evidence.jsonl)." };
+        var output = new Option<string?>("--out") { Description = "Results file (JSON Lines) elsewhere; the browser reads only the store's own. Default: this explainer's file in the feature store (or beside evidence.jsonl)." };
         var llm = new Option<string?>("--llm")
         {
             Description = "Base URL of an OpenAI-compatible chat server (llama.cpp, vLLM, Ollama, a hosted API), with or without /v1, " +
@@ -41,7 +42,7 @@ static class ExplainCommands
 
         var command = new Command("explain",
             "Explain every unit and score the explanations (simulation Pearson/Spearman, detection balanced accuracy), each next to " +
-            "the top-token control. Results are appended to explanations.jsonl as they arrive; rerunning resumes.")
+            "the top-token control. Results are appended to this explainer's file as they arrive, beside other explainers'; rerunning resumes.")
         {
             features, output, llm, model, keyEnv, kind, limit, ids, concurrency, style, seed, timeout, retries, maxTokens, pricePrompt, priceCompletion,
         };

@@ -33,7 +33,7 @@ static class ModelCommands
         var preset = new Option<string>("--preset") { Description = $"Model shape: {string.Join(", ", TransformerConfig.PresetNames)}. toy-1l is the paper's one-layer model (d 128, MLP 512, ReLU).", DefaultValueFactory = _ => "toy-1l" };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights and data order.", DefaultValueFactory = _ => 0 };
         var tokens = new Option<long>("--tokens") { Description = "Training tokens in total.", DefaultValueFactory = _ => 20_000_000 };
-        var output = new Option<string>("--out") { Description = "Run directory (config.json, model.safetensors, checkpoint/, metrics.jsonl, loss.svg).", Required = true };
+        var output = new Option<string>("--out") { Description = "Run directory (config.json, model.safetensors, checkpoint/, metrics.jsonl, loss.svg, manifest.json); with --seeds, one seed-N/ folder per seed inside it.", Required = true };
         var batch = new Option<int>("--batch") { Description = "Windows per step.", DefaultValueFactory = _ => 16 };
         var context = new Option<int?>("--context") { Description = "Tokens per window (default: the preset's context)." };
         var lr = new Option<float>("--lr") { Description = "Peak learning rate (AdamW).", DefaultValueFactory = _ => 1e-3f };
@@ -44,60 +44,64 @@ static class ModelCommands
         var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (also at the end and on Ctrl-C).", DefaultValueFactory = _ => 250 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint, with its saved settings (other options are ignored)." };
         var force = new Option<bool>("--force") { Description = "Delete a run already in --out and start over." };
-        var cmd = new Command("train", "Train a language model on next-token prediction (AdamW, warm-up + cosine, clipping), with checkpoints and exact --resume.")
-            { data, preset, seed, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, resume, force };
+        var seeds = new Option<string?>("--seeds")
+        {
+            Description = "Train one model per seed (initial weights and data order from the seed, everything else shared) into OUT/seed-N/, " +
+                          "e.g. 0,1,2,3,4 or 0-4, under one progress bar. Re-running skips finished seeds and resumes an interrupted one.",
+        };
+        var cmd = new Command("train", "Train a language model on next-token prediction (AdamW, warm-up + cosine, clipping), with checkpoints and exact --resume; --seeds trains several.")
+            { data, preset, seed, seeds, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, resume, force };
         return cmd.WithAction((parse, cancel) =>
         {
-            string outDir = parse.GetValue(output)!;
-            var options = new TrainOptions
+            var stage = new ModelTrainStageOptions
             {
-                Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
-                Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
-                WarmupSteps = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), EvalEvery = parse.GetValue(evalEvery),
-                CheckpointEvery = parse.GetValue(ckptEvery),
-            };
-            bool isResume = parse.GetValue(resume);
-            if (isResume)
-            {
-                // The saved options decide the shape; read them to open the data with the right context and seed.
-                string state = Path.Combine(outDir, Trainer.CheckpointDir, Trainer.StateFile);
-                if (!File.Exists(state)) throw new UserError($"{outDir}: no checkpoint to resume from ({state} not found)");
-                options = (JsonNode.Parse(File.ReadAllText(state))?["options"]).Deserialize<TrainOptions>()
-                    ?? throw new DataFormatError(state, "options", "missing");
-            }
-            else options.Validate();
-            using var train = TokenStore.Open(parse.GetValue(data)!, "train");
-            int ctx = options.Context ?? TransformerConfig.Preset(options.Preset, train.VocabSize).Context;
-            if (train.Count < ctx + 1) throw new UserError($"the train split holds {train.Count} tokens, fewer than one window of {ctx + 1}");
-            int[] valid = [];
-            try
-            {
-                using var v = TokenStore.Open(parse.GetValue(data)!, "valid");
-                valid = TokenStoreWindows.FixedWindows(v, ctx, options.EvalWindows);
-            }
-            catch (UserError) { } // no valid split: train without validation
-            if (valid.Length == 0) Console.Error.WriteLine("note: no validation windows (the token store's valid split is empty); metrics hold training loss only");
-            var result = Trainer.Train(outDir, options, new TokenStoreWindows(train, ctx, options.Seed), valid, ConsoleProgress.Instance, cancel, isResume, parse.GetValue(force));
-            // Written last: a run folder with a manifest is a finished run.
-            var manifest = new IO.Manifest
-            {
-                Stage = "model train",
-                Settings = JsonSerializer.SerializeToNode(options)!.AsObject(),
-                Outputs = [new(ModelFiles.ConfigFile), new(ModelFiles.WeightsFile), new(Trainer.MetricsFile), new(Trainer.PlotFile), new(Trainer.CheckpointDir)],
-                Contents = new JsonObject
+                Data = parse.GetValue(data)!,
+                OutDir = parse.GetValue(output)!,
+                Train = new TrainOptions
                 {
-                    ["config"] = ModelFiles.ReadConfig(outDir).ToJson(),
-                    ["steps"] = result.Steps,
-                    ["final_train_loss"] = result.LastLoss,
-                    ["final_validation_loss"] = result.ValidationLoss,
+                    Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
+                    Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
+                    WarmupSteps = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), EvalEvery = parse.GetValue(evalEvery),
+                    CheckpointEvery = parse.GetValue(ckptEvery),
                 },
+                Resume = parse.GetValue(resume),
+                Force = parse.GetValue(force),
             };
-            manifest.AddInput(parse.GetValue(data)!, fastHash: true);
-            manifest.SaveTo(outDir);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"trained {result.Steps} steps: loss {result.LastLoss:0.0000}{(result.ValidationLoss is double vl ? $", validation {vl:0.0000} (perplexity {Math.Exp(vl):0.0})" : "")}, {result.TokensPerSecond:N0} tokens/s → {outDir}"));
+            if (parse.GetValue(seeds) is string list)
+            {
+                if (parse.GetResult(seed) is { Implicit: false }) throw new UserError("give --seed or --seeds, not both");
+                var all = ParseSeeds(list);
+                ModelTrainStage.RunSeeds(stage, all, ConsoleProgress.Instance, cancel, (r, earlier) =>
+                    Console.WriteLine($"seed {r.Options.Seed}: {Describe(r)}{(earlier ? " (done earlier, skipped)" : "")}"));
+                Console.WriteLine($"{all.Count} models → {Path.Combine(stage.OutDir, "seed-N")} for N in {string.Join(", ", all)}");
+                return 0;
+            }
+            var result = ModelTrainStage.Run(stage, ConsoleProgress.Instance, cancel);
+            if (!result.HasValidation) Console.Error.WriteLine("note: no validation windows (the token store's valid split is empty); metrics hold training loss only");
+            Console.WriteLine($"trained {result.Train.Steps} steps: {Describe(result)}");
             return 0;
         });
+    }
+
+    static string Describe(ModelTrainStageResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"loss {r.Train.LastLoss:0.0000}{(r.Train.ValidationLoss is double vl ? $", validation {vl:0.0000} (perplexity {Math.Exp(vl):0.0})" : "")}" +
+        $"{(r.Train.TokensPerSecond > 0 ? $", {r.Train.TokensPerSecond:N0} tokens/s" : "")} → {r.OutDir}");
+
+    /// <summary>"0,1,2" or "0-4" (or both mixed) → the seeds in the order given.</summary>
+    internal static IReadOnlyList<ulong> ParseSeeds(string text)
+    {
+        var seeds = new List<ulong>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var ends = part.Split('-');
+            if (ends.Length == 1 && ulong.TryParse(ends[0], CultureInfo.InvariantCulture, out ulong one)) seeds.Add(one);
+            else if (ends.Length == 2 && ulong.TryParse(ends[0], CultureInfo.InvariantCulture, out ulong lo) && ulong.TryParse(ends[1], CultureInfo.InvariantCulture, out ulong hi)
+                     && lo <= hi && hi - lo < 1000)
+                for (ulong v = lo; v <= hi; v++) seeds.Add(v);
+            else throw new UserError($"--seeds: '{part}' is not a seed or a range like 0-4");
+        }
+        if (seeds.Count == 0) throw new UserError("--seeds: give at least one seed, e.g. 0,1,2,3,4");
+        return seeds;
     }
 
     static Command Eval()

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Mechanist.IO;
+using Mechanist.Numerics;
 
 namespace Mechanist.Activations;
 
@@ -98,7 +99,7 @@ public sealed class BatchSampler
 
     RandomPermutation OrderFor(long epoch)
     {
-        ulong key = RandomPermutation.Mix(Seed ^ RandomPermutation.Mix((ulong)epoch + 0x632BE59BD9B4E019UL));
+        ulong key = SplitMix64.Mix(Seed ^ SplitMix64.Mix((ulong)epoch + 0x632BE59BD9B4E019UL));
         return new RandomPermutation(RowCount, key);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
 using Mechanist.Models;
+using Mechanist.Numerics;
 using Mechanist.Text;
 
 namespace Mechanist.Activations;
@@ -118,7 +119,7 @@ public static class Harvester
         return (int)Math.Max(1, Math.Min(Math.Min(rows, options.Tokens), int.MaxValue / width));
     }
 
-    internal static ulong ShuffleSeed(ulong seed) => RandomPermutation.Mix(seed ^ 0x5B0FF1E5C0FFEEUL);
+    internal static ulong ShuffleSeed(ulong seed) => SplitMix64.Mix(seed ^ 0x5B0FF1E5C0FFEEUL);
 
     /// <summary>The first <paramref name="rows"/> rows of a chunk stream (the last chunk cut short).</summary>
     internal static IEnumerable<ReadOnlyMemory<float>> Limit(IEnumerable<ReadOnlyMemory<float>> chunks, long rows, int width)

@@ -1,3 +1,5 @@
+using Mechanist.Numerics;
+
 namespace Mechanist.Activations;
 
 /// <summary>
@@ -24,7 +26,7 @@ public sealed class RandomPermutation
         _halfBits = Math.Max(1, (bits + 1) / 2);
         _halfMask = (1UL << _halfBits) - 1;
         ulong state = key;
-        for (int i = 0; i < Rounds; i++) _keys[i] = SplitMix64(ref state);
+        for (int i = 0; i < Rounds; i++) _keys[i] = SplitMix64.Next(ref state);
     }
 
     /// <summary>The element at position <paramref name="index"/> of the permuted order.</summary>
@@ -44,24 +46,10 @@ public sealed class RandomPermutation
         ulong left = x >> _halfBits, right = x & _halfMask;
         for (int r = 0; r < Rounds; r++)
         {
-            ulong next = left ^ (Mix(right ^ _keys[r]) & _halfMask);
+            ulong next = left ^ (SplitMix64.Mix(right ^ _keys[r]) & _halfMask);
             left = right;
             right = next;
         }
         return (left << _halfBits) | right;
-    }
-
-    /// <summary>SplitMix64's output function: a strong 64-bit mixer.</summary>
-    internal static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    internal static ulong SplitMix64(ref ulong state)
-    {
-        state += 0x9E3779B97F4A7C15UL;
-        return Mix(state);
     }
 }

@@ -1,3 +1,5 @@
+using Mechanist.Numerics;
+
 namespace Mechanist.Explain;
 
 /// <summary>
@@ -73,7 +75,7 @@ public sealed record EvidenceSplit(
         // string.GetHashCode is randomised per process, so the kind is hashed with FNV-1a instead.
         ulong kindHash = 14695981039346656037UL;
         foreach (char c in unit.Kind) kindHash = (kindHash ^ c) * 1099511628211UL;
-        var rng = new SplitMix(((ulong)seed * 0x9E3779B97F4A7C15UL) ^ (ulong)(uint)unit.Id ^ kindHash);
+        var rng = new SplitMix64(((ulong)seed * SplitMix64.Gamma) ^ (ulong)(uint)unit.Id ^ kindHash);
         var heldOut = new List<HeldOutRecord>();
 
         var (topExplain, topHeld) = Halve(unit.Top, 0.6, ref rng);
@@ -93,7 +95,7 @@ public sealed record EvidenceSplit(
     }
 
     /// <summary>Shuffles a copy and takes ceil(fraction·n) for explaining (one stays held out when n ≥ 2).</summary>
-    static (List<ActivationRecord>, List<ActivationRecord>) Halve(IReadOnlyList<ActivationRecord> records, double fraction, ref SplitMix rng)
+    static (List<ActivationRecord>, List<ActivationRecord>) Halve(IReadOnlyList<ActivationRecord> records, double fraction, ref SplitMix64 rng)
     {
         var order = records.ToArray();
         for (int i = order.Length - 1; i > 0; i--)
@@ -107,18 +109,3 @@ public sealed record EvidenceSplit(
     }
 }
 
-/// <summary>SplitMix64: a tiny seeded generator whose sequence never changes between .NET versions.</summary>
-struct SplitMix(ulong state)
-{
-    ulong _state = state;
-
-    public ulong Next()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
-}

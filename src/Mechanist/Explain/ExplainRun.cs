@@ -1,3 +1,5 @@
+using Mechanist.Numerics;
+
 namespace Mechanist.Explain;
 
 /// <summary>What a run did, for the closing lines of the command.</summary>
@@ -112,7 +114,7 @@ public sealed class ExplainRun(IExplainer explainer, ISimulator simulator, IDete
     static List<HeldOutRecord> DetectionContexts(EvidenceSplit split, int seed)
     {
         var list = split.HeldOut.ToList();
-        var rng = new SplitMix((ulong)(uint)seed + 17);
+        var rng = new SplitMix64((ulong)(uint)seed + 17);
         for (int i = list.Count - 1; i > 0; i--)
         {
             int j = (int)(rng.Next() % (ulong)(i + 1));

@@ -16,7 +16,7 @@ public sealed record ExplainSettings
     public string? Kind { get; init; }
     public IReadOnlySet<int>? Ids { get; init; }
     public int? Limit { get; init; }
-    /// <summary>Results file; null for explanations.jsonl in the feature store (or beside evidence.jsonl).</summary>
+    /// <summary>Results file; null for this explainer run's own file in the feature store (or beside evidence.jsonl): <see cref="ExplanationFiles.FileName"/>.</summary>
     public string? OutPath { get; init; }
 }
 
@@ -24,16 +24,17 @@ public sealed record ExplainStageResult(string OutPath, RunSummary Summary, IRea
 
 /// <summary>
 /// The explain stage as one call: read units from a feature store (or an evidence.jsonl), explain and score
-/// each, append results to explanations.jsonl as they finish, resume what an earlier run left.
+/// each, append results to the explainer run's own file as they finish (<see cref="ExplanationFiles"/>: the
+/// built-in explainer's beside an LLM's, each resumable), resume what an earlier run of the same explainer left.
 /// </summary>
 public static class ExplainStage
 {
-    public const string ResultsFile = "explanations.jsonl";
     const string StoreManifest = "features.json", EvidenceFileName = "evidence.jsonl";
 
-    /// <summary>Where results go for <paramref name="features"/>: the store folder, or beside the evidence file.</summary>
+    /// <summary>Where results go for <paramref name="features"/>: this explainer run's file in the store folder, or beside the evidence file.</summary>
     public static string OutPath(string features, ExplainSettings settings) =>
-        settings.OutPath ?? Path.Combine(IsStore(features) ? Path.GetFullPath(features) : Path.GetDirectoryName(EvidencePath(features))!, ResultsFile);
+        settings.OutPath ?? Path.Combine(IsStore(features) ? Path.GetFullPath(features) : Path.GetDirectoryName(EvidencePath(features))!,
+            ExplanationFiles.FileName(settings.Llm is null ? BuiltinExplainer.Name : LlmExplainer.Name, settings.Llm?.Model, settings.Seed));
 
     public static async Task<ExplainStageResult> RunAsync(string features, ExplainSettings settings, IProgressReporter progress, CancellationToken cancel)
     {
@@ -57,7 +58,7 @@ public static class ExplainStage
         IDetector detector = chat is null ? new RuleSimulator() : new LlmDetector(chat);
 
         using var store = ExplanationStore.Open(outPath);
-        RefuseMixing(store, chat is null ? BuiltinExplainer.Name : "llm", chat?.Options.Model, settings.Seed);
+        RefuseMixing(store, chat is null ? BuiltinExplainer.Name : LlmExplainer.Name, chat?.Options.Model, settings.Seed);
 
         using var bar = progress.Start("explaining", total, "unit");
         var run = new ExplainRun(explainer, simulator, detector)
@@ -77,7 +78,10 @@ public static class ExplainStage
         return new ExplainStageResult(outPath, summary, KindSummary.Of(store.Results), chat?.Usage);
     }
 
-    /// <summary>Resuming must not mix explainers, models or splits in one file: their scores are not comparable.</summary>
+    /// <summary>
+    /// Resuming must not mix explainers, models or splits in one file: their scores are not comparable. Each run
+    /// has its own file in a store, so this refuses only a --out file that another run wrote.
+    /// </summary>
     static void RefuseMixing(ExplanationStore store, string explainer, string? model, int seed)
     {
         var other = store.Results.FirstOrDefault(r => r.Explanation != BuiltinExplainer.NeverFires

@@ -4,9 +4,9 @@ using System.Text.Json;
 namespace Mechanist.Explain;
 
 /// <summary>
-/// The explain stage's results, two JSON Lines files appended as each unit finishes:
-/// <c>explanations.jsonl</c> (units with an explanation; the feature store and browser read it) and
-/// <c>explanations.failures.jsonl</c> beside it (units whose explainer failed, with their error counts; a
+/// One explainer run's results, two JSON Lines files appended as each unit finishes: the results file
+/// (units with an explanation, e.g. <c>explanations.jsonl</c>; the feature store reads every run's, see
+/// <see cref="ExplanationFiles"/>) and its <c>*.failures.jsonl</c> beside it (units whose explainer failed, with their error counts; a
 /// resumed run retries them). When a unit appears twice in a file the last line wins; units in
 /// explanations.jsonl are skipped by a resumed run.
 /// </summary>
@@ -48,6 +48,13 @@ public sealed class ExplanationStore : IDisposable
     /// <summary>Every explained unit's latest result, in (kind, id) order.</summary>
     public static IReadOnlyList<ExplanationResult> ReadAll(string path) =>
         JsonLinesLog.Read(path, requireExplanation: true).Values.OrderBy(r => r.Kind, StringComparer.Ordinal).ThenBy(r => r.Id).ToList();
+
+    /// <summary>
+    /// Every line of a results file with its line number, in file order (a unit may appear more than once;
+    /// the last wins): for readers that check each record against something else, e.g. a feature store's ids.
+    /// </summary>
+    public static IReadOnlyList<(int Line, ExplanationResult Result)> ReadLines(string path) =>
+        JsonLinesLog.ReadLines(path, requireExplanation: true);
 
     /// <summary>Units that failed and have not been explained since, with their errors.</summary>
     public static IReadOnlyList<ExplanationResult> ReadFailures(string path)
@@ -137,9 +144,24 @@ sealed class JsonLinesLog : IDisposable
         return ReadFrom(file, path, requireExplanation).Results;
     }
 
+    public static List<(int Line, ExplanationResult Result)> ReadLines(string path, bool requireExplanation)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return ParseLines(file, path, requireExplanation).Lines;
+    }
+
     static (Dictionary<(string, int), ExplanationResult> Results, long ValidLength) ReadFrom(FileStream file, string path, bool requireExplanation)
     {
+        var (lines, valid) = ParseLines(file, path, requireExplanation);
         var results = new Dictionary<(string, int), ExplanationResult>();
+        foreach (var (_, r) in lines) results[(r.Kind, r.Id)] = r;
+        return (results, valid);
+    }
+
+    /// <summary>The whole lines of the file, parsed; the length up to the last newline (a torn last line is left out).</summary>
+    static (List<(int Line, ExplanationResult Result)> Lines, long ValidLength) ParseLines(FileStream file, string path, bool requireExplanation)
+    {
+        var results = new List<(int, ExplanationResult)>();
         file.Seek(0, SeekOrigin.Begin);
         var bytes = new byte[file.Length];
         file.ReadExactly(bytes);
@@ -156,8 +178,9 @@ sealed class JsonLinesLog : IDisposable
                 try { r = JsonSerializer.Deserialize<ExplanationResult>(span, ExplanationResult.Json); }
                 catch (JsonException e) { throw new DataFormatError(path, $"line {line}", $"not a valid explanation record ({e.Message})", e); }
                 if (r is null) throw new DataFormatError(path, $"line {line}", "null record");
-                if (requireExplanation && string.IsNullOrEmpty(r.Explanation)) throw new DataFormatError(path, $"line {line}: explanation", "missing");
-                results[(r.Kind, r.Id)] = r;
+                if (requireExplanation && string.IsNullOrEmpty(r.Explanation)) throw new DataFormatError(path, $"line {line}.explanation", "missing");
+                if (r.Kind is not ("feature" or "neuron")) throw new DataFormatError(path, $"line {line}.kind", $"expected \"feature\" or \"neuron\", found \"{r.Kind}\"");
+                results.Add((line, r));
             }
             start = end + 1;
         }

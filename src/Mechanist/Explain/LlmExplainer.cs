@@ -19,6 +19,7 @@ public enum PromptStyle
 /// </summary>
 public sealed class LlmExplainer(ChatClient chat, PromptStyle style = PromptStyle.Marked) : IExplainer
 {
+    public const string Name = "llm";
     public int TopExamples { get; init; } = 10;
     public int PerInterval { get; init; } = 2;
     public int RandomExamples { get; init; } = 3;
@@ -35,7 +36,7 @@ public sealed class LlmExplainer(ChatClient chat, PromptStyle style = PromptStyl
         var prompt = Prompt(unit, split);
         string? text = await chat.AskAsync([new ChatMessage("system", System), new ChatMessage("user", prompt)],
             ReplyParser.Explanation, errors, cancel).ConfigureAwait(false);
-        return new Explanation(text, "llm", chat.Options.Model);
+        return new Explanation(text, Name, chat.Options.Model);
     }
 
     public string Prompt(UnitEvidence unit, EvidenceSplit split)

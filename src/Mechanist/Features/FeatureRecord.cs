@@ -60,13 +60,31 @@ public sealed record LogitEffects(TokenValue[] Top, TokenValue[] Bottom, Histogr
 /// <summary>Another unit of the same kind and its cosine similarity (decoder directions for features).</summary>
 public sealed record Neighbour(int Id, float Cosine);
 
-/// <summary>An explanation from the explain stage (`explanations.jsonl`), merged in when present.</summary>
-public sealed record Explanation(string Text, float? Score, string? Explainer, IReadOnlyDictionary<string, float> Scores);
+/// <summary>
+/// An explanation from one explainer run (the explain stage's `explanations*.jsonl` in the store), merged in
+/// when present. <see cref="Score"/> is the simulation correlation; <see cref="Scores"/> every score by name.
+/// </summary>
+public sealed record Explanation(string Text, float? Score, string? Explainer, IReadOnlyDictionary<string, float> Scores)
+{
+    /// <summary>The language model that wrote it (null for the built-in explainer).</summary>
+    public string? Model { get; init; }
+    /// <summary>Who predicted the held-out activations for <see cref="Score"/>: "rule" (built-in) or "llm".</summary>
+    public string? Simulator { get; init; }
+    public int Seed { get; init; }
+    /// <summary>The results file it came from.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>"builtin", or "llm (model)".</summary>
+    public string By => Explainer is null ? "unknown" : Model is null ? Explainer : $"{Explainer} ({Model})";
+}
 
 /// <summary>The per-unit numbers shown in lists: cheap, read from the fixed-size index.</summary>
 public sealed record UnitSummary(UnitKind Kind, int Id, float Density, float MaxActivation, float MeanActivation,
     int[] TopTokenIds, Explanation? Explanation)
 {
+    /// <summary>Every explainer run's explanation of this unit, the shown one (<see cref="Explanation"/>) first.</summary>
+    public IReadOnlyList<Explanation> Explanations { get; init; } = [];
+
     /// <summary>A unit that never fired over the analysed tokens.</summary>
     public bool IsDead => Density <= 0;
 }
@@ -102,6 +120,8 @@ public sealed record FeatureRecord
     public LogitEffects Logits { get; init; } = LogitEffects.Empty;
     /// <summary>Nearest units of the same kind, most similar first.</summary>
     public Neighbour[] Nearest { get; init; } = [];
-    /// <summary>Filled by the store from `explanations.jsonl`; ignored by the writer.</summary>
+    /// <summary>Filled by the store from its explanations files (the best one); ignored by the writer.</summary>
     public Explanation? Explanation { get; init; }
+    /// <summary>Every explainer run's explanation, best first; ignored by the writer.</summary>
+    public IReadOnlyList<Explanation> Explanations { get; init; } = [];
 }

@@ -15,7 +15,7 @@ public enum UnitSort { Id, Density, MaxActivation, Score }
 public sealed unsafe class FeatureStore : IDisposable
 {
     readonly Dictionary<UnitKind, KindReader> kinds = [];
-    readonly Dictionary<(UnitKind, int), Explanation> explanations;
+    StoreExplanations explanations = new();
     readonly Dictionary<(UnitKind, UnitSort), int[]> orders = [], ranks = [];
     readonly Dictionary<UnitKind, Dictionary<int, List<(int Rank, int Id)>>> tokenIndex = [];
     readonly int tokenIdBytes;
@@ -26,13 +26,16 @@ public sealed unsafe class FeatureStore : IDisposable
     /// <summary>Display string of every token id.</summary>
     public IReadOnlyList<string> Vocabulary { get; }
     public IReadOnlyList<UnitKind> Kinds => [.. kinds.Keys.Order()];
+    /// <summary>Units with at least one explanation.</summary>
     public int ExplanationCount => explanations.Count;
 
     FeatureStore(string dir, FeatureStoreSource source, string[] vocabulary, int tokenIdBytes)
     {
         Directory = dir; Source = source; Vocabulary = vocabulary; this.tokenIdBytes = tokenIdBytes;
-        explanations = [];
     }
+
+    /// <summary>The store's own manifest (features.json), written last: hash it to know the store changed.</summary>
+    public static string ManifestPath(string dir) => Path.Combine(dir, StoreLayout.ManifestFile);
 
     public static FeatureStore Open(string dir)
     {
@@ -72,7 +75,7 @@ public sealed unsafe class FeatureStore : IDisposable
                 store.kinds[kind] = KindReader.Open(kind, u.Count,
                     SafeChild(dir, u.Index, manifestPath, $"units[{i}].index"), SafeChild(dir, u.Data, manifestPath, $"units[{i}].data"));
             }
-            store.LoadExplanations(Path.Combine(dir, StoreLayout.ExplanationsFile));
+            store.explanations = StoreExplanations.Load(dir, store.Contains, store.UnitCount);
             return store;
         }
         catch
@@ -94,8 +97,11 @@ public sealed unsafe class FeatureStore : IDisposable
         int n = IndexRecord.ReadTopCount(r);
         var top = new int[n];
         for (int i = 0; i < n; i++) top[i] = IndexRecord.ReadTopToken(r, i);
-        explanations.TryGetValue((kind, id), out var explanation);
-        return new UnitSummary(kind, id, IndexRecord.ReadDensity(r), IndexRecord.ReadMax(r), IndexRecord.ReadMean(r), top, explanation);
+        var all = explanations.Of(kind, id);
+        return new UnitSummary(kind, id, IndexRecord.ReadDensity(r), IndexRecord.ReadMax(r), IndexRecord.ReadMean(r), top, all.Count > 0 ? all[0] : null)
+        {
+            Explanations = all,
+        };
     }
 
     /// <summary>Reads one unit's page data (its blob only) with token strings filled in.</summary>
@@ -132,7 +138,7 @@ public sealed unsafe class FeatureStore : IDisposable
                     {
                         UnitSort.Density => IndexRecord.ReadDensity(k.Record(i)),
                         UnitSort.MaxActivation => IndexRecord.ReadMax(k.Record(i)),
-                        _ => explanations.TryGetValue((kind, i), out var e) && e.Score is float s ? s : float.NegativeInfinity,
+                        _ => explanations.Best(kind, i)?.Score ?? float.NegativeInfinity,
                     });
                 Array.Sort(keys, ids); // introsort is unstable: restore id order inside ties
                 for (int start = 0; start < n;)
@@ -205,8 +211,8 @@ public sealed unsafe class FeatureStore : IDisposable
     {
         text = text.Trim();
         if (text.Length == 0) return [];
-        return explanations.Where(e => e.Key.Item1 == kind && e.Value.Text.Contains(text, StringComparison.OrdinalIgnoreCase))
-            .OrderByDescending(e => e.Value.Score ?? float.NegativeInfinity).ThenBy(e => e.Key.Item2).Select(e => e.Key.Item2).ToList();
+        return explanations.Matching(text).Where(u => u.Kind == kind)
+            .OrderByDescending(u => u.Best.Score ?? float.NegativeInfinity).ThenBy(u => u.Id).Select(u => u.Id).ToList();
     }
 
     /// <summary>Histogram of log10(density) over the units that fired, and how many never fired.</summary>
@@ -242,43 +248,6 @@ public sealed unsafe class FeatureStore : IDisposable
         if (string.IsNullOrEmpty(name) || name != Path.GetFileName(name) || name is "." or "..")
             throw new DataFormatError(manifestPath, field, $"must be a file name inside the store folder, found \"{name}\"");
         return Path.Combine(dir, name);
-    }
-
-    void LoadExplanations(string path)
-    {
-        if (!File.Exists(path)) return;
-        int lineNo = 0;
-        foreach (string line in File.ReadLines(path))
-        {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string field = $"line {lineNo}";
-            JsonElement e;
-            try { e = JsonDocument.Parse(line).RootElement; }
-            catch (JsonException ex) { throw new DataFormatError(path, field, "not JSON: " + ex.Message, ex); }
-            if (e.ValueKind != JsonValueKind.Object) throw new DataFormatError(path, field, "expected a JSON object");
-            var kind = UnitKind.Feature;
-            if (e.TryGetProperty("kind", out var k) && !UnitKinds.TryParse(k.GetString(), out kind))
-                throw new DataFormatError(path, field + ".kind", $"expected \"feature\" or \"neuron\", found {k}");
-            if (!e.TryGetProperty("id", out var idEl) || !idEl.TryGetInt32(out int id) || !Contains(kind, id))
-                throw new DataFormatError(path, field + ".id", $"missing or not a {kind.Name()} id of this store (0..{UnitCount(kind) - 1})");
-            if (!e.TryGetProperty("explanation", out var text) || text.ValueKind != JsonValueKind.String)
-                throw new DataFormatError(path, field + ".explanation", "missing or not a string");
-            float? score = null;
-            if (e.TryGetProperty("score", out var s) && s.ValueKind != JsonValueKind.Null)
-            {
-                // The explain stage writes "NaN" (a string) for a correlation over constant values: no score.
-                if (s.ValueKind == JsonValueKind.String && s.GetString() is "NaN" or "Infinity" or "-Infinity") score = null;
-                else if (s.ValueKind == JsonValueKind.Number && float.IsFinite(s.GetSingle())) score = s.GetSingle();
-                else throw new DataFormatError(path, field + ".score", $"not a number ({s})");
-            }
-            var scores = new Dictionary<string, float>();
-            if (e.TryGetProperty("scores", out var ss) && ss.ValueKind == JsonValueKind.Object)
-                foreach (var p in ss.EnumerateObject())
-                    if (p.Value.ValueKind == JsonValueKind.Number) scores[p.Name] = p.Value.GetSingle();
-            string? explainer = e.TryGetProperty("explainer", out var ex2) && ex2.ValueKind == JsonValueKind.String ? ex2.GetString() : null;
-            explanations[(kind, id)] = new Explanation(text.GetString()!, score, explainer, scores);
-        }
     }
 
     /// <summary>One kind's index and data, memory-mapped.</summary>

@@ -38,7 +38,7 @@ public sealed class FeatureStoreWriter : IDisposable
     }
 
     /// <param name="outDir">The store folder; created if missing. An existing store there is replaced on <see cref="Complete"/>
-    /// (with its `explanations.jsonl` and `explanations.failures.jsonl`: they describe the old store's units).</param>
+    /// (with every explainer run's results and failures files: they describe the old store's units).</param>
     /// <param name="vocabulary">Display string of every token id (e.g. " the", "\n"), index = id.</param>
     /// <param name="featureCount">Number of SAE features; every id in [0, featureCount) must be added.</param>
     /// <param name="neuronCount">Number of model neurons at the hook to add for comparison; 0 for none.</param>
@@ -110,7 +110,7 @@ public sealed class FeatureStoreWriter : IDisposable
             // An old manifest goes first, the new one comes last: a crash in between leaves "not a store", never a mix.
             File.Delete(Path.Combine(outDir, StoreLayout.ManifestFile));
             // Explanations describe the units of the store they were made for, so they go with it (as in the demo).
-            foreach (string explanations in StoreLayout.ExplanationFiles) File.Delete(Path.Combine(outDir, explanations));
+            foreach (string explanations in Explain.ExplanationFiles.AllInStore(outDir).ToList()) File.Delete(explanations);
             foreach (string kindFile in new[] { UnitKind.Feature, UnitKind.Neuron }.SelectMany(k => new[] { StoreLayout.IndexFile(k), StoreLayout.DataFile(k) }))
                 if (!files.Contains(kindFile)) File.Delete(Path.Combine(outDir, kindFile));
             foreach (string f in files) File.Move(Path.Combine(partialDir, f), Path.Combine(outDir, f), overwrite: true);

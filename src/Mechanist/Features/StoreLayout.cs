@@ -22,19 +22,16 @@ public sealed record FeatureStoreSource
 /// <item>`vocab.json`: JSON array of token display strings, index = token id.</item>
 /// <item>`{kind}.index`: a 32-byte header then one 64-byte <see cref="IndexRecord"/> per unit, id order.</item>
 /// <item>`{kind}.data`: the units' blobs (<see cref="UnitBlob"/>), read through a memory map one unit at a time.</item>
-/// <item>`explanations.jsonl` (optional, written by the explain stage): one JSON object per line with
-/// `kind` ("feature" when absent), `id`, `explanation`, `score`, `scores`, `explainer`; beside it
-/// `explanations.failures.jsonl` (units whose explainer failed). Writing a store removes both: they describe the
-/// units of the store they were made for.</item>
+/// <item>`explanations.jsonl`, `explanations.{explainer-model-seed}.jsonl` (optional, written by the explain
+/// stage, one file per explainer run: <see cref="Explain.ExplanationFiles"/>; format: <see cref="Explain.ExplanationResult"/>,
+/// read and written only by <see cref="Explain.ExplanationStore"/>), each with its `*.failures.jsonl`. Writing a
+/// store removes them all: they describe the units of the store they were made for.</item>
 /// </list>
 /// </summary>
 static class StoreLayout
 {
     public const string ManifestFile = "features.json";
     public const string VocabularyFile = "vocab.json";
-    public const string ExplanationsFile = "explanations.jsonl";
-    /// <summary>The explain stage's files in a store folder (results, failures): removed when a new store replaces the old.</summary>
-    public static readonly string[] ExplanationFiles = [ExplanationsFile, "explanations.failures.jsonl"];
     public const string Format = "mechanist-feature-store";
     public const int Version = 1;
 

@@ -62,7 +62,7 @@ static class UnitBlob
             Kind = kind, Id = id, Density = summary.Density, MaxActivation = summary.MaxActivation,
             MeanActivation = summary.MeanActivation, ActivationHistogram = histogram, TopExamples = top,
             Intervals = intervals, RandomExamples = random, Logits = new LogitEffects(logitTop, logitBottom, logitHistogram),
-            Nearest = nearest, Explanation = summary.Explanation,
+            Nearest = nearest, Explanation = summary.Explanation, Explanations = summary.Explanations,
         };
     }
 

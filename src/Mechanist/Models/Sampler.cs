@@ -65,9 +65,9 @@ public static unsafe class Sampler
                     for (int h = 0; h < c.Heads; h++)
                     {
                         float* q = qkv.Pointer + (long)i * 3 * d + h * c.DHead;
-                        for (int j = 0; j < len; j++) ps[j] = scale * Simd.Dot(q, keys.Pointer + (long)j * d + h * c.DHead, c.DHead);
+                        for (int j = 0; j < len; j++) ps[j] = scale * VectorMath.Dot(q, keys.Pointer + (long)j * d + h * c.DHead, c.DHead);
                         Softmax.Row(ps, ps, len);
-                        Simd.Combine(z.Pointer + (long)i * d + h * c.DHead, c.DHead, ps, 1, len, values.Pointer + h * c.DHead, d);
+                        VectorMath.Combine(z.Pointer + (long)i * d + h * c.DHead, c.DHead, ps, 1, len, values.Pointer + h * c.DHead, d);
                     }
                 }
             resid = Ops.Add(resid, Ops.Linear(Ops.Constant(z), w.AttnOutWeight, w.AttnOutBias));

@@ -202,12 +202,6 @@ public sealed class Rng
         _blockIndex = block;
     }
 
-    /// <summary>SplitMix64's finaliser over the parent stream and the id: distinct ids give unrelated streams.</summary>
-    static ulong Mix(ulong parent, ulong id)
-    {
-        ulong z = parent * 0x9E3779B97F4A7C15UL + id + 0x632BE59BD9B4E019UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary>SplitMix64's mixer over the parent stream and the id: distinct ids give unrelated streams.</summary>
+    static ulong Mix(ulong parent, ulong id) => SplitMix64.Mix(parent * SplitMix64.Gamma + id + 0x632BE59BD9B4E019UL);
 }

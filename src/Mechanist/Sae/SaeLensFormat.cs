@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
+using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
 

@@ -185,7 +185,7 @@ public static class SaeTrainer
         ulong index = 0;
         foreach (var (name, width, l1, k) in o.Runs())
         {
-            var sae = SparseAutoencoder.Create(o.Architecture, data.Width, width, RandomPermutation.Mix(o.Seed + 0x9E3779B97F4A7C15UL * ++index), k > 0 ? k : 32);
+            var sae = SparseAutoencoder.Create(o.Architecture, data.Width, width, SplitMix64.Mix(o.Seed + SplitMix64.Gamma * ++index), k > 0 ? k : 32);
             median.CopyTo(sae.BDec.Value.Span);
             sae.LogThreshold?.Value.Fill((float)Math.Log(o.ThresholdInit));
             runs.Add(new SaeTrainingRun(name, sae, o, l1));

@@ -41,7 +41,7 @@ public sealed class StoreTrainingData(IActivationSource source) : ISaeTrainingDa
 
     public void Start(IProgressReporter progress, CancellationToken cancel)
     {
-        _sampler = new BatchSampler(P.TrainRows, O.BatchSize, RandomPermutation.Mix(O.Seed ^ 0x5AE5AE5AE5UL), dropLast: true);
+        _sampler = new BatchSampler(P.TrainRows, O.BatchSize, SplitMix64.Mix(O.Seed ^ 0x5AE5AE5AE5UL), dropLast: true);
         _rows = new long[O.BatchSize];
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Mechanist.Numerics;
 
 namespace Mechanist.Text;
 
@@ -26,7 +27,7 @@ sealed class PairTable
     static ulong Key(int left, int right) => ((ulong)(uint)left << 32 | (uint)right) + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int Hash(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 32);
+    static int Hash(ulong key) => (int)((key * SplitMix64.Gamma) >> 32);
 
     /// <summary>Adds the pair; false if it was already present (the existing value is kept).</summary>
     public bool TryAdd(int left, int right, int value)

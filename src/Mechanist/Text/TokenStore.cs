@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Text.Json;
+using Mechanist.Numerics;
 
 namespace Mechanist.Text;
 
@@ -289,10 +290,10 @@ public sealed class WindowSampler
     {
         var order = new int[WindowsPerEpoch];
         for (int i = 0; i < order.Length; i++) order[i] = i;
-        ulong state = SplitMix.Mix(Seed ^ SplitMix.Mix((ulong)epoch + 1));
+        ulong state = SplitMix64.Mix(Seed ^ SplitMix64.Mix((ulong)epoch + 1));
         for (int i = order.Length - 1; i > 0; i--)
         {
-            int j = (int)(SplitMix.Next(ref state) % (ulong)(i + 1));
+            int j = (int)(SplitMix64.Next(ref state) % (ulong)(i + 1));
             (order[i], order[j]) = (order[j], order[i]);
         }
         return order;

@@ -83,8 +83,8 @@ public static class TokenStoreWriter
     /// <summary>Whether document <paramref name="document"/> belongs to the valid split: a seeded hash below the fraction.</summary>
     public static bool IsValid(ulong seed, long document, double fraction)
     {
-        ulong h = SplitMix.Mix(seed ^ SplitMix.Mix((ulong)document + 0x9E3779B97F4A7C15UL));
-        return (h >> 11) * (1.0 / (1UL << 53)) < fraction;
+        ulong h = SplitMix64.Mix(seed ^ SplitMix64.Mix((ulong)document + SplitMix64.Gamma));
+        return SplitMix64.ToUnit(h) < fraction;
     }
 
     /// <summary>Reads batches on a background task and encodes them on all cores; yields them in reading order.</summary>
@@ -194,19 +194,6 @@ public static class TokenStoreWriter
 
         public TokenStoreMeta.SplitInfo Describe() => new(Tokens, _documentStarts.Count, [.. _shards], $"{name}.docs.bin");
     }
-}
-
-/// <summary>SplitMix64: a tiny, well-mixed deterministic generator for seeded hashes and shuffles.</summary>
-static class SplitMix
-{
-    public static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    public static ulong Next(ref ulong state) => Mix(state += 0x9E3779B97F4A7C15UL);
 }
 
 /// <summary>The contents of a token store's meta.json.</summary>

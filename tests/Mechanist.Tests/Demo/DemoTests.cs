@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.Cli;
 using Mechanist.Cli.Commands;
-using Mechanist.Demo;
+using Mechanist.Pipeline;
 using Mechanist.Features;
 using Mechanist.IO;
 

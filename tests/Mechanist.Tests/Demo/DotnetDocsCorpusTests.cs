@@ -1,4 +1,4 @@
-using Mechanist.Demo;
+using Mechanist.Pipeline;
 
 namespace Mechanist.Tests.Demo;
 

@@ -31,8 +31,12 @@ public class ExplainCommandTests
         Assert.StartsWith(before, File.ReadAllText(results)); // appended, nothing rewritten
         Assert.Equal(4, File.ReadAllLines(results).Length);
 
-        // Resuming with another split (or explainer, or model) would mix incomparable scores: refused.
-        Assert.Equal(1, Run("explain", "--features", dir, "--seed", "1"));
+        // Another split (or explainer, or model) writes its own file beside the first ...
+        Assert.Equal(0, Run("explain", "--features", dir, "--seed", "1"));
+        Assert.Equal(4, ExplanationStore.ReadAll(Path.Combine(dir, "explanations.builtin-seed1.jsonl")).Count);
+        Assert.Equal(4, File.ReadAllLines(results).Length);
+        // ... and mixing incomparable scores in one file given with --out is refused.
+        Assert.Equal(1, Run("explain", "--features", dir, "--seed", "2", "--out", results));
         Assert.Equal(4, File.ReadAllLines(results).Length);
         Directory.Delete(dir, true);
     }
@@ -47,7 +51,7 @@ public class ExplainCommandTests
             : new Reply.Chat("not json"));
         Environment.SetEnvironmentVariable("MECHANIST_TEST_KEY", "sk-abc");
         Assert.Equal(0, Run("explain", "--features", dir, "--llm", server.BaseUrl + "/v1", "--llm-model", "m", "--api-key-env", "MECHANIST_TEST_KEY", "--retries", "0"));
-        var r = Assert.Single(ExplanationStore.ReadAll(Path.Combine(dir, "explanations.jsonl")));
+        var r = Assert.Single(ExplanationStore.ReadAll(Path.Combine(dir, "explanations.llm-m-seed0.jsonl")));
         Assert.Equal("the word the", r.Explanation);
         Assert.True(r.Errors["unparseable"] > 0); // the simulator's replies were never JSON
         Assert.All(server.Requests, q => Assert.Equal("Bearer sk-abc", q.Authorization));
@@ -115,6 +119,48 @@ public class FeatureStoreExplainTests
         Assert.All(summary, k => Assert.InRange(k.SimulationPearson, 0.5, 1));
         var dead = store.GetSummary(Mechanist.Features.UnitKind.Feature, 11).Explanation!;
         Assert.Equal(BuiltinExplainer.NeverFires, dead.Text);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void An_llm_run_after_the_builtin_one_sits_beside_it_resumes_and_is_shown_first()
+    {
+        string dir = Mechanist.Tests.Features.FixtureStore.Build(TestPaths.NewTempDir());
+        File.Delete(Path.Combine(dir, "explanations.jsonl")); // the fixture's own explainer
+        var feature = Mechanist.Features.UnitKind.Feature;
+        int Explain(params string[] more) => CommandLine.Run(new RootCommand { ExplainCommands.Create() }, ["explain", "--features", dir, .. more], new StringWriter());
+        Assert.Equal(0, Explain());
+        string builtin = File.ReadAllText(Path.Combine(dir, "explanations.jsonl"));
+
+        // The demo's situation: the built-in explainer has run; an LLM explainer now adds its own file.
+        using var server = new ScriptedChatServer(r => r.System.Contains("[EXPLANATION]")
+            ? new Reply.Chat("[EXPLANATION]: words about unit " + r.LastUser.Length)
+            : new Reply.Chat("not json"));
+        string[] llm = ["--llm", server.BaseUrl, "--llm-model", "tiny-chat", "--retries", "0", "--kind", "feature", "--ids", "0-3"];
+        Assert.Equal(0, Explain(llm));
+        string llmFile = Path.Combine(dir, "explanations.llm-tiny-chat-seed0.jsonl");
+        Assert.Equal([0, 1, 2, 3], ExplanationStore.ReadAll(llmFile).Select(r => r.Id));
+        Assert.Equal(builtin, File.ReadAllText(Path.Combine(dir, "explanations.jsonl")));
+
+        // Re-running the same explainer resumes: nothing is asked again.
+        int asked = server.Requests.Count;
+        Assert.Equal(0, Explain(llm));
+        Assert.Equal(asked, server.Requests.Count);
+        Assert.Equal(4, File.ReadAllLines(llmFile).Length);
+
+        using var store = Mechanist.Features.FeatureStore.Open(dir);
+        var shown = store.GetSummary(feature, 1);
+        Assert.Equal("llm", shown.Explanation!.Explainer);
+        Assert.Equal(["llm", "builtin"], shown.Explanations.Select(e => e.Explainer));
+        Assert.Equal("builtin", store.GetSummary(feature, 4).Explanation!.Explainer); // only the built-in explained it
+
+        // The static export shows the same: the LLM's explanation and the built-in one listed under it.
+        string site = Path.Combine(TestPaths.NewTempDir(), "site");
+        Mechanist.Browser.StaticExport.Export(dir, site, IProgressReporter.None);
+        string page = File.ReadAllText(Path.Combine(site, "feature", "1.html"));
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(shown.Explanation.Text), page);
+        Assert.Contains("Other explanations (1)", page);
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(shown.Explanations[1].Text), page);
         Directory.Delete(dir, true);
     }
 

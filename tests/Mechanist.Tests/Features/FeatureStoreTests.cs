@@ -71,9 +71,9 @@ public class FeatureStoreTests
         string dir = WriteSmall(TestPaths.NewTempDir());
         File.WriteAllLines(Path.Combine(dir, "explanations.jsonl"),
         [
-            """{"id": 0, "explanation": "Cats on mats", "score": 0.9, "scores": {"simulation": 0.9}, "explainer": "x"}""",
+            """{"id": 0, "explanation": "Cats on mats", "scores": {"simulation_pearson": 0.9}, "explainer": "x"}""",
             "",
-            """{"kind": "feature", "id": 2, "explanation": "Sitting", "score": 0.4}""",
+            """{"kind": "feature", "id": 2, "explanation": "Sitting", "scores": {"simulation_pearson": 0.4}}""",
         ]);
         using var store = FeatureStore.Open(dir);
         Assert.Equal([0, 1, 2], store.FindByToken(UnitKind.Feature, "CAT "));
@@ -81,7 +81,7 @@ public class FeatureStoreTests
         Assert.Empty(store.FindByToken(UnitKind.Feature, "dog"));
         Assert.Equal([0], store.FindByExplanation(UnitKind.Feature, "mats"));
         Assert.Equal("Cats on mats", store.GetUnit(UnitKind.Feature, 0).Explanation!.Text);
-        Assert.Equal(0.9f, store.GetSummary(UnitKind.Feature, 0).Explanation!.Scores["simulation"]);
+        Assert.Equal(0.9f, store.GetSummary(UnitKind.Feature, 0).Explanation!.Scores["simulation_pearson"]);
         Assert.Equal([0, 2, 1], store.Order(UnitKind.Feature, UnitSort.Score));
         Assert.Equal([2, 1, 0], store.Order(UnitKind.Feature, UnitSort.Density));
     }
@@ -178,6 +178,40 @@ public class FeatureStoreTests
         var e = Assert.Throws<DataFormatError>(() => store.GetUnit(UnitKind.Feature, 2));
         Assert.Equal(data, e.FilePath);
         Assert.Equal("feature 2: magic", e.Field);
+    }
+
+    [Fact]
+    public void Several_explainers_sit_side_by_side_and_an_llm_explanation_is_shown_first()
+    {
+        string dir = WriteSmall(TestPaths.NewTempDir());
+        static string Line(int id, string text, string explainer, string? model, double score) =>
+            System.Text.Json.JsonSerializer.Serialize(new Mechanist.Explain.ExplanationResult
+            {
+                Kind = "feature", Id = id, Explanation = text, Explainer = explainer, Model = model, Scores = new() { SimulationPearson = score },
+            }, Mechanist.Explain.ExplanationResult.Json);
+        File.WriteAllLines(Path.Combine(dir, Mechanist.Explain.ExplanationFiles.FileName("builtin", null, 0)),
+            [Line(0, "builtin zero", "builtin", null, 0.95), Line(1, "builtin one", "builtin", null, 0.5)]);
+        File.WriteAllLines(Path.Combine(dir, Mechanist.Explain.ExplanationFiles.FileName("llm", "m", 0)), [Line(0, "llm m zero", "llm", "m", 0.7)]);
+        File.WriteAllLines(Path.Combine(dir, Mechanist.Explain.ExplanationFiles.FileName("llm", "N/7b", 0)),
+            [Line(0, "llm n zero, first try", "llm", "N/7b", 0.1), Line(0, "llm n zero", "llm", "N/7b", 0.8)]);
+        // Failures files sit beside the results and are not explanations.
+        File.WriteAllText(Path.Combine(dir, "explanations.llm-m-seed0.failures.jsonl"), "{\"id\": 99}\n");
+
+        using var store = FeatureStore.Open(dir);
+        var zero = store.GetSummary(UnitKind.Feature, 0);
+        Assert.Equal(["llm n zero", "llm m zero", "builtin zero"], zero.Explanations.Select(e => e.Text));
+        Assert.Same(zero.Explanations[0], zero.Explanation);
+        Assert.Equal("llm (N/7b)", zero.Explanation!.By);
+        Assert.Equal(["llm n zero", "llm m zero", "builtin zero"], store.GetUnit(UnitKind.Feature, 0).Explanations.Select(e => e.Text));
+        Assert.Equal("builtin one", store.GetSummary(UnitKind.Feature, 1).Explanation!.Text);
+        Assert.Equal(2, store.ExplanationCount);
+        Assert.Equal([0, 1, 2], store.Order(UnitKind.Feature, UnitSort.Score)); // by the shown explanation's score: 0.8, 0.5, none
+        Assert.Equal([0], store.FindByExplanation(UnitKind.Feature, "builtin zero")); // search reads every explanation
+
+        var page = Mechanist.Browser.UnitPage.Render(store, Mechanist.Browser.ServerLinks.Instance, UnitKind.Feature, 0);
+        Assert.Contains("llm n zero", page[..page.IndexOf("other-explanations", StringComparison.Ordinal)]);
+        Assert.Contains("Other explanations (2)", page);
+        Assert.Contains("builtin zero", page);
     }
 
     [Fact]

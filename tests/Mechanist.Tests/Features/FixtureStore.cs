@@ -69,11 +69,11 @@ public static class FixtureStore
         writer.Complete();
 
         var lines = Enumerable.Range(0, Features).Where(f => f % 3 == 0 && !IsDead(UnitKind.Feature, f)).Select(f =>
-            System.Text.Json.JsonSerializer.Serialize(new
+            System.Text.Json.JsonSerializer.Serialize(new Mechanist.Explain.ExplanationResult
             {
-                kind = "feature", id = f, explanation = Explanations(f)[f % 2], score = 0.3 + 0.6 * ((f * 37) % 100) / 100.0,
-                scores = new { simulation = 0.5, detection = 0.8 }, explainer = "fixture",
-            }));
+                Kind = "feature", Id = f, Explanation = Explanations(f)[f % 2], Explainer = "fixture",
+                Scores = new() { SimulationPearson = 0.3 + 0.6 * ((f * 37) % 100) / 100.0, DetectionBalancedAccuracy = 0.8 },
+            }, Mechanist.Explain.ExplanationResult.Json));
         File.WriteAllLines(Path.Combine(dir, "explanations.jsonl"), lines);
         return dir;
     }

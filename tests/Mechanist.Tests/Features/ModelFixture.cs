@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using Mechanist.Demo;
+using Mechanist.Pipeline;
 using Mechanist.Features;
 
 namespace Mechanist.Tests.Features;

@@ -1,4 +1,5 @@
 using Mechanist.Models;
+using Mechanist.Numerics;
 using Mechanist.Numerics.Kernels;
 
 namespace Mechanist.Tests.Models;

@@ -192,14 +192,7 @@ public sealed class UnitStatistics
 
     /// <summary>The sampling key of a firing: a hash of (seed, unit, token), so samples do not depend on batch order or threads.</summary>
     internal static ulong SampleKey(ulong seed, int unit, long token) =>
-        Mix(Mix(seed ^ 0x5851F42D4C957F2DUL) ^ Mix((ulong)token * 0x9E3779B97F4A7C15UL + (ulong)unit));
-
-    static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+        SplitMix64.Mix(SplitMix64.Mix(seed ^ 0x5851F42D4C957F2DUL) ^ SplitMix64.Mix((ulong)token * SplitMix64.Gamma + (ulong)unit));
 
     /// <summary>Doubles R until v &lt; R, merging fine bins and sample slots in pairs (the first firing just sets R).</summary>
     void Grow(int u, float v)

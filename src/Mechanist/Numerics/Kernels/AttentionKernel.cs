@@ -5,7 +5,7 @@ namespace Mechanist.Numerics.Kernels;
 /// <summary>
 /// Fused multi-head attention over [batch, seq, heads·dHead] rows: scores = scale·q·kᵀ, optional causal
 /// mask, softmax, z = pattern·v. Work is split over batch×head slices; each slice keeps kᵀ (or vᵀ) for its
-/// head in a small transposed buffer so every inner loop is a register-blocked multiply-add (<see cref="Simd.Combine"/>).
+/// head in a small transposed buffer so every inner loop is a register-blocked multiply-add (<see cref="VectorMath.Combine"/>).
 /// Q, K and V may live inside one fused [.., 3·d] tensor: each has its own pointer and row stride.
 /// </summary>
 public static unsafe class AttentionKernel
@@ -35,10 +35,10 @@ public static unsafe class AttentionKernel
                         int len = s.Causal ? i + 1 : s.Seq;
                         T* prow = p + (long)i * s.Seq;
                         new Span<T>(prow, s.Seq).Clear();
-                        Simd.Combine(prow, len, q + (rowBase + i) * ldq + col, 1, s.DHead, ktp, s.Seq);
+                        VectorMath.Combine(prow, len, q + (rowBase + i) * ldq + col, 1, s.DHead, ktp, s.Seq);
                         for (int j = 0; j < len; j++) prow[j] *= scale;
                         Softmax.Row(prow, prow, len);
-                        Simd.Combine(z + (rowBase + i) * ldz + col, s.DHead, prow, 1, len, v + rowBase * ldv + col, ldv);
+                        VectorMath.Combine(z + (rowBase + i) * ldz + col, s.DHead, prow, 1, len, v + rowBase * ldv + col, ldv);
                     }
                 }
         });
@@ -67,20 +67,20 @@ public static unsafe class AttentionKernel
                         T* prow = p + (long)i * s.Seq, dsrow = ds + (long)i * s.Seq;
                         T* dzrow = dz + (rowBase + i) * lddz + col;
                         // dP[i, j] = dz_i · v_j, then dS = P ∘ (dP − Σ_j P·dP), times the score scale.
-                        Simd.Combine(dsrow, len, dzrow, 1, s.DHead, vtp, s.Seq);
-                        T dot = Simd.Dot(prow, dsrow, len);
+                        VectorMath.Combine(dsrow, len, dzrow, 1, s.DHead, vtp, s.Seq);
+                        T dot = VectorMath.Dot(prow, dsrow, len);
                         for (int j = 0; j < len; j++) dsrow[j] = prow[j] * (dsrow[j] - dot) * scale;
                         if (dq != null)
-                            Simd.Combine(dq + (rowBase + i) * lddq + col, s.DHead, dsrow, 1, len, k + rowBase * ldk + col, ldk);
+                            VectorMath.Combine(dq + (rowBase + i) * lddq + col, s.DHead, dsrow, 1, len, k + rowBase * ldk + col, ldk);
                     }
                     for (int j = 0; j < s.Seq; j++)
                     {
                         int first = s.Causal ? j : 0, count = s.Seq - first;
                         if (dk != null)
-                            Simd.Combine(dk + (rowBase + j) * lddk + col, s.DHead, ds + (long)first * s.Seq + j, s.Seq, count,
+                            VectorMath.Combine(dk + (rowBase + j) * lddk + col, s.DHead, ds + (long)first * s.Seq + j, s.Seq, count,
                                 q + (rowBase + first) * ldq + col, ldq);
                         if (dv != null)
-                            Simd.Combine(dv + (rowBase + j) * lddv + col, s.DHead, p + (long)first * s.Seq + j, s.Seq, count,
+                            VectorMath.Combine(dv + (rowBase + j) * lddv + col, s.DHead, p + (long)first * s.Seq + j, s.Seq, count,
                                 dz + (rowBase + first) * lddz + col, lddz);
                     }
                 }

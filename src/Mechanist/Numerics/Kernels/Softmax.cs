@@ -40,7 +40,7 @@ public static unsafe class Softmax
             for (int r = s; r < e; r++)
             {
                 T* yr = py + (long)r * d, dyr = pdy + (long)r * d, dxr = pdx + (long)r * d;
-                T dot = Simd.Dot(yr, dyr, d);
+                T dot = VectorMath.Dot(yr, dyr, d);
                 for (int j = 0; j < d; j++) dxr[j] += yr[j] * (dyr[j] - dot);
             }
         });

@@ -1,4 +1,4 @@
-namespace Mechanist.Demo;
+namespace Mechanist.Pipeline;
 
 /// <summary>
 /// How long a preset should take on an idle 2-core machine, printed before the run starts. The rates come from

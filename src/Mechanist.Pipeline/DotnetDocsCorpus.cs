@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Xml;
 
-namespace Mechanist.Demo;
+namespace Mechanist.Pipeline;
 
 /// <summary>
 /// The demo's default corpus, which needs no download: the XML API documentation that ships inside the

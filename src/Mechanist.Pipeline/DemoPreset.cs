@@ -1,4 +1,4 @@
-namespace Mechanist.Demo;
+namespace Mechanist.Pipeline;
 
 /// <summary>
 /// The sizes of one demo run. <c>tiny</c> takes seconds (tests); <c>quick</c> (the default) is sized to finish

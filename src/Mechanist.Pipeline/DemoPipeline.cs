@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.Activations;
+using Mechanist.Browser;
 using Mechanist.Sae;
 using Mechanist.Explain;
 using Mechanist.Features.Statistics;
@@ -9,7 +10,7 @@ using Mechanist.IO;
 using Mechanist.Models;
 using Mechanist.Text;
 
-namespace Mechanist.Demo;
+namespace Mechanist.Pipeline;
 
 /// <summary>What `mechanist demo` was asked for.</summary>
 public sealed record DemoOptions
@@ -19,6 +20,8 @@ public sealed record DemoOptions
     public required string OutDir { get; init; }
     public DemoPreset Preset { get; init; } = DemoPreset.Quick;
     public ulong Seed { get; init; }
+    /// <summary>Also write the browser as a static site into OUT/site.</summary>
+    public bool ExportHtml { get; init; }
 }
 
 /// <summary>
@@ -39,6 +42,7 @@ public sealed class DemoPipeline(DemoOptions options)
     public string SaeDir => Path.Combine(SaeRoot, $"topk-w{p.SaeWidth}-k{p.SaeK}");
     public string EvalDir => Path.Combine(Out, "eval");
     public string FeaturesDir => Path.Combine(Out, "features");
+    public string SiteDir => Path.Combine(Out, "site");
     public const string ExplainRecord = "explain.manifest.json";
 
     /// <summary>The corpus files the later stages read: the user's, or the SDK documentation converted to JSON Lines.</summary>
@@ -47,7 +51,7 @@ public sealed class DemoPipeline(DemoOptions options)
 
     static string Rec(string dir) => Path.Combine(dir, Manifest.FileName);
 
-    /// <summary>The stages in order; the caller may append its own (the static site).</summary>
+    /// <summary>The stages in order, ending with the static site when <see cref="DemoOptions.ExportHtml"/>.</summary>
     public List<DemoStage> Stages(Action<string> log)
     {
         var stages = new List<DemoStage>();
@@ -60,6 +64,7 @@ public sealed class DemoPipeline(DemoOptions options)
         stages.Add(EvalStage());
         stages.Add(FeaturesStage());
         stages.Add(ExplainStage());
+        if (options.ExportHtml) stages.Add(SiteStage());
         return stages;
     }
 
@@ -128,27 +133,18 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = (JsonObject)JsonSerializer.SerializeToNode(ModelOptions)!,
         Run = ctx =>
         {
-            var o = ModelOptions;
-            using var train = TokenStore.Open(TokensDir, "train");
-            int context = o.Context ?? TransformerConfig.Preset(o.Preset, train.VocabSize).Context;
-            if (train.Count < context + 1) throw new UserError($"the corpus gives {train.Count:N0} training tokens, fewer than one window of {context + 1}: give more text");
-            using var validStore = TokenStore.Open(TokensDir, "valid");
-            int[] valid = TokenStoreWindows.FixedWindows(validStore, context, o.EvalWindows);
-            bool resume = ctx.CanResume && File.Exists(Path.Combine(ModelDir, Trainer.CheckpointDir, Trainer.StateFile));
-            var result = Trainer.Train(ModelDir, o, new TokenStoreWindows(train, context, o.Seed), valid, ctx.Progress, ctx.Cancel,
-                resume: resume, force: !resume);
-            // The model folder carries its tokenizer, so generate, features and the playground need nothing else.
-            TokenizerFiles.Save(TokenizerFiles.Load(TokenizerDir), ModelDir);
-            var config = ModelFiles.ReadConfig(ModelDir);
+            bool resume = ctx.CanResume && ModelTrainStage.HasCheckpoint(ModelDir);
+            var r = ModelTrainStage.Run(new ModelTrainStageOptions { Data = TokensDir, OutDir = ModelDir, Train = ModelOptions, Resume = resume, Force = !resume, Tokenizer = TokenizerDir },
+                ctx.Progress, ctx.Cancel);
+            long parameters = r.Config.ParameterCount();
             var results = new JsonObject
             {
-                ["tokens"] = result.Steps * o.Batch * context, ["train_loss"] = result.LastLoss, ["tokens_per_second"] = Math.Round(result.TokensPerSecond),
-                ["parameters"] = config.ParameterCount(),
+                ["tokens"] = r.Tokens, ["train_loss"] = r.Train.LastLoss, ["tokens_per_second"] = Math.Round(r.Train.TokensPerSecond), ["parameters"] = parameters,
             };
-            if (result.ValidationLoss is double v) results["val_loss"] = v;
-            string loss = result.ValidationLoss is double vl ? $"val loss {vl:0.00} (perplexity {Math.Exp(vl):0.0})" : $"train loss {result.LastLoss:0.00}";
+            if (r.Train.ValidationLoss is double v) results["val_loss"] = v;
+            string loss = r.Train.ValidationLoss is double vl ? $"val loss {vl:0.00} (perplexity {Math.Exp(vl):0.0})" : $"train loss {r.Train.LastLoss:0.00}";
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
-                $"{o.Preset} ({config.ParameterCount() / 1e6:0.00}M parameters), {DemoFormat.Count(result.Steps * o.Batch * context)} tokens, {loss}, {result.TokensPerSecond:N0} tok/s"), results);
+                $"{r.Options.Preset} ({parameters / 1e6:0.00}M parameters), {DemoFormat.Count(r.Tokens)} tokens, {loss}, {r.Train.TokensPerSecond:N0} tok/s"), results);
         },
     };
 
@@ -236,7 +232,6 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = new JsonObject { ["tokens"] = p.FeatureTokens, ["split"] = "train", ["neurons"] = true },
         Run = ctx =>
         {
-            DeleteExplanations();   // they describe the previous store's units
             var s = FeatureBuilder.Build(SaeDir, ModelDir, TokensDir, FeaturesDir,
                 new FeatureBuildOptions { Tokens = p.FeatureTokens, Tokenizer = ModelDir }, ctx.Progress, ctx.Cancel);
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
@@ -245,10 +240,11 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
+    /// <summary>The built-in explainer's results and failures: an explain stage that may not resume starts from none.</summary>
     void DeleteExplanations()
     {
-        string results = Path.Combine(FeaturesDir, Explain.ExplainStage.ResultsFile);
-        foreach (string file in new[] { results, Path.ChangeExtension(results, ".failures.jsonl") })
+        string results = Path.Combine(FeaturesDir, ExplanationFiles.Default);
+        foreach (string file in new[] { results, ExplanationStore.FailuresPathFor(results) })
             if (File.Exists(file)) File.Delete(file);
     }
 
@@ -269,6 +265,18 @@ public sealed class DemoPipeline(DemoOptions options)
             if (features != null) { results["feature_simulation_pearson"] = features.SimulationPearson; results["feature_top_token_pearson"] = features.TopTokenPearson; }
             if (neurons != null) { results["neuron_simulation_pearson"] = neurons.SimulationPearson; results["neuron_top_token_pearson"] = neurons.TopTokenPearson; }
             return new DemoStageResult($"{r.Summary.Explained + r.Summary.Skipped:N0} units explained by the built-in explainer{Kind(features, "features")}{Kind(neurons, "neurons")}", results);
+        },
+    };
+
+    DemoStage SiteStage() => new()
+    {
+        Name = "site", Folder = SiteDir,
+        Inputs = [Manifest.PathIn(FeaturesDir), Path.Combine(FeaturesDir, ExplainRecord)],
+        Settings = new JsonObject { ["format"] = "static html" },
+        Run = ctx =>
+        {
+            var site = StaticExport.Export(FeaturesDir, SiteDir, ctx.Progress, ctx.Cancel);
+            return new DemoStageResult($"static site, {site.Bytes / 1e6:0.0} MB → {site.IndexPage}");
         },
     };
 }

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
 
-namespace Mechanist.Demo;
+namespace Mechanist.Pipeline;
 
 /// <summary>What a stage's run function gets: where to write, whether it may continue an interrupted attempt.</summary>
 public sealed record DemoStageContext(DemoStage Stage, bool CanResume, IProgressReporter Progress, CancellationToken Cancel);

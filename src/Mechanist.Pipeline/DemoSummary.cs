@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Mechanist.Features;
 
-namespace Mechanist.Demo;
+namespace Mechanist.Pipeline;
 
 /// <summary>One feature shown in the demo's summary: its explanation, score and strongest tokens.</summary>
 public sealed record DemoFeatureExample(int Id, string Explanation, double Score, float Density, IReadOnlyList<string> TopTokens);
