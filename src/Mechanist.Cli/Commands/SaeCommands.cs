@@ -84,6 +84,7 @@ static class SaeCommands
             using var source = actsPath != null ? ActivationSource.Open(actsPath) : null;
             var info = (source as ActivationStore)?.Source;
             using var tokenStore = streamFrom != null ? TokenStore.Open(parse.GetValue(data)!, parse.GetValue(split) ?? "train") : null;
+            if (streamFrom != null) ModelTokenizer.RequireMatch(streamFrom, tokenStore!);
             using var stream = streamFrom != null
                 ? new StreamTrainingData(ModelFiles.Load(streamFrom), tokenStore!, new HarvestOptions
                 {
@@ -278,7 +279,7 @@ static class SaeCommands
         });
     }
 
-    static string? FindRepoRoot()
+    internal static string? FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Mechanist.slnx"))) dir = dir.Parent;
