@@ -151,7 +151,7 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage ActsStage() => new()
     {
         Name = "acts", Folder = ActsDir, Inputs = [Rec(ModelDir), Rec(TokensDir)],
-        Settings = new JsonObject { ["hook"] = DemoPreset.Hook, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16", ["seed"] = options.Seed },
+        Settings = new JsonObject { ["hook"] = DemoPreset.Hook.Name, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16", ["seed"] = options.Seed },
         Run = ctx =>
         {
             // Ctrl-C leaves finished shards and layout.json; the same attempt continues after them.
@@ -168,7 +168,7 @@ public sealed class DemoPipeline(DemoOptions options)
     {
         Architecture = SaeArchitecture.TopK, Widths = [p.SaeWidth], Ks = [p.SaeK], BatchSize = p.SaeBatch, Tokens = p.SaeTokens,
         WarmupSteps = p.SaeWarmupSteps, DeadWindowTokens = p.SaeDeadWindow, Seed = options.Seed, CheckpointEverySteps = 100,
-        Metadata = new SaeMetadata { ModelName = ModelDir, HookName = DemoPreset.Hook, ContextSize = info?.ContextLength, DatasetPath = TokensDir },
+        Metadata = new SaeMetadata { ModelName = ModelDir, Hook = DemoPreset.Hook, ContextSize = info?.ContextLength, DatasetPath = TokensDir },
     };
 
     DemoStage SaeStage() => new()
@@ -190,7 +190,7 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage EvalStage() => new()
     {
         Name = "eval", Folder = EvalDir, Inputs = [Rec(SaeRoot), Rec(ModelDir), Rec(TokensDir), Rec(ActsDir)],
-        Settings = new JsonObject { ["windows"] = p.EvalWindows, ["hook"] = DemoPreset.Hook },
+        Settings = new JsonObject { ["windows"] = p.EvalWindows, ["hook"] = DemoPreset.Hook.Name },
         Run = ctx =>
         {
             var sae = SaeLensFormat.Load(SaeDir);

@@ -35,7 +35,8 @@ public sealed record DemoPreset
     /// <summary>Tokens the feature statistics are computed over.</summary>
     public required long FeatureTokens { get; init; }
 
-    public const string Hook = "blocks.0.mlp.hook_post";
+    /// <summary>The demo's SAE reads the one-layer model's neurons.</summary>
+    public static Models.HookPoint Hook => Models.HookPoint.MlpPost(0);
 
     public static DemoPreset Tiny { get; } = new()
     {

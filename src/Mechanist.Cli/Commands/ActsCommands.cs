@@ -42,7 +42,7 @@ static class ActsCommands
         {
             var options = new HarvestOptions
             {
-                Hook = parse.GetValue(hook)!,
+                Hook = HookPoint.Parse(parse.GetValue(hook)!),
                 Tokens = parse.GetValue(tokens),
                 DType = ParseDType(parse.GetValue(dtype)!),
                 RowsPerContext = parse.GetValue(perContext),
@@ -109,7 +109,7 @@ sealed class SpliceEvalOptions
         var options = new SpliceOptions
         {
             Windows = parse.GetValue(_windows), Split = parse.GetValue(_split)!, Context = parse.GetValue(_context),
-            Hook = parse.GetValue(_hook), SkipFirstPosition = !parse.GetValue(_includeFirst),
+            Hook = parse.GetValue(_hook) is string h ? HookPoint.Parse(h) : null, SkipFirstPosition = !parse.GetValue(_includeFirst),
         };
         var model = ModelFiles.Load(modelDir);
         using var tokens = TokenStore.Open(data, options.Split);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Mechanist.Models;
 using Mechanist.Features.Statistics;
 
 namespace Mechanist.Cli.Commands;
@@ -45,7 +46,7 @@ static class FeaturesCommands
         {
             var options = new FeatureBuildOptions
             {
-                Tokens = parse.GetValue(tokens), Split = parse.GetValue(split)!, Context = parse.GetValue(context), Hook = parse.GetValue(hook),
+                Tokens = parse.GetValue(tokens), Split = parse.GetValue(split)!, Context = parse.GetValue(context), Hook = parse.GetValue(hook) is string h ? HookPoint.Parse(h) : null,
                 Tokenizer = parse.GetValue(tokenizer), RandomExamples = parse.GetValue(random), LogitTokens = parse.GetValue(logits),
                 Nearest = parse.GetValue(nearest), Neurons = parse.GetValue(neurons), BatchTokens = parse.GetValue(batch),
                 Statistics = new StatisticsSettings

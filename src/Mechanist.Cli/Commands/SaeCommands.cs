@@ -88,7 +88,7 @@ static class SaeCommands
             using var stream = streamFrom != null
                 ? new StreamTrainingData(ModelFiles.Load(streamFrom), tokenStore!, new HarvestOptions
                 {
-                    Hook = parse.GetValue(hook)!,
+                    Hook = HookPoint.Parse(parse.GetValue(hook)!),
                     Tokens = parse.GetValue(tokens),
                     Context = parse.GetValue(context),
                     RowsPerContext = parse.GetValue(perContext) ?? 0,
@@ -123,14 +123,14 @@ static class SaeCommands
                     ? new SaeMetadata
                     {
                         ModelName = parse.GetValue(model) ?? Path.GetFullPath(streamFrom!),
-                        HookName = parse.GetValue(hook),
+                        Hook = HookPoint.Parse(parse.GetValue(hook)!),
                         ContextSize = stream.Context,
                         DatasetPath = $"{tokenStore!.Directory} ({tokenStore.Split})",
                     }
                     : new SaeMetadata
                     {
                         ModelName = parse.GetValue(model) ?? info?.Model,
-                        HookName = parse.GetValue(hook) ?? info?.Hook,
+                        Hook = (parse.GetValue(hook) ?? info?.Hook) is string h ? HookPoint.Parse(h) : null,
                         ContextSize = info?.ContextLength,
                         DatasetPath = info?.Tokens ?? source!.Path,
                     },

@@ -1,12 +1,13 @@
 using Mechanist.IO;
+using Mechanist.Models;
 
 namespace Mechanist.Activations;
 
 /// <summary>How <see cref="Harvester"/> and <see cref="HarvestStream"/> sample activations from a model.</summary>
 public sealed record HarvestOptions
 {
-    /// <summary>TransformerLens hook point, e.g. "blocks.0.mlp.hook_post".</summary>
-    public required string Hook { get; init; }
+    /// <summary>The hook point to read, e.g. <see cref="HookPoint.MlpPost"/>(0).</summary>
+    public required HookPoint Hook { get; init; }
     /// <summary>Rows (token positions) to produce in total.</summary>
     public required long Tokens { get; init; }
     /// <summary>Tokens per context window (default: the model's context).</summary>

@@ -23,9 +23,9 @@ public sealed class HarvestSource
     public HarvestSource(Transformer<float> model, TokenStore tokens, HarvestOptions options)
     {
         options.Validate();
-        HookNames.Check(options.Hook);
-        if (!HookNames.All(model.Config).Contains(options.Hook)) // now, not at the first forward pass (after outputs are opened)
-            throw new UserError($"hook point '{options.Hook}' does not exist in this model ({model.Config.Layers} layers{(model.Config.AttentionOnly ? ", attention-only" : "")})");
+        model.Config.Check(options.Hook); // now, not at the first forward pass (after outputs are opened)
+        if (options.Hook.IsReadOnly)
+            throw new UserError($"{options.Hook}: harvest a per-token vector hook (residual, MLP, attention output, q/k/v/z), not the pattern or LayerNorm scale");
         _model = model;
         _options = options;
         Context = options.Context ?? model.Config.Context;
@@ -33,10 +33,7 @@ public sealed class HarvestSource
         if (Context < 2) throw new UserError($"a context of {Context} token leaves no position to sample");
         if (tokens.VocabSize > model.Config.Vocab)
             throw new UserError($"{tokens.Directory}: the token store's vocabulary ({tokens.VocabSize}) is larger than the model's ({model.Config.Vocab}): wrong model or tokenizer");
-        bool perHead = options.Hook.Contains(".attn.hook_");
-        Width = perHead ? model.Config.Heads * model.Config.DHead : HookNames.Width(model.Config, options.Hook);
-        if (options.Hook.EndsWith("hook_pattern") || options.Hook.EndsWith("hook_scale"))
-            throw new UserError($"{options.Hook}: harvest a per-token vector hook (residual, MLP, attention output, q/k/v/z), not the pattern or LayerNorm scale");
+        Width = options.Hook.Width(model.Config);
         _first = options.SkipFirstPosition ? 1 : 0;
         int usable = Context - _first;
         RowsPerContext = options.RowsPerContext is int k and > 0 ? Math.Min(k, usable) : usable;

@@ -57,7 +57,7 @@ public static class Harvester
         var info = new ActivationSourceInfo
         {
             Model = modelName ?? "unnamed",
-            Hook = options.Hook,
+            Hook = options.Hook.Name,
             ContextLength = source.Context,
             Tokens = $"{tokens.Directory} ({tokens.Split})",
             RowsPerContext = source.RowsPerContext,
@@ -67,7 +67,7 @@ public static class Harvester
         int bufferRows = ShuffleRows(options, d);
         using var writer = new ActivationStoreWriter(outDir, d, options.DType, info, options.ShardBytes, overwrite, "acts harvest", resume);
         var m = writer.Manifest;
-        m.Settings["hook"] = options.Hook;
+        m.Settings["hook"] = options.Hook.Name;
         m.Settings["tokens"] = options.Tokens;
         m.Settings["context"] = source.Context;
         m.Settings["per_context"] = source.RowsPerContext;

@@ -19,28 +19,27 @@ public sealed class ModelFeatureEncoder : IFeatureEncoder
     readonly Transformer<float> model;
     readonly SparseAutoencoder sae;
     readonly BpeTokenizer tokenizer;
-    readonly string hook;
+    readonly HookPoint hook;
     readonly int top;
     readonly Lock gate = new();
 
-    public ModelFeatureEncoder(Transformer<float> model, SparseAutoencoder sae, BpeTokenizer tokenizer, string hook, int top = 5)
+    public ModelFeatureEncoder(Transformer<float> model, SparseAutoencoder sae, BpeTokenizer tokenizer, HookPoint hook, int top = 5)
     {
-        HookNames.Check(hook);
-        int width = HookNames.Width(model.Config, hook);
+        int width = model.Config.Check(hook).Width(model.Config);
         if (width != sae.DIn) throw new UserError($"the SAE reads {sae.DIn} values per token but {hook} of this model has {width}");
         if (tokenizer.VocabSize > model.Config.Vocab) throw new UserError($"the tokenizer has {tokenizer.VocabSize} tokens, the model only {model.Config.Vocab}");
         (this.model, this.sae, this.tokenizer, this.hook, this.top) = (model, sae, tokenizer, hook, Math.Max(1, top));
     }
 
     /// <summary>Loads the model, the SAE and a tokenizer (given, else the model folder's, else the one recorded with the SAE's token store).</summary>
-    public static ModelFeatureEncoder Load(string modelDir, string saeDir, string? tokenizer = null, string? hook = null, int top = 5)
+    public static ModelFeatureEncoder Load(string modelDir, string saeDir, string? tokenizer = null, HookPoint? hook = null, int top = 5)
     {
         var sae = SaeLensFormat.Load(saeDir);
         var model = ModelFiles.Load(modelDir);
         string tokenizerPath = tokenizer ?? FindTokenizer(modelDir, sae)
             ?? throw new UserError($"no tokenizer for the playground: none in {modelDir}, and the SAE's dataset_path names no token store with one");
         return new ModelFeatureEncoder(model, sae, TokenizerFiles.Load(tokenizerPath),
-            hook ?? sae.Metadata.HookName ?? throw new UserError($"{saeDir}: the SAE does not say which hook it reads (hook_name)"), top);
+            hook ?? sae.Metadata.Hook ?? throw new UserError($"{saeDir}: the SAE does not say which hook it reads (hook_name)"), top);
     }
 
     /// <summary>
@@ -56,7 +55,7 @@ public sealed class ModelFeatureEncoder : IFeatureEncoder
         else if (string.IsNullOrEmpty(source.Sae) || !File.Exists(Path.Combine(source.Sae, SaeLensFormat.ConfigFile)))
             reason = $"the store's SAE ({(string.IsNullOrEmpty(source.Sae) ? "not recorded" : source.Sae)}) is not there";
         if (reason != null) return null;
-        try { return Load(source.Model, source.Sae, hook: string.IsNullOrEmpty(source.Hook) ? null : source.Hook); }
+        try { return Load(source.Model, source.Sae, hook: string.IsNullOrEmpty(source.Hook) ? null : HookPoint.Parse(source.Hook)); }
         catch (UserError e) { reason = e.Message; return null; }
     }
 

@@ -118,88 +118,85 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// Runs the model only as far as hook point <paramref name="name"/> and returns that activation (after
+    /// Runs the model only as far as hook point <paramref name="point"/> and returns that activation (after
     /// any hooks on it): harvesting activations skips the rest of the model, the unembedding included.
     /// </summary>
-    public Tensor<T> RunToHook(int[] tokens, int batch, int seq, string name, Hooks<T>? hooks = null)
-    {
-        HookNames.Check(name);
-        try
-        {
-            new Pass(this, hooks, name).Run(tokens, batch, seq);
-        }
-        catch (StopAtHook stop)
-        {
-            return ((Var<T>)stop.Activation).Value;
-        }
-        throw new UserError($"hook point '{name}' does not exist in this model ({Config.Layers} layers{(Config.AttentionOnly ? ", attention-only" : "")})");
-    }
+    public Tensor<T> RunToHook(int[] tokens, int batch, int seq, HookPoint point, Hooks<T>? hooks = null)
+        => new Pass(this, hooks, Config.Check(point)).Run(tokens, batch, seq).Value;
 
-    /// <summary>Logits plus the activations at the named hook points (in their hook shapes).</summary>
-    public (Var<T> Logits, Dictionary<string, Tensor<T>> Cache) RunWithCache(int[] tokens, int batch, int seq,
-        IEnumerable<string> names, Hooks<T>? hooks = null)
+    /// <summary>Logits plus the activations at the given hook points (in their hook shapes).</summary>
+    public (Var<T> Logits, Dictionary<HookPoint, Tensor<T>> Cache) RunWithCache(int[] tokens, int batch, int seq,
+        IEnumerable<HookPoint> points, Hooks<T>? hooks = null)
     {
         hooks ??= new Hooks<T>();
-        var cache = new Dictionary<string, Tensor<T>>(StringComparer.Ordinal);
-        foreach (string name in names.Distinct()) hooks.Read(name, t => cache[name] = t);
+        var cache = new Dictionary<HookPoint, Tensor<T>>();
+        foreach (var point in points.Distinct()) hooks.Read(point, t => cache[point] = t);
         var logits = Forward(tokens, batch, seq, hooks);
         return (logits, cache);
     }
 
-    sealed class StopAtHook(object activation) : Exception
+    /// <summary>
+    /// One forward pass: the hooks to run and, optionally, the point to stop after. A stopped pass returns the
+    /// activation there instead of the logits; the steps after it are skipped (each sublayer returns null once
+    /// the pass has stopped).
+    /// </summary>
+    sealed class Pass
     {
-        public object Activation { get; } = activation;
-    }
-
-    /// <summary>One forward pass: the hooks to run and where to stop.</summary>
-    sealed class Pass(Transformer<T> model, Hooks<T>? hooks, string? stopAt)
-    {
-        readonly TransformerConfig _c = model.Config;
+        readonly Transformer<T> _model;
+        readonly TransformerConfig _c;
+        readonly Hooks<T>? _hooks;
+        readonly HookPoint? _stopAt;
+        Var<T>? _reached;
         int _batch, _seq;
 
-        Var<T> Hook(string name, Var<T> x)
+        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt)
         {
-            if (hooks != null) x = hooks.Run(name, x);
-            if (stopAt != null && stopAt == name) throw new StopAtHook(x);
-            return x;
+            (_model, _c, _hooks, _stopAt) = (model, model.Config, hooks, stopAt);
+            if (hooks != null) foreach (var point in hooks.Points) _c.Check(point);
         }
 
-        bool Hooked(string name) => (hooks?.Has(name) ?? false) || stopAt == name;
+        bool Stopped => _reached != null;
 
-        /// <summary>Hook on a [b, p, d] tensor viewed per head as [b, p, h, d_head].</summary>
-        Var<T> HeadHook(string name, Var<T> x)
+        bool Hooked(HookPoint point) => (_hooks?.Has(point) ?? false) || _stopAt == point;
+
+        /// <summary>Runs the hooks at <paramref name="point"/>; per-head points see [b, p, h, d_head] and give back [b, p, d].</summary>
+        Var<T> Hook(HookPoint point, Var<T> x)
         {
-            if (!Hooked(name)) return x;
-            var y = Hook(name, Ops.Reshape(x, _batch, _seq, _c.Heads, _c.DHead));
-            return Ops.Reshape(y, _batch, _seq, _c.DModel);
+            if (Stopped || !Hooked(point)) return x;
+            bool perHead = point.IsPerHead;
+            if (perHead) x = Ops.Reshape(x, _batch, _seq, _c.Heads, _c.DHead);
+            if (_hooks != null) x = _hooks.Run(point, x);
+            if (_stopAt == point) _reached = x;
+            return perHead ? Ops.Reshape(x, _batch, _seq, _c.DModel) : x;
         }
 
         /// <summary>Read-only hook points (computed for inspection; the pass does not read them back).</summary>
-        void ReadOnlyHook(string name, Func<Tensor<T>> make)
+        void ReadOnlyHook(HookPoint point, Func<Tensor<T>> make)
         {
-            if (!Hooked(name)) return;
+            if (Stopped || !Hooked(point)) return;
             var value = Ops.Constant(make());
-            if (!ReferenceEquals(Hook(name, value), value))
-                throw new UserError($"hook point {name} can be read but not replaced");
+            if (!ReferenceEquals(Hook(point, value), value))
+                throw new UserError($"hook point {point} can be read but not replaced");
         }
 
-        Var<T> LayerNorm(Var<T> x, Var<T> gain, Var<T> bias, string normalizedName, string scaleName)
+        Var<T> LayerNorm(Var<T> x, Var<T> gain, Var<T> bias, HookPoint normalizedPoint, HookPoint scalePoint)
         {
             T eps = T.CreateTruncating(_c.LayerNormEps);
-            if (!Hooked(normalizedName) && !Hooked(scaleName)) return Ops.LayerNorm(x, gain, bias, eps);
+            if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
-            var normalized = Ops.LayerNorm(x, Ops.Constant(model._ones), null, eps);
-            ReadOnlyHook(scaleName, () =>
+            var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
+            ReadOnlyHook(scalePoint, () =>
             {
                 var rstd = normalized.NormStatistics!.Value.Rstd;
                 var scale = new Tensor<T>(_batch, _seq, 1);
                 for (int i = 0; i < rstd.Length; i++) scale[i] = T.One / rstd[i];
                 return scale;
             });
-            normalized = Hook(normalizedName, normalized);
+            normalized = Hook(normalizedPoint, normalized);
             return Ops.Add(Ops.Mul(normalized, gain), bias);
         }
 
+        /// <summary>The logits [batch, seq, vocab], or the activation at the stop point.</summary>
         public Var<T> Run(int[] tokens, int batch, int seq)
         {
             if (batch < 1 || seq < 1 || tokens.Length != batch * seq)
@@ -208,37 +205,61 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             _batch = batch; _seq = seq;
             var positions = new int[batch * seq];
             for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
-            var embed = Hook(HookNames.Embed, Ops.Embedding(model.TokenEmbedding, tokens, batch, seq));
-            var pos = Hook(HookNames.PosEmbed, Ops.Embedding(model.PositionEmbedding, positions, batch, seq));
-            var resid = Ops.Add(embed, pos);
-            for (int i = 0; i < _c.Layers; i++) resid = Block(i, resid);
-            var final = LayerNorm(resid, model.FinalNormGain, model.FinalNormBias, HookNames.FinalNormalized, HookNames.FinalScale);
-            return Ops.MatMul(final, model.UnembeddingRows, transB: true);
+            var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
+            var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
+            Var<T>? resid = Ops.Add(embed, pos);
+            for (int i = 0; i < _c.Layers && resid != null; i++) resid = Block(i, resid);
+            if (resid == null || Stopped) return _reached!;
+            var final = LayerNorm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale);
+            if (Stopped) return _reached!;
+            return Ops.MatMul(final, _model.UnembeddingRows, transB: true);
         }
 
-        Var<T> Block(int i, Var<T> resid)
+        Var<T>? Block(int i, Var<T> resid)
         {
-            var w = model.Blocks[i];
+            var w = _model.Blocks[i];
+            resid = Hook(HookPoint.ResidPre(i), resid);
+            var attnOut = Attention(i, w, resid);
+            if (attnOut == null) return null;
+            if (_c.AttentionOnly) return Hook(HookPoint.ResidPost(i), Ops.Add(resid, attnOut));
+            var mid = Hook(HookPoint.ResidMid(i), Ops.Add(resid, attnOut));
+            var mlpOut = Mlp(i, w, mid);
+            if (mlpOut == null) return null;
+            return Hook(HookPoint.ResidPost(i), Ops.Add(mid, mlpOut));
+        }
+
+        /// <summary>The attention sublayer's output (hook_attn_out), or null once the pass has stopped.</summary>
+        Var<T>? Attention(int i, TransformerBlock<T> w, Var<T> resid)
+        {
+            if (Stopped) return null;
             int d = _c.DModel;
-            resid = Hook(HookNames.ResidPre(i), resid);
-            var x = LayerNorm(resid, w.Ln1Gain, w.Ln1Bias, HookNames.Normalized(i, 1), HookNames.Scale(i, 1));
+            var x = LayerNorm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1));
+            if (Stopped) return null;
             var qkv = Ops.Linear(x, w.AttnWeight, w.AttnBias);
-            var q = HeadHook(HookNames.Q(i), Ops.Columns(qkv, 0, d));
-            var k = HeadHook(HookNames.K(i), Ops.Columns(qkv, d, d));
-            var v = HeadHook(HookNames.V(i), Ops.Columns(qkv, 2 * d, d));
+            var q = Hook(HookPoint.Q(i), Ops.Columns(qkv, 0, d));
+            var k = Hook(HookPoint.K(i), Ops.Columns(qkv, d, d));
+            var v = Hook(HookPoint.V(i), Ops.Columns(qkv, 2 * d, d));
+            if (Stopped) return null;
             T scale = T.One / T.Sqrt(T.CreateTruncating(_c.DHead));
             if (_c.ScaleAttnByInverseLayerIdx) scale /= T.CreateTruncating(i + 1);
             var z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale);
-            ReadOnlyHook(HookNames.Pattern(i), () => Ops.PatternOf(z));
-            z = HeadHook(HookNames.Z(i), z);
-            var attnOut = Hook(HookNames.AttnOut(i), Ops.Linear(z, w.AttnOutWeight, w.AttnOutBias));
-            if (_c.AttentionOnly) return Hook(HookNames.ResidPost(i), Ops.Add(resid, attnOut));
-            var mid = Hook(HookNames.ResidMid(i), Ops.Add(resid, attnOut));
-            x = LayerNorm(mid, w.Ln2Gain!, w.Ln2Bias!, HookNames.Normalized(i, 2), HookNames.Scale(i, 2));
-            var pre = Hook(HookNames.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));
-            var post = Hook(HookNames.MlpPost(i), Ops.Activate(pre, _c.Activation));
-            var mlpOut = Hook(HookNames.MlpOut(i), Ops.Linear(post, w.MlpOutWeight!, w.MlpOutBias));
-            return Hook(HookNames.ResidPost(i), Ops.Add(mid, mlpOut));
+            ReadOnlyHook(HookPoint.Pattern(i), () => Ops.PatternOf(z));
+            z = Hook(HookPoint.Z(i), z);
+            if (Stopped) return null;
+            return Hook(HookPoint.AttnOut(i), Ops.Linear(z, w.AttnOutWeight, w.AttnOutBias));
+        }
+
+        /// <summary>The MLP sublayer's output (hook_mlp_out), or null once the pass has stopped.</summary>
+        Var<T>? Mlp(int i, TransformerBlock<T> w, Var<T> mid)
+        {
+            if (Stopped) return null;
+            var x = LayerNorm(mid, w.Ln2Gain!, w.Ln2Bias!, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2));
+            if (Stopped) return null;
+            var pre = Hook(HookPoint.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));
+            if (Stopped) return null;
+            var post = Hook(HookPoint.MlpPost(i), Ops.Activate(pre, _c.Activation));
+            if (Stopped) return null;
+            return Hook(HookPoint.MlpOut(i), Ops.Linear(post, w.MlpOutWeight!, w.MlpOutBias));
         }
     }
 }

@@ -59,6 +59,31 @@ public sealed record TransformerConfig
         return this;
     }
 
+    /// <summary>Every hook point of a model with this config, in the order a forward pass reaches them.</summary>
+    public IReadOnlyList<HookPoint> HookPoints()
+    {
+        var points = new List<HookPoint> { HookPoint.Embed, HookPoint.PosEmbed };
+        for (int layer = 0; layer < Layers; layer++)
+            for (var site = HookSite.ResidPre; site <= HookSite.ResidPost; site++)
+                if (Has(HookPoint.At(site, layer))) points.Add(HookPoint.At(site, layer));
+        points.Add(HookPoint.FinalScale);
+        points.Add(HookPoint.FinalNormalized);
+        return points;
+    }
+
+    /// <summary>Whether a model with this config has the point (its layer exists; no MLP points in attention-only models).</summary>
+    public bool Has(HookPoint point) => !point.InBlock || (point.Layer < Layers && !(AttentionOnly && point.InMlp));
+
+    /// <summary>Returns the point when this model has it, else throws a UserError listing the model's points.</summary>
+    public HookPoint Check(HookPoint point) => Has(point) ? point : throw NotAPoint(point.Name);
+
+    /// <summary>The hook point <paramref name="name"/> of this model, or a UserError listing the model's points.</summary>
+    public HookPoint ParseHookPoint(string name) => HookPoint.TryParse(name, out var point) && Has(point) ? point : throw NotAPoint(name);
+
+    UserError NotAPoint(string name) => new(
+        $"'{name}' is not a hook point of this model ({Layers} layer{(Layers == 1 ? "" : "s")}{(AttentionOnly ? ", attention-only" : "")}); " +
+        $"its points are {HookPoint.Describe(HookPoints())}");
+
     public static string ActivationName(Activation a) => a switch
     {
         Activation.Relu => "relu",

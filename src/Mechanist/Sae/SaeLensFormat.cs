@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mechanist.IO;
+using Mechanist.Models;
 using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
@@ -64,7 +65,7 @@ public static class SaeLensFormat
             ["metadata"] = new JsonObject
             {
                 ["model_name"] = m.ModelName,
-                ["hook_name"] = m.HookName,
+                ["hook_name"] = m.Hook?.Name,
                 ["hook_head_index"] = m.HookHeadIndex,
                 ["context_size"] = m.ContextSize,
                 ["prepend_bos"] = m.PrependBos,
@@ -117,7 +118,7 @@ public static class SaeLensFormat
         sae.Metadata = new SaeMetadata
         {
             ModelName = Str(meta, "model_name", cfgPath),
-            HookName = Str(meta, "hook_name", cfgPath),
+            Hook = HookPointOf(Str(meta, "hook_name", cfgPath), cfgPath),
             HookHeadIndex = Int(meta, "hook_head_index", cfgPath),
             ContextSize = Int(meta, "context_size", cfgPath),
             PrependBos = meta["prepend_bos"] is JsonValue b && b.TryGetValue(out bool pb) ? pb : true,
@@ -201,6 +202,14 @@ public static class SaeLensFormat
         JsonValue v when v.TryGetValue(out string? s) => s,
         _ => throw new DataFormatError(path, key, "expected a string"),
     };
+
+    /// <summary>hook_name as a hook point; a name no Mechanist model has is refused here, at load, naming the file.</summary>
+    static HookPoint? HookPointOf(string? name, string path)
+    {
+        if (name == null) return null;
+        if (HookPoint.TryParse(name, out var point)) return point;
+        throw new DataFormatError(path, "hook_name", $"'{name}' is not a hook point of Mechanist's models (e.g. {HookPoint.MlpPost(0)}, {HookPoint.ResidPost(0)})");
+    }
 
     static int? Int(JsonObject o, string key, string path) => o[key] switch
     {

@@ -1,4 +1,5 @@
 using Mechanist.Autograd;
+using Mechanist.Models;
 using Mechanist.Numerics;
 
 namespace Mechanist.Sae;
@@ -7,7 +8,8 @@ namespace Mechanist.Sae;
 public sealed record SaeMetadata
 {
     public string? ModelName { get; init; }
-    public string? HookName { get; init; }
+    /// <summary>The hook point the SAE reads (cfg.json's hook_name).</summary>
+    public HookPoint? Hook { get; init; }
     public int? HookHeadIndex { get; init; }
     public int? ContextSize { get; init; }
     public bool PrependBos { get; init; } = true;
@@ -193,7 +195,7 @@ public sealed class SparseAutoencoder
     /// <summary>Loss settings for inference: the architecture's own selection (batchtopk uses its θ).</summary>
     internal SaeLossSettings InferenceSettings() => new() { K = K, FixedThreshold = Architecture == SaeArchitecture.BatchTopK ? BatchThreshold : null };
 
-    internal SaeKernel<float> Kernel => _kernel ??= new SaeKernel<float>(Architecture, DIn, DSae);
+    internal SaeKernel<float> Kernel => _kernel ??= SaeKernel<float>.Create(Architecture, DIn, DSae);
 
     /// <summary>Runs the inference pass over x in batches; <paramref name="visit"/> reads the kernel's outputs per batch.</summary>
     internal void ForBatches(Tensor x, Action<SaeKernel<float>, int, int> visit, Action<SaeBatchStats>? stats = null)

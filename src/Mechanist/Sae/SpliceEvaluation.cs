@@ -24,8 +24,8 @@ public sealed record SpliceOptions
     /// scored, and it is not among the activation-metric tokens.
     /// </summary>
     public bool SkipFirstPosition { get; init; } = true;
-    /// <summary>Hook point to splice at (default: the SAE's metadata hook_name).</summary>
-    public string? Hook { get; init; }
+    /// <summary>Hook point to splice at (default: the one in the SAE's metadata).</summary>
+    public HookPoint? Hook { get; init; }
 }
 
 /// <summary>
@@ -46,7 +46,7 @@ public sealed record SpliceLosses(long Tokens, double CeClean, double CeSae, dou
 }
 
 /// <summary>The activation metrics (<see cref="SaeMetrics"/>, with the splice scores filled in) plus the raw splice losses.</summary>
-public sealed record SpliceEvaluationResult(SaeMetrics Metrics, SpliceLosses Losses, string Hook, int Windows, int Context, string Split, bool SkipFirstPosition)
+public sealed record SpliceEvaluationResult(SaeMetrics Metrics, SpliceLosses Losses, HookPoint Hook, int Windows, int Context, string Split, bool SkipFirstPosition)
 {
     /// <summary>
     /// The metrics JSON (keys mse, explained_variance, l0, dead, ultralow, ce_loss_score_zero, ce_loss_score_mean,
@@ -66,7 +66,7 @@ public sealed record SpliceEvaluationResult(SaeMetrics Metrics, SpliceLosses Los
         o["kl_score_ablation"] = "zero";
         o["mean_ablation"] = "mean of the hook activation over the scored evaluation tokens";
         o["splice"] = SkipFirstPosition ? "every position but the first (which stays clean and is not scored)" : "every position";
-        o["hook"] = Hook;
+        o["hook"] = Hook.Name;
         o["eval_windows"] = Windows;
         o["eval_context"] = Context;
         o["eval_split"] = Split;
@@ -106,8 +106,9 @@ public static class SpliceEvaluation
     public static SpliceEvaluationResult Evaluate(Transformer<float> model, SparseAutoencoder sae, TokenStore tokens, SpliceOptions options,
         IProgressReporter progress, CancellationToken cancel = default)
     {
-        string hook = options.Hook ?? sae.Metadata.HookName
-            ?? throw new UserError("the SAE's cfg.json names no hook_name; give the hook point with --hook");
+        var hook = model.Config.Check(options.Hook ?? sae.Metadata.Hook
+            ?? throw new UserError("the SAE's cfg.json names no hook_name; give the hook point with --hook"));
+        if (hook.Width(model.Config) != sae.DIn) throw new UserError($"the SAE reads {sae.DIn} values per token but {hook} of this model has {hook.Width(model.Config)}");
         int context = ContextFor(model, options);
         var windows = TokenStoreWindows.FixedWindows(tokens, context, options.Windows);
         if (windows.Length == 0) throw new UserError($"{tokens.Directory}: the {tokens.Split} split has no window of {context + 1} tokens");
@@ -123,7 +124,7 @@ public static class SpliceEvaluation
     /// [n, context + 1]; <see cref="Evaluate(Transformer{float}, SparseAutoencoder, TokenStore, SpliceOptions, IProgressReporter, CancellationToken)"/>
     /// passes the SAE's. <paramref name="options"/> supplies the batch size, the first-position rule and the hook.
     /// </summary>
-    public static SpliceLosses Losses(Transformer<float> model, string hook, int[] windows, int context, Func<Tensor, Tensor> reconstruct,
+    public static SpliceLosses Losses(Transformer<float> model, HookPoint hook, int[] windows, int context, Func<Tensor, Tensor> reconstruct,
         SpliceOptions options, IProgressReporter? progress = null, CancellationToken cancel = default)
     {
         var losses = new Accumulator();
@@ -144,10 +145,10 @@ public static class SpliceEvaluation
     /// Runs the four forward passes per batch of windows, adding their losses to <paramref name="losses"/>,
     /// and yields each batch's scored activation rows [n, width] (the SAE metrics read them).
     /// </summary>
-    static IEnumerable<Tensor> Run(Transformer<float> model, string hook, int[] windows, int context, Func<Tensor, Tensor> reconstruct,
+    static IEnumerable<Tensor> Run(Transformer<float> model, HookPoint hook, int[] windows, int context, Func<Tensor, Tensor> reconstruct,
         SpliceOptions o, Accumulator losses, IProgressReporter progress, CancellationToken cancel)
     {
-        HookNames.Check(hook);
+        model.Config.Check(hook);
         if (o.BatchWindows < 1) throw new UserError($"--batch must be at least 1 window (got {o.BatchWindows})");
         int w = context + 1;
         if (windows.Length % w != 0) throw new ArgumentException($"{windows.Length} tokens are not whole windows of {w}");
@@ -192,7 +193,7 @@ public static class SpliceEvaluation
     }
 
     /// <summary>The mean hook activation over the scored positions of all windows (the mean-ablation value).</summary>
-    static float[] MeanActivation(Transformer<float> model, string hook, int[] windows, int n, int context, int first, int batch,
+    static float[] MeanActivation(Transformer<float> model, HookPoint hook, int[] windows, int n, int context, int first, int batch,
         IProgressReporter progress, CancellationToken cancel)
     {
         int w = context + 1;
@@ -243,7 +244,7 @@ public static class SpliceEvaluation
     /// (given the scored rows of one window at a time, then of the next: the rows in order), the rest stays clean.
     /// Returns the summed CE and KL over the scored tokens.
     /// </summary>
-    static (double Ce, double Kl) Modified(Transformer<float> model, string hook, int[] inputs, int[] targets, int b, int context, int first,
+    static (double Ce, double Kl) Modified(Transformer<float> model, HookPoint hook, int[] inputs, int[] targets, int b, int context, int first,
         CleanReference reference, SpanRewrite rewrite)
     {
         var hooks = new Hooks<float>().Replace(hook, x =>

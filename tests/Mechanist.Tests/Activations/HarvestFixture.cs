@@ -57,7 +57,7 @@ public static class HarvestFixture
     }
 
     /// <summary>The hook activation of one window run alone: rows [context, width].</summary>
-    public static Tensor Direct(Transformer<float> model, int[] window, string hook)
+    public static Tensor Direct(Transformer<float> model, int[] window, HookPoint hook)
     {
         Tensor? seen = null;
         using (Tape.NoGrad()) model.Forward(window, 1, window.Length, new Hooks<float>().Read(hook, x => seen = x.Clone()));

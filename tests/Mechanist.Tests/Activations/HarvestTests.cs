@@ -7,10 +7,10 @@ namespace Mechanist.Tests.Activations;
 
 public class HarvestTests
 {
-    const string Hook = "blocks.0.mlp.hook_post";
+    static readonly HookPoint Hook = HookPoint.MlpPost(0);
 
     /// <summary>The windows the harvester reads, in its order, with each one's direct (unbatched) hook rows.</summary>
-    static List<(int[] Tokens, Tensor Rows)> Expected(Transformer<float> model, TokenStore store, int context, ulong seed, int windows, string hook = Hook)
+    static List<(int[] Tokens, Tensor Rows)> Expected(Transformer<float> model, TokenStore store, int context, ulong seed, int windows, HookPoint? hook = null)
     {
         var sampler = store.SampleWindows(context - 1, seed);
         var result = new List<(int[], Tensor)>();
@@ -18,7 +18,7 @@ public class HarvestTests
         {
             var w = new int[context];
             sampler.Next(w);
-            result.Add((w, HarvestFixture.Direct(model, w, hook)));
+            result.Add((w, HarvestFixture.Direct(model, w, hook ?? Hook)));
         }
         return result;
     }
@@ -77,7 +77,7 @@ public class HarvestTests
         Assert.Contains(Enumerable.Range(0, stored.Length), i => !Close(stored[i], inOrder[i]));
 
         using var written = ActivationStore.Open(outDir);
-        Assert.Equal(Hook, written.Source.Hook);
+        Assert.Equal(Hook.Name, written.Source.Hook);
         Assert.Equal(context, written.Source.ContextLength);
         Assert.Equal(context - 1, written.Source.RowsPerContext);
         Assert.True(written.Source.Shuffled);
@@ -92,11 +92,11 @@ public class HarvestTests
         using var store = TokenStore.Open(tokens);
         string outDir = Path.Combine(TestPaths.NewTempDir(), "acts");
         int context = 12, k = 3, windows = 8;
-        var options = new HarvestOptions { Hook = HookNames.ResidPost(0), Tokens = windows * k, RowsPerContext = k, Seed = 11, ShuffleBufferMiB = 0, BatchWindows = 5 };
+        var options = new HarvestOptions { Hook = HookPoint.ResidPost(0), Tokens = windows * k, RowsPerContext = k, Seed = 11, ShuffleBufferMiB = 0, BatchWindows = 5 };
         Harvester.Harvest(model, store, outDir, options, IProgressReporter.None);
 
         var source = new HarvestSource(model, store, options);
-        var expected = Expected(model, store, context, 11, windows, HookNames.ResidPost(0));
+        var expected = Expected(model, store, context, 11, windows, HookPoint.ResidPost(0));
         var stored = ReadAll(outDir);
         var positionSets = new HashSet<string>();
         int at = 0;
@@ -119,7 +119,7 @@ public class HarvestTests
     {
         var model = HarvestFixture.Model(3);
         using var store = TokenStore.Open(HarvestFixture.TokenStore(seed: 5));
-        string hook = HookNames.Z(0);
+        var hook = HookPoint.Z(0);
         var options = new HarvestOptions { Hook = hook, Tokens = 24, SkipFirstPosition = false, ShuffleBufferMiB = 0, Seed = 1 };
         string outDir = Path.Combine(TestPaths.NewTempDir(), "acts");
         Harvester.Harvest(model, store, outDir, options, IProgressReporter.None);

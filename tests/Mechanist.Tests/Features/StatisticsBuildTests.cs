@@ -14,7 +14,7 @@ namespace Mechanist.Tests.Features;
 /// <summary>End to end on the tiniest real parts: a randomly initialised micro model, a random TopK SAE, GPT-2 tokens.</summary>
 public class StatisticsBuildTests
 {
-    const string Hook = "blocks.0.mlp.hook_post";
+    static readonly HookPoint Hook = HookPoint.MlpPost(0);
     const int Context = 16;
 
     internal static (string Root, string Model, string Sae, string Tokens) Inputs()
@@ -30,7 +30,7 @@ public class StatisticsBuildTests
         string modelDir = Path.Combine(root, "model");
         ModelFiles.Save(model, modelDir);
         var sae = SparseAutoencoder.Create(SaeArchitecture.TopK, 64, 96, seed: 2, k: 6);
-        sae.Metadata = new SaeMetadata { HookName = Hook, ContextSize = Context };
+        sae.Metadata = new SaeMetadata { Hook = Hook, ContextSize = Context };
         string saeDir = Path.Combine(root, "sae");
         SaeLensFormat.Save(sae, saeDir);
         return (root, modelDir, saeDir, tokens);
@@ -63,7 +63,7 @@ public class StatisticsBuildTests
             using var store = FeatureStore.Open(outDir);
             Assert.Equal(96, store.UnitCount(UnitKind.Feature));
             Assert.Equal(64, store.UnitCount(UnitKind.Neuron));
-            Assert.Equal(Hook, store.Source.Hook);
+            Assert.Equal(Hook.Name, store.Source.Hook);
             Assert.Equal(1600, store.Source.TokensAnalysed);
             Assert.Equal(Gpt2.Tokenizer.TokenText(ids[5]), store.Vocabulary[ids[5]]);
             foreach (var (kind, acts) in new[] { (UnitKind.Feature, features), (UnitKind.Neuron, neurons) })
@@ -108,7 +108,7 @@ public class StatisticsBuildTests
         try
         {
             var wrong = SparseAutoencoder.Create(SaeArchitecture.TopK, 32, 40, seed: 2, k: 4);
-            wrong.Metadata = new SaeMetadata { HookName = Hook };
+            wrong.Metadata = new SaeMetadata { Hook = Hook };
             string wrongDir = Path.Combine(root, "wrong-sae");
             SaeLensFormat.Save(wrong, wrongDir);
             var options = new FeatureBuildOptions { Tokens = 320 };

@@ -92,13 +92,13 @@ public class GoldenGpt2Tests(ITestOutputHelper output)
 
         var hooks = expected["hooks"]!;
         int[] hooked = Ints(sequences[hooks["sequence"]!.GetValue<int>()]);
-        var (_, cache) = model.RunWithCache(hooked, 1, hooked.Length, [HookNames.MlpPost(0), HookNames.Pattern(1)]);
-        var post = cache[HookNames.MlpPost(0)];
+        var (_, cache) = model.RunWithCache(hooked, 1, hooked.Length, [HookPoint.MlpPost(0), HookPoint.Pattern(1)]);
+        var post = cache[HookPoint.MlpPost(0)];
         Assert.Equal([1, hooked.Length, 96], post.Shape);
         double postMean = post.ToArray().Average(x => (double)x);
         double postDiff = Math.Max(Math.Abs(postMean - hooks["blocks.0.mlp.hook_post.mean"]!.GetValue<double>()),
             MaxAbsDiff(post.Row(hooked.Length - 1), Doubles(hooks["blocks.0.mlp.hook_post.row_last"])));
-        var pattern = cache[HookNames.Pattern(1)];
+        var pattern = cache[HookPoint.Pattern(1)];
         Assert.Equal([1, 4, hooked.Length, hooked.Length], pattern.Shape); // [batch, head, query, key]
         double patternDiff = MaxAbsDiff(pattern.Span, Doubles(hooks["blocks.1.attn.hook_pattern"]));
         Assert.True(postDiff <= 1e-5, $"blocks.0.mlp.hook_post: max |Δ| {postDiff:E2}");

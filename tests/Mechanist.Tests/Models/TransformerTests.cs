@@ -90,14 +90,15 @@ public class TransformerTests
     {
         var m = Randomised(Small(Activation.Relu), 6);
         int[] tokens = [1, 2, 3, 4, 5, 6];
-        var names = HookNames.All(m.Config).ToArray();
-        var (logits, cache) = m.RunWithCache(tokens, 1, 6, names);
-        Assert.Equal(names.Length, cache.Count);
-        Assert.Equal([1, 6, 12], cache["blocks.0.mlp.hook_post"].Shape);
-        Assert.Equal([1, 6, 2, 4], cache["blocks.1.attn.hook_q"].Shape);
-        Assert.Equal([1, 2, 6, 6], cache["blocks.0.attn.hook_pattern"].Shape);
-        Assert.Equal([1, 6, 1], cache["ln_final.hook_scale"].Shape);
-        Assert.All(cache["blocks.0.mlp.hook_post"].ToArray(), v => Assert.True(v >= 0));
+        var points = m.Config.HookPoints();
+        var (logits, cache) = m.RunWithCache(tokens, 1, 6, points);
+        Assert.Equal(points.Count, cache.Count);
+        Assert.Equal([1, 6, 12], cache[HookPoint.MlpPost(0)].Shape);
+        Assert.Equal([1, 6, 2, 4], cache[HookPoint.Q(1)].Shape);
+        Assert.Equal([1, 2, 6, 6], cache[HookPoint.Pattern(0)].Shape);
+        Assert.Equal([1, 6, 1], cache[HookPoint.FinalScale].Shape);
+        Assert.All(cache[HookPoint.MlpPost(0)].ToArray(), v => Assert.True(v >= 0));
+        foreach (var p in points.Where(p => p.Site != HookSite.Pattern)) Assert.Equal(p.Width(m.Config), cache[p].Length / 6); // values per position
 
         // Hooks that leave values as they are do not change the logits, even where LayerNorm is split.
         var plain = m.Forward(tokens, 1, 6).Value.ToArray();
@@ -105,25 +106,31 @@ public class TransformerTests
 
         // Replacing an activation with itself changes nothing; ablating every neuron removes the MLP's effect
         // except its output bias.
-        var same = m.Forward(tokens, 1, 6, new Hooks<float>().Replace("blocks.0.mlp.hook_post", t => t.Clone())).Value.ToArray();
+        var same = m.Forward(tokens, 1, 6, new Hooks<float>().Replace(HookPoint.MlpPost(0), t => t.Clone())).Value.ToArray();
         Assert.Equal(plain, same);
-        var ablated = m.Forward(tokens, 1, 6, new Hooks<float>().Ablate("blocks.0.mlp.hook_post", Enumerable.Range(0, 12).ToArray()));
+        var ablated = m.Forward(tokens, 1, 6, new Hooks<float>().Ablate(HookPoint.MlpPost(0), Enumerable.Range(0, 12).ToArray()));
         Assert.NotEqual(plain, ablated.Value.ToArray());
 
         // RunToHook stops at the point and returns what the cache saw.
-        var post = m.RunToHook(tokens, 1, 6, "blocks.1.hook_resid_mid");
+        var post = m.RunToHook(tokens, 1, 6, HookPoint.ResidMid(1));
         // (Compared with a cache that hooks nothing else: hooking ln*.hook_normalized splits the fused
         // LayerNorm into normalise, scale and shift, which rounds differently in the last bit.)
-        var (_, only) = m.RunWithCache(tokens, 1, 6, ["blocks.1.hook_resid_mid"]);
-        Assert.Equal(only["blocks.1.hook_resid_mid"].ToArray(), post.ToArray());
+        var (_, only) = m.RunWithCache(tokens, 1, 6, [HookPoint.ResidMid(1)]);
+        Assert.Equal(only[HookPoint.ResidMid(1)].ToArray(), post.ToArray());
+        // Stopping means stopping: hooks after the point do not run.
+        bool later = false;
+        m.RunToHook(tokens, 1, 6, HookPoint.ResidMid(1), new Hooks<float>().Read(HookPoint.MlpPre(1), _ => later = true));
+        Assert.False(later);
+        var q = m.RunToHook(tokens, 1, 6, HookPoint.Q(1));
+        Assert.Equal(m.RunWithCache(tokens, 1, 6, [HookPoint.Q(1)]).Cache[HookPoint.Q(1)].ToArray(), q.ToArray());
+        Assert.Equal([1, 6, 2, 4], q.Shape);
 
         // Steering adds a vector at every position.
         var delta = new Tensor(8); delta[3] = 2f;
-        var resid = m.RunToHook(tokens, 1, 6, "blocks.0.hook_resid_post", new Hooks<float>().Add("blocks.0.hook_resid_post", delta));
-        for (int t = 0; t < 6; t++) Assert.True(Math.Abs(cache["blocks.0.hook_resid_post"][t * 8 + 3] + 2f - resid[t * 8 + 3]) < 1e-5);
+        var resid = m.RunToHook(tokens, 1, 6, HookPoint.ResidPost(0), new Hooks<float>().Add(HookPoint.ResidPost(0), delta));
+        for (int t = 0; t < 6; t++) Assert.True(Math.Abs(cache[HookPoint.ResidPost(0)][t * 8 + 3] + 2f - resid[t * 8 + 3]) < 1e-5);
 
-        Assert.Throws<UserError>(() => new Hooks<float>().Read("blocks.0.mlp.hook_postt", _ => { }));
-        Assert.Throws<UserError>(() => m.Forward(tokens, 1, 6, new Hooks<float>().Replace("blocks.0.attn.hook_pattern", t => t.Clone())));
+        Assert.Throws<UserError>(() => m.Forward(tokens, 1, 6, new Hooks<float>().Replace(HookPoint.Pattern(0), t => t.Clone())));
     }
 
     [Fact]
@@ -136,7 +143,7 @@ public class TransformerTests
         using (Tape.NoGrad())
         {
             m.Loss(windows, 1, null, clean);
-            m.Loss(windows, 1, new Hooks<float>().Replace("blocks.0.mlp.hook_post", t => new Tensor(t.Shape)), spliced);
+            m.Loss(windows, 1, new Hooks<float>().Replace(HookPoint.MlpPost(0), t => new Tensor(t.Shape)), spliced);
         }
         Assert.NotEqual(clean, spliced);
         Assert.All(clean, l => Assert.True(l > 0));

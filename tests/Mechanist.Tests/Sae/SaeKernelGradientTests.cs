@@ -31,7 +31,7 @@ public class SaeKernelGradientTests
     {
         var (w, x) = Setup(arch, seed, encBias);
         adjust?.Invoke(w);
-        var kernel = new SaeKernel<double>(arch, D, M) { DenseAbove = dense ? 0 : 2 };
+        var kernel = SaeKernel<double>.Create(arch, D, M, denseAbove: dense ? 0 : 2);
         var grads = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
         var scratch = new SaeTensors<double>(D, M, arch == SaeArchitecture.JumpRelu);
         var stats = kernel.Run(w, x, s, grads);
@@ -95,7 +95,7 @@ public class SaeKernelGradientTests
         var (w, x) = Setup(SaeArchitecture.JumpRelu, 6);
         const double eps = 0.05, lambda = 0.2;
         var s = new SaeLossSettings { Sparsity = lambda, Bandwidth = eps };
-        var kernel = new SaeKernel<double>(SaeArchitecture.JumpRelu, D, M) { DenseAbove = dense ? 0 : 2 };
+        var kernel = SaeKernel<double>.Create(SaeArchitecture.JumpRelu, D, M, denseAbove: dense ? 0 : 2);
         var grads = new SaeTensors<double>(D, M, true);
         kernel.Run(w, x, s, grads);
         // Independent evaluation of the estimator: ∂L/∂logθ_i = θ_i Σ_t [−(θ_i/ε)K·∂L/∂f_ti − (λ/B)(1/ε)K].
@@ -145,7 +145,7 @@ public class SaeKernelGradientTests
         var s = new SaeLossSettings { Sparsity = 0.05, Bandwidth = 0.01 };
         SaeTensors<float> Gradients(bool dense, out SaeBatchStats stats)
         {
-            var kernel = new SaeKernel<float>(arch, d, m) { DenseAbove = dense ? 0 : 2 };
+            var kernel = SaeKernel<float>.Create(arch, d, m, denseAbove: dense ? 0 : 2);
             var g = new SaeTensors<float>(d, m, arch);
             stats = kernel.Run(w, x, s, g, projectDecoder: true);
             Assert.Equal(dense, kernel.LastPassDense);
@@ -236,7 +236,7 @@ public class GatedSaeGradientTests
     {
         const double lambda = 0.3;
         var (w, x) = Setup(seed);
-        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M) { DenseAbove = dense ? 0 : 2 };
+        var kernel = SaeKernel<double>.Create(SaeArchitecture.Gated, D, M, denseAbove: dense ? 0 : 2);
         var grads = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
         var s = new SaeLossSettings { Sparsity = lambda };
         var stats = kernel.Run(w, x, s, grads);
@@ -283,7 +283,7 @@ public class GatedSaeGradientTests
         // Every gate shut (b_gate ≪ 0) but π_mag > 0: f = 0, nothing is active, and r_mag, b_mag get nothing.
         var (w, x) = Setup(13);
         for (int i = 0; i < M; i++) { w.BEnc[i] = -100; w.BMag![i] = 5; }
-        var kernel = new SaeKernel<double>(SaeArchitecture.Gated, D, M) { DenseAbove = dense ? -1 : 2 };
+        var kernel = SaeKernel<double>.Create(SaeArchitecture.Gated, D, M, denseAbove: dense ? -1 : 2);
         var grads = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
         var stats = kernel.Run(w, x, new SaeLossSettings { Sparsity = 0.3 }, grads);
         Assert.Equal(dense, kernel.LastPassDense);

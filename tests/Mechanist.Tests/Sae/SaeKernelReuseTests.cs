@@ -46,11 +46,11 @@ public class SaeKernelReuseTests
                 foreach (bool backward in new[] { false, true })
                 {
                     var s = Settings(arch, withDead: arch is SaeArchitecture.TopK or SaeArchitecture.BatchTopK);
-                    var used = new SaeKernel<double>(arch, D, M) { DenseAbove = firstDense ? 0 : 2 };
+                    var used = SaeKernel<double>.Create(arch, D, M, denseAbove: firstDense ? 0 : 2);
                     used.Run(w, big, s, new SaeTensors<double>(D, M, arch), projectDecoder: true);
                     used.Run(w, big, s); // inference between steps, as resampling and evaluation do
                     used.DenseAbove = secondDense ? 0 : 2;
-                    var fresh = new SaeKernel<double>(arch, D, M) { DenseAbove = secondDense ? 0 : 2 };
+                    var fresh = SaeKernel<double>.Create(arch, D, M, denseAbove: secondDense ? 0 : 2);
                     var gUsed = backward ? new SaeTensors<double>(D, M, arch) : null;
                     var gFresh = backward ? new SaeTensors<double>(D, M, arch) : null;
                     var a = used.Run(w, small, s, gUsed, projectDecoder: true);
@@ -85,8 +85,8 @@ public class SaeKernelReuseTests
     {
         var (w, big, _) = Setup(arch, 22);
         var s = new SaeLossSettings { K = 5, FixedThreshold = arch == SaeArchitecture.BatchTopK ? 0.3 : null };
-        var sparse = new SaeKernel<double>(arch, D, M) { DenseAbove = 2 };
-        var dense = new SaeKernel<double>(arch, D, M) { DenseAbove = 0 };
+        var sparse = SaeKernel<double>.Create(arch, D, M, denseAbove: 2);
+        var dense = SaeKernel<double>.Create(arch, D, M, denseAbove: 0);
         var a = sparse.Run(w, big, s);
         var b = dense.Run(w, big, s);
         Assert.False(sparse.LastPassDense);

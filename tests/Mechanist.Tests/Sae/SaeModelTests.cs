@@ -39,14 +39,14 @@ public class SaeModelTests
     public void SaeLens_round_trip_keeps_weights_and_codes(SaeArchitecture arch)
     {
         var sae = RandomSae(arch);
-        sae.Metadata = new SaeMetadata { ModelName = "tm23-1l", HookName = "blocks.0.mlp.hook_post", ContextSize = 256 };
+        sae.Metadata = new SaeMetadata { ModelName = "tm23-1l", Hook = Mechanist.Models.HookPoint.MlpPost(0), ContextSize = 256 };
         string dir = Path.Combine(TestPaths.NewTempDir(), "sae");
         var density = Enumerable.Range(0, sae.DSae).Select(i => -(float)i / 10).ToArray();
         SaeLensFormat.Save(sae, dir, density);
         var loaded = SparseAutoencoder.Load(dir);
         Assert.Equal(arch, loaded.Architecture);
         if (arch is SaeArchitecture.TopK or SaeArchitecture.BatchTopK) Assert.Equal(sae.K, loaded.K);
-        Assert.Equal("blocks.0.mlp.hook_post", loaded.Metadata.HookName);
+        Assert.Equal("blocks.0.mlp.hook_post", loaded.Metadata.Hook?.Name);
         Assert.Equal(256, loaded.Metadata.ContextSize);
         Assert.Equal(sae.WEnc.Value.ToArray(), loaded.WEnc.Value.ToArray());
         Assert.Equal(sae.WDec.Value.ToArray(), loaded.WDec.Value.ToArray());

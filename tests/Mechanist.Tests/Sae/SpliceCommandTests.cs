@@ -22,7 +22,7 @@ public class SpliceCommandTests
         ModelFiles.Save(model, modelDir);
         string tokens = HarvestFixture.TokenStore(seed: 9);
         var sae = SparseAutoencoder.Create(SaeArchitecture.Relu, 32, 64, 5);
-        sae.Metadata = new SaeMetadata { HookName = Hook };
+        sae.Metadata = new SaeMetadata { Hook = HookPoint.Parse(Hook) };
         string saeDir = Path.Combine(TestPaths.NewTempDir(), "sae");
         SaeLensFormat.Save(sae, saeDir);
 

@@ -8,7 +8,7 @@ namespace Mechanist.Tests.Dictionary;
 
 public class SpliceEvaluationTests
 {
-    const string Hook = "blocks.0.mlp.hook_post";
+    static readonly HookPoint Hook = HookPoint.MlpPost(0);
     const int Context = 12;
 
     static int[] Windows(int count = 9)

@@ -25,7 +25,7 @@ public class StreamTrainCommandTests
         Assert.True(code == 0, err);
         Assert.Contains("explained variance", output);
         var sae = SaeLensFormat.Load(Path.Combine(outDir, "topk-w32-k4"));
-        Assert.Equal(Hook, sae.Metadata.HookName);
+        Assert.Equal(Hook, sae.Metadata.Hook?.Name);
         Assert.Equal(10, sae.Metadata.ContextSize);
         Assert.Equal(Path.GetFullPath(modelDir), sae.Metadata.ModelName);
         Assert.Contains("(train)", sae.Metadata.DatasetPath);

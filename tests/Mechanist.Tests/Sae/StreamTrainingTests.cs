@@ -10,7 +10,7 @@ namespace Mechanist.Tests.Dictionary;
 /// <summary>`sae train --model`: SAE training on rows streamed from a model through a shuffle buffer, nothing stored.</summary>
 public class StreamTrainingTests
 {
-    const string Hook = "blocks.0.mlp.hook_post"; // d_mlp 32 in the fixture
+    static readonly HookPoint Hook = HookPoint.MlpPost(0); // d_mlp 32 in the fixture
 
     static SaeTrainingOptions Options(SaeArchitecture arch = SaeArchitecture.TopK) => new()
     {
@@ -31,7 +31,7 @@ public class StreamTrainingTests
         var model = HarvestFixture.Model(4);
         using var tokens = TokenStore.Open(HarvestFixture.TokenStore(seed: 6));
         string outDir = Path.Combine(TestPaths.NewTempDir(), "sae");
-        var o = Options() with { Widths = [32, 64], Metadata = new SaeMetadata { HookName = Hook, ContextSize = 12 } };
+        var o = Options() with { Widths = [32, 64], Metadata = new SaeMetadata { Hook = Hook, ContextSize = 12 } };
         using var data = new StreamTrainingData(model, tokens, Harvest(), "fixture");
         var results = SaeTrainer.Train(data, o, outDir, IProgressReporter.None);
 
@@ -40,7 +40,7 @@ public class StreamTrainingTests
         Assert.All(results, r => Assert.Equal(300, r.Metrics.Tokens));
         var sae = SaeLensFormat.Load(Path.Combine(outDir, "topk-w64-k4"));
         Assert.Equal(32, sae.DIn);
-        Assert.Equal(Hook, sae.Metadata.HookName);
+        Assert.Equal(Hook, sae.Metadata.Hook);
         // Held out 300, trained 40 × 64, no resampling for topk: nothing else was read.
         Assert.Equal(300 + 40 * 64, data.RowsRead);
         Assert.Equal(300 + 40 * 64, data.ShuffleRows); // 1 MiB is 8,192 rows of 32; capped at the rows the run reads

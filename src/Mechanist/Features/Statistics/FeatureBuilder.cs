@@ -20,13 +20,13 @@ public sealed record FeatureBuildOptions
     public int? Context { get; init; }
     /// <summary>Tokens per forward pass (rounded down to whole windows, at least one).</summary>
     public int BatchTokens { get; init; } = 4096;
-    /// <summary>Also keep statistics for the model's own neurons at the hook (mlp.hook_post hooks only).</summary>
+    /// <summary>Also keep statistics for the model's own neurons at the hook (<see cref="HookSite.MlpPost"/> only).</summary>
     public bool Neurons { get; init; } = true;
     public int LogitTokens { get; init; } = 10;
     public int Nearest { get; init; } = 10;
     public string Split { get; init; } = "train";
-    /// <summary>Hook point; default: the SAE's hook_name.</summary>
-    public string? Hook { get; init; }
+    /// <summary>Hook point; default: the SAE's (its cfg.json hook_name), else blocks.0.mlp.hook_post.</summary>
+    public HookPoint? Hook { get; init; }
     /// <summary>Tokenizer folder or tokenizer.json for display strings; default: the model folder, then the token store's recorded tokenizer.</summary>
     public string? Tokenizer { get; init; }
 }
@@ -76,9 +76,8 @@ public static class FeatureBuilder
         var clock = Stopwatch.StartNew();
         var settings = options.Statistics.Validate();
         var config = model.Config;
-        string hook = options.Hook ?? sae.Metadata.HookName ?? HookNames.MlpPost(0);
-        HookNames.Check(hook);
-        int width = HookNames.Width(config, hook);
+        var hook = config.Check(options.Hook ?? sae.Metadata.Hook ?? HookPoint.MlpPost(0));
+        int width = hook.Width(config);
         if (width != sae.DIn) throw new UserError($"the SAE reads {sae.DIn} values per token but {hook} of this model has {width}");
         if (tokens.VocabSize > config.Vocab) throw new UserError($"the token store's vocabulary ({tokens.VocabSize}) is larger than the model's ({config.Vocab})");
         if (vocabulary.Count != config.Vocab) throw new ArgumentException($"vocabulary has {vocabulary.Count} strings, the model {config.Vocab} tokens");
@@ -88,8 +87,8 @@ public static class FeatureBuilder
         long windows = Math.Min(options.Tokens / context, tokens.Count / context);
         if (windows < 1) throw new UserError($"need at least one window of {context} tokens: asked for {options.Tokens:N0} tokens, the {tokens.Split} split holds {tokens.Count:N0}");
         if (windows > int.MaxValue) throw new UserError("too many windows");
-        int layer = MlpLayer(hook);
-        bool neurons = options.Neurons && layer >= 0 && hook.EndsWith("mlp.hook_post");
+        bool atNeurons = hook.Site == HookSite.MlpPost;
+        bool neurons = options.Neurons && atNeurons;
 
         var rng = new Rng(settings.Seed).Stream(0xFEA7);
         var picks = Enumerable.Range(0, options.RandomExamples).Select(_ => ((long)rng.NextInt((int)windows), rng.NextInt(context)))
@@ -125,14 +124,14 @@ public static class FeatureBuilder
 
         // Directions into the residual stream, for logit effects; decoder rows (or W_out rows) for neighbours.
         var decoder = sae.WDec.Value;
-        Tensor? wOut = layer >= 0 ? model.Blocks[layer].MlpOutWeight?.Value : null;
+        Tensor? wOut = atNeurons ? model.Blocks[hook.Layer].MlpOutWeight?.Value : null;
         Tensor? featureDirections = null;
-        if (hook.EndsWith("mlp.hook_post") && wOut != null)
+        if (wOut != null)
         {
             featureDirections = new Tensor(sae.DSae, config.DModel);
             Gemm.Multiply(decoder, false, wOut, false, featureDirections, 1f, 0f);
         }
-        else if (width == config.DModel && IsResidualWrite(hook)) featureDirections = decoder;
+        else if (hook.InResidualBasis) featureDirections = decoder;
         var include = tokenCounts.Select(c => c > 0).ToArray();
         var gain = model.FinalNormGain.Value.Span;
         var unembed = model.UnembeddingRows.Value;
@@ -143,7 +142,7 @@ public static class FeatureBuilder
         var neuronNearest = neurons ? NearestNeighbours.Compute(wOut!, options.Nearest) : null;
 
         long analysed = windows * context;
-        source = source with { Hook = hook, TokensAnalysed = analysed };
+        source = source with { Hook = hook.Name, TokensAnalysed = analysed };
         int dead = 0;
         using (var writer = FeatureStoreWriter.Create(outDir, source, vocabulary, sae.DSae, neurons ? width : 0))
         {
@@ -169,7 +168,7 @@ public static class FeatureBuilder
         manifest.Settings["tokens"] = analysed;
         manifest.Settings["context"] = context;
         manifest.Settings["split"] = tokens.Split;
-        manifest.Settings["hook"] = hook;
+        manifest.Settings["hook"] = hook.Name;
         manifest.Settings["top_examples"] = settings.TopExamples;
         manifest.Settings["context_radius"] = settings.ContextRadius;
         manifest.Settings["intervals"] = settings.Intervals;
@@ -194,17 +193,6 @@ public static class FeatureBuilder
         return new FeatureBuildSummary(Path.GetFullPath(outDir), analysed, context, sae.DSae, neurons ? width : 0, dead,
             windows > 0 ? l0Sum / windows : 0, clock.Elapsed.TotalSeconds, passSeconds, bytes);
     }
-
-    /// <summary>The layer of a blocks.L.mlp.* hook, or −1.</summary>
-    static int MlpLayer(string hook)
-    {
-        var m = System.Text.RegularExpressions.Regex.Match(hook, @"^blocks\.(\d+)\.mlp\.");
-        return m.Success ? int.Parse(m.Groups[1].Value) : -1;
-    }
-
-    /// <summary>Hooks whose vectors live in the residual stream (logit effects read the decoder row directly).</summary>
-    static bool IsResidualWrite(string hook) =>
-        hook.Contains("hook_resid_") || hook.EndsWith("hook_attn_out") || hook.EndsWith("hook_mlp_out");
 
     /// <summary>
     /// Display strings for every token id of the model: from <paramref name="tokenizer"/>, else the model folder,

@@ -74,7 +74,7 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
         {
             ["model"] = modelName,
             ["tokens"] = $"{tokens.Directory} ({tokens.Split})",
-            ["hook"] = harvest.Hook,
+            ["hook"] = harvest.Hook.Name,
             ["context"] = probe.Context,
             ["per_context"] = probe.RowsPerContext,
             ["skip_first_position"] = harvest.SkipFirstPosition,
