@@ -17,7 +17,7 @@ folders=(
   "io|IO/**/*.cs|Mechanist.Tests.IO"
   "autograd|Autograd/**/*.cs|Mechanist.Tests.Autograd"
   "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics"
-  "gemm|Numerics/Gemm*.cs|Mechanist.Tests.Numerics"
+  "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics"
   "sae|Sae/**/*.cs|Mechanist.Tests.Sae"
   "models|Models/**/*.cs|Mechanist.Tests.Models"
   "bpe|Text/Bpe*.cs,Text/PairTable.cs,Text/PreTokenizer.cs,Text/WordEncoder.cs,Text/ByteUnicode.cs|Mechanist.Tests.Text"

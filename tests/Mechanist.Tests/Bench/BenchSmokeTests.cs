@@ -69,6 +69,32 @@ public class BenchSmokeTests
     }
 
     [Fact]
+    public void Sae_bench_times_the_sparse_and_the_dense_phase_on_rotated_heavy_tailed_batches()
+    {
+        var results = SaeBench.Run(["relu", "relu-dense", "topk"], repeats: 1, seconds: 0.05, peerScript: null, dIn: 16, dSae: 64, batch: 32, reluL0: 4);
+        Assert.Equal(["relu", "relu-dense", "topk"], results.Select(r => r.Kind));
+        Assert.All(results, r =>
+        {
+            Assert.Equal((16, 64, 32), (r.DIn, r.DSae, r.Batch));
+            Assert.True(Finite(r.TokensPerSecond) && Finite(r.GemmGflops) && Finite(r.FractionOfGemmLimit), r.ToString());
+            Assert.Null(r.RatioToPeer);
+        });
+        Assert.InRange(results[0].L0, 1, 12);    // set to 4 per token
+        Assert.InRange(results[1].L0, 20, 44);   // half of 64
+        Assert.InRange(results[2].L0, 16, 32.001);  // top-32 (a kept latent below 0 counts as silent)
+    }
+
+    [Fact]
+    public void Heavy_tailed_inputs_fire_a_few_features_often_and_most_rarely()
+    {
+        var inputs = HeavyTailedInputs.Make(dIn: 32, features: 4096, rows: 200, activePerRow: 32, seed: 1);
+        Assert.Equal(32, inputs.Frequencies.Sum(), 1e-6);
+        Assert.True(inputs.Frequencies[0] / inputs.Frequencies[^1] > 100, "Zipf: the most common feature is far more frequent than the rarest");
+        Assert.Equal(1, Mechanist.Numerics.VectorMath.Dot<float>(inputs.Features.Row(7), inputs.Features.Row(7)), 1e-4);
+        Assert.True(inputs.X.Span.ToArray().Any(v => v != 0));
+    }
+
+    [Fact]
     public void Model_bench_measures_training_tokens_per_second()
     {
         var config = ModelBench.Config("micro", vocab: 64, context: 8, matchPeer: true);

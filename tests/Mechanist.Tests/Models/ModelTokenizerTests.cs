@@ -28,7 +28,7 @@ public class ModelTokenizerTests : IDisposable
         return dir;
     }
 
-    static HarvestOptions Harvest => new() { Hook = "blocks.0.mlp.hook_post", Tokens = 200, ShuffleBufferMiB = 0 };
+    static HarvestOptions Harvest => new() { Hook = HookPoint.MlpPost(0), Tokens = 200, ShuffleBufferMiB = 0 };
 
     [Fact]
     public void Harvest_refuses_a_store_of_another_tokenizer_and_takes_one_of_the_same()
