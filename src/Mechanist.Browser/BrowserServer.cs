@@ -14,7 +14,8 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// The feature browser as a local web server (Kestrel). Pages: `/`, `/feature/{id}`, `/neuron/{id}`,
-/// `/playground`; assets under `/assets/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
+/// `/playground`, `/generate` (with a packed model); assets under `/assets/`; the packed model's files under `/model/`
+/// (<see cref="WebModelFiles"/>); the index data under `/data/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
 /// Binds to 127.0.0.1 unless told otherwise; port 0 picks a free port (see <see cref="Address"/>).
 /// </summary>
 public sealed class BrowserServer : IAsyncDisposable
@@ -33,8 +34,9 @@ public sealed class BrowserServer : IAsyncDisposable
 
     /// <param name="encoder">Runs typed text through model and SAE for the playground; null disables it.</param>
     /// <param name="host">An IP address or "localhost"; loopback unless the user asks otherwise.</param>
+    /// <param name="model">The model packed for the Generate page; null for no Generate page.</param>
     public static async Task<BrowserServer> StartAsync(FeatureStore store, IFeatureEncoder? encoder = null,
-        string host = "127.0.0.1", int port = 0, CancellationToken cancel = default)
+        string host = "127.0.0.1", int port = 0, CancellationToken cancel = default, WebModelFiles? model = null)
     {
         IPAddress ip = host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(host, out var parsed) ? parsed
@@ -45,7 +47,7 @@ public sealed class BrowserServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => { k.AddServerHeader = false; k.Listen(ip, port); });
         var app = builder.Build();
-        Map(app, store, encoder);
+        Map(app, store, encoder, model);
         try { await app.StartAsync(cancel); }
         catch (IOException e) { throw new UserError($"cannot listen on {host}:{port}: {e.Message}", e); }
 
@@ -65,9 +67,9 @@ public sealed class BrowserServer : IAsyncDisposable
         try { await Task.Delay(Timeout.Infinite, cancel); } catch (OperationCanceledException) { }
     }
 
-    static void Map(WebApplication app, FeatureStore store, IFeatureEncoder? encoder)
+    static void Map(WebApplication app, FeatureStore store, IFeatureEncoder? encoder, WebModelFiles? model)
     {
-        var links = ServerLinks.Instance;
+        var links = new ServerLinks(model != null);
         app.Use(async (context, next) =>
         {
             var h = context.Response.Headers;
@@ -106,6 +108,23 @@ public sealed class BrowserServer : IAsyncDisposable
                 : HtmlResult(SimplePages.NotFound(store, links, $"There is no {kind} “{id}” in this store ({store.UnitCount(k):N0} {k.Name()}s, ids 0 to {store.UnitCount(k) - 1})."), 404));
 
         app.MapGet("/playground", () => HtmlResult(SimplePages.Playground(store, links, encoder != null)));
+
+        app.MapGet("/generate", () => model != null
+            ? HtmlResult(GeneratePage.Render(store, links))
+            : HtmlResult(SimplePages.NotFound(store, links, "This server has no model packed for the page, so there is no Generate page."), 404));
+
+        // The packed model's files by name from a fixed set, like the assets.
+        app.MapGet("/model/{name}", (string name) => model != null && model.Files.TryGetValue(name, out var bytes)
+            ? Results.Bytes(bytes, "text/javascript; charset=utf-8")
+            : Results.Text("no such model file", "text/plain", statusCode: 404));
+
+        var unitsScripts = new Dictionary<string, Lazy<byte[]>>(StringComparer.Ordinal);
+        foreach (var kind in store.Kinds)
+            if (store.UnitCount(kind) > 0)
+                unitsScripts[$"units-{kind.Name()}.js"] = new(() => System.Text.Encoding.UTF8.GetBytes(StaticExport.UnitsScript(store, kind)));
+        app.MapGet("/data/{name}", (string name) => unitsScripts.TryGetValue(name, out var script)
+            ? Results.Bytes(script.Value, "text/javascript; charset=utf-8")
+            : Results.Text("no such data file", "text/plain", statusCode: 404));
 
         app.MapGet("/assets/{**name}", (string name) =>
         {

@@ -74,7 +74,8 @@ static class Html
         sb.Append("</div>");
     }
 
-    public static void PageStart(StringBuilder sb, Links links, string title, FeatureStore store, string active)
+    /// <param name="store">The feature store the site shows; null for a page with only the model (`export-web`).</param>
+    public static void PageStart(StringBuilder sb, Links links, string title, FeatureStore? store, string active)
     {
         sb.Append("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
           .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -83,10 +84,12 @@ static class Html
           .Append("<header class=\"top\"><a class=\"brand\" href=\"").Append(links.Index(UnitKind.Feature)).Append("\">Mechanist</a><nav>");
         void Nav(string key, string label, string href) =>
             sb.Append("<a href=\"").Append(href).Append('"').Append(key == active ? " class=\"on\"" : "").Append('>').Append(label).Append("</a>");
-        Nav("feature", "Features", links.Index(UnitKind.Feature));
-        if (store.UnitCount(UnitKind.Neuron) > 0) Nav("neuron", "Neurons", links.Index(UnitKind.Neuron));
-        if (!links.IsStatic) Nav("playground", "Playground", links.Playground);
+        if (store != null) Nav("feature", "Features", links.Index(UnitKind.Feature));
+        if (store?.UnitCount(UnitKind.Neuron) > 0) Nav("neuron", "Neurons", links.Index(UnitKind.Neuron));
+        if (store != null && links.Playground != "") Nav("playground", "Playground", links.Playground);
+        if (links.Generate != "") Nav("generate", "Generate", links.Generate);
         sb.Append("</nav><span class=\"source\">");
+        if (store == null) { sb.Append("</span></header>\n<main>"); return; }
         var src = store.Source;
         var parts = new[] { src.Model, src.Sae, src.Hook }.Where(s => !string.IsNullOrEmpty(s)).Select(E);
         sb.Append(string.Join(" · ", parts));
@@ -94,10 +97,12 @@ static class Html
         sb.Append("</span></header>\n<main>");
     }
 
-    public static void PageEnd(StringBuilder sb, Links links, string? extraScript = null)
+    /// <param name="extraScripts">Script addresses loaded, in order, before site.js.</param>
+    public static void PageEnd(StringBuilder sb, Links links, params string?[] extraScripts)
     {
         sb.Append("</main><div id=\"hover\" class=\"hover\" hidden></div>");
-        if (extraScript != null) sb.Append("<script src=\"").Append(extraScript).Append("\"></script>");
+        foreach (string? script in extraScripts)
+            if (script != null) sb.Append("<script src=\"").Append(E(script)).Append("\"></script>");
         sb.Append("<script src=\"").Append(links.Asset("site.js")).Append("\"></script></body></html>\n");
     }
 }

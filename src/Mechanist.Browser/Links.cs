@@ -12,26 +12,44 @@ abstract class Links
     public abstract string Index(UnitKind kind);
     public abstract string Unit(UnitKind kind, int id);
     public abstract string Asset(string name);
+    /// <summary>The playground page, or "" when the site has none.</summary>
     public abstract string Playground { get; }
+    /// <summary>The Generate page, or "" when no model was packed for the page.</summary>
+    public abstract string Generate { get; }
+    /// <summary>The folder of the in-page model's files (<see cref="WebModelFiles"/>), ending in "/".</summary>
+    public abstract string ModelBase { get; }
+    /// <summary>A feature page's address with "{id}" in place of the id (for scripts).</summary>
+    public string UnitPattern(UnitKind kind) => Unit(kind, 0)[..^(IsStatic ? "0.html".Length : 1)] + "{id}" + (IsStatic ? ".html" : "");
+    /// <summary>The script with the index's unit data (<see cref="StaticExport.UnitsScript"/>).</summary>
+    public abstract string UnitsData(UnitKind kind);
 }
 
-sealed class ServerLinks : Links
+/// <param name="model">Whether the server packs the model for the page (the Generate page).</param>
+sealed class ServerLinks(bool model) : Links
 {
-    public static ServerLinks Instance { get; } = new();
+    /// <summary>A server without a packed model.</summary>
+    public static ServerLinks Instance { get; } = new(false);
     public override bool IsStatic => false;
     public override string Index(UnitKind kind) => kind == UnitKind.Feature ? "/" : "/?kind=neuron";
     public override string Unit(UnitKind kind, int id) => $"/{kind.Name()}/{id}";
     public override string Asset(string name) => $"/assets/{name}";
     public override string Playground => "/playground";
+    public override string Generate => model ? "/generate" : "";
+    public override string ModelBase => "/model/";
+    public override string UnitsData(UnitKind kind) => $"/data/units-{kind.Name()}.js";
 }
 
 /// <param name="depth">How many folders below the site root the page lives (0 for index.html, 1 for feature/7.html).</param>
-sealed class StaticLinks(int depth) : Links
+/// <param name="model">Whether the export packs the model (then it has generate.html and an in-page playground).</param>
+sealed class StaticLinks(int depth, bool model = false) : Links
 {
     readonly string up = string.Concat(Enumerable.Repeat("../", depth));
     public override bool IsStatic => true;
     public override string Index(UnitKind kind) => up + (kind == UnitKind.Feature ? "index.html" : "neurons.html");
     public override string Unit(UnitKind kind, int id) => $"{up}{kind.Name()}/{id}.html";
     public override string Asset(string name) => $"{up}assets/{name}";
-    public override string Playground => "";
+    public override string Playground => model ? up + "playground.html" : "";
+    public override string Generate => model ? up + "generate.html" : "";
+    public override string ModelBase => up + "model/";
+    public override string UnitsData(UnitKind kind) => $"{up}data/units-{kind.Name()}.js";
 }

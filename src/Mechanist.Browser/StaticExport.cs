@@ -8,7 +8,8 @@ namespace Mechanist.Browser;
 /// <summary>
 /// Writes the browser as a static site: `index.html` (features), `neurons.html`, one page per unit under
 /// `feature/` and `neuron/`, `assets/`, and `data/units-{kind}.js` (the index's search and sort data, loaded
-/// with a script tag because file:// forbids fetch). Same templates as the server, relative links, no playground.
+/// with a script tag because file:// forbids fetch). Same templates as the server, relative links. With a packed model
+/// (<see cref="WebModelFiles"/> in `model/`) it also has `generate.html` and a `playground.html` that run the model in the page.
 /// The site is built in a sibling folder and swapped in at the end (<see cref="AtomicDirectory"/>), so a failed export leaves the old one.
 /// </summary>
 public static class StaticExport
@@ -20,40 +21,82 @@ public static class StaticExport
     /// The site-export stage as one call (`mechanist export-html` and the demo's site stage): opens the store,
     /// writes the site, then its <c>manifest.json</c> (the store's manifest and explanations as inputs).
     /// </summary>
-    public static SiteExportResult Export(string features, string outDir, IProgressReporter progress, CancellationToken cancel = default)
+    /// <param name="modelPrecision">Pack the store's model, tokenizer and SAE (when still on this machine) for the
+    /// Generate page and the in-page playground, stored at this precision; null leaves the model out.</param>
+    public static SiteExportResult Export(string features, string outDir, IProgressReporter progress, CancellationToken cancel = default,
+        WebPrecision? modelPrecision = WebPrecision.F32)
     {
         outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));
-        using (var store = FeatureStore.Open(features)) Write(store, outDir, progress, cancel);
+        string note = "no model packed (left out)";
+        using (var store = FeatureStore.Open(features))
+        {
+            WebModelFiles? model = null;
+            if (modelPrecision is WebPrecision precision)
+            {
+                var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
+                model = encoder == null ? null : WebModelFiles.Build(encoder.Model, encoder.Tokenizer, encoder.Sae, encoder.Hook, precision);
+                note = model?.Summary ?? $"no Generate page or in-page playground: {why}";
+            }
+            Write(store, outDir, progress, cancel, model);
+        }
         var manifest = new Manifest { Stage = StageName, Outputs = [new("index.html")] };
         foreach (string input in new[] { Manifest.PathIn(features), FeatureStore.ManifestPath(features) }.Concat(Explain.ExplanationFiles.InStore(features)))
             if (File.Exists(input)) manifest.AddInput(input);
         manifest.SaveTo(outDir);
         long bytes = Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-        return new SiteExportResult(outDir, Path.Combine(outDir, "index.html"), bytes);
+        return new SiteExportResult(outDir, Path.Combine(outDir, "index.html"), bytes, note);
     }
 
     /// <summary>Writes the site of an open store (no manifest; <see cref="Export"/> is the stage).</summary>
-    public static void Write(FeatureStore store, string outDir, IProgressReporter progress, CancellationToken cancel = default)
+    /// <param name="model">The model, tokenizer and SAE packed for the page (generate.html, the in-page playground); null for none.</param>
+    public static void Write(FeatureStore store, string outDir, IProgressReporter progress, CancellationToken cancel = default, WebModelFiles? model = null)
+    {
+        using var staging = Begin(outDir);
+        WriteAssets(staging.TempPath, model);
+        Build(store, staging.TempPath, progress, cancel, model);
+        staging.Commit();
+    }
+
+    /// <summary>A site with only the Generate page (index.html) and the packed model, for a model without a feature store.</summary>
+    public static void WriteModelOnly(WebModelFiles model, string outDir)
+    {
+        using var staging = Begin(outDir);
+        WriteAssets(staging.TempPath, model);
+        File.WriteAllText(Path.Combine(staging.TempPath, "index.html"), GeneratePage.Render(null, new StaticLinks(0, true)), Encoding.UTF8);
+        File.WriteAllText(Path.Combine(staging.TempPath, Marker), "Written by `mechanist export-web`; the folder is replaced by the next export.\n");
+        staging.Commit();
+    }
+
+    static AtomicDirectory Begin(string outDir)
     {
         outDir = Path.GetFullPath(outDir.TrimEnd('/', '\\'));
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, Marker)))
             throw new UserError($"{outDir}: exists and is not an earlier export (no {Marker}); choose an empty or new folder");
-        using var staging = AtomicDirectory.Begin(outDir, overwrite: true);
-        Build(store, staging.TempPath, progress, cancel);
-        staging.Commit();
+        return AtomicDirectory.Begin(outDir, overwrite: true);
     }
 
-    static void Build(FeatureStore store, string dir, IProgressReporter progress, CancellationToken cancel)
+    static void WriteAssets(string dir, WebModelFiles? model)
     {
         Directory.CreateDirectory(Path.Combine(dir, "assets"));
-        Directory.CreateDirectory(Path.Combine(dir, "data"));
         foreach (string name in Assets.Names)
         {
             Assets.TryGet(name, out var bytes, out _);
             File.WriteAllBytes(Path.Combine(dir, "assets", name), bytes);
         }
-        var root = new StaticLinks(0);
-        var unitLinks = new StaticLinks(1);
+        model?.WriteTo(Path.Combine(dir, "model"));
+    }
+
+    static void Build(FeatureStore store, string dir, IProgressReporter progress, CancellationToken cancel, WebModelFiles? model)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        bool packed = model != null;
+        var root = new StaticLinks(0, packed);
+        var unitLinks = new StaticLinks(1, packed);
+        if (packed)
+        {
+            File.WriteAllText(Path.Combine(dir, "generate.html"), GeneratePage.Render(store, root), Encoding.UTF8);
+            File.WriteAllText(Path.Combine(dir, "playground.html"), SimplePages.Playground(store, root, hasEncoder: true), Encoding.UTF8);
+        }
         foreach (var kind in store.Kinds)
         {
             if (store.UnitCount(kind) == 0) continue;
@@ -81,7 +124,7 @@ public static class StaticExport
     /// `window.MECHANIST_UNITS`: per unit [id, density, max, score|null, [top tokens], explanation|null],
     /// plus the three sort orders precomputed like the server's, for site.js to page, sort and search.
     /// </summary>
-    static string UnitsScript(FeatureStore store, UnitKind kind)
+    internal static string UnitsScript(FeatureStore store, UnitKind kind)
     {
         int n = store.UnitCount(kind);
         var units = new object?[n][];

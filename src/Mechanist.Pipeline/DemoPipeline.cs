@@ -272,10 +272,10 @@ public sealed class DemoPipeline(DemoOptions options)
     {
         Name = "site", Folder = SiteDir,
         Inputs = [Manifest.PathIn(FeaturesDir), Path.Combine(FeaturesDir, ExplainRecord)],
-        Settings = new JsonObject { ["format"] = "static html" },
+        Settings = new JsonObject { ["format"] = "static html", ["model"] = "f32" },
         Run = ctx =>
         {
-            var site = StaticExport.Export(FeaturesDir, SiteDir, ctx.Progress, ctx.Cancel);
+            var site = StaticExport.Export(FeaturesDir, SiteDir, ctx.Progress, ctx.Cancel, WebPrecision.F32);
             return new DemoStageResult($"static site, {site.Bytes / 1e6:0.0} MB → {site.IndexPage}");
         },
     };

@@ -81,11 +81,13 @@
     });
   }
 
-  // Playground: encode typed text on the server, shade each token by its strongest feature, click for details.
+  // Playground: encode typed text (on the server, or with the model in the page for a static export), shade each token
+  // by its strongest feature, click for details.
   var play = document.getElementById("play");
   if (play) {
     var text = document.getElementById("text"), out = document.getElementById("tokens");
     var playStatus = document.getElementById("playstatus"), detail = document.getElementById("detail");
+    var featureHref = play.dataset.featureHref || "/feature/{id}";
     var tokens = [], timer = 0, selected = -1;
     var show = function (i) {
       selected = i;
@@ -95,27 +97,51 @@
       detail.querySelector("tbody").innerHTML = t.top.length === 0
         ? "<tr><td colspan=\"4\" class=\"muted\">No feature fires on this token.</td></tr>"
         : t.top.map(function (f) {
-          return "<tr><td class=\"id\"><a href=\"/feature/" + f.id + "\">" + f.id + "</a></td><td class=\"num\">" + fmt(f.activation, 2) +
+          return "<tr><td class=\"id\"><a href=\"" + featureHref.replace("{id}", f.id) + "\">" + f.id + "</a></td><td class=\"num\" data-value=\"" + f.activation + "\">" + fmt(f.activation, 2) +
             "</td><td class=\"toks\">" + f.topTokens.map(function (s) { return "<span class=\"chip\">" + esc(tokenLabel(s)) + "</span>"; }).join("") +
             "</td><td class=\"expl\">" + esc(f.explanation) + "</td></tr>";
         }).join("");
       detail.hidden = false;
     };
+    var shade = function (j) {
+      tokens = j.tokens;
+      out.innerHTML = tokens.map(function (t, i) {
+        var f = t.top[0], a = f ? f.activation : 0, alpha = f && f.max > 0 ? Math.min(1, Math.max(0.08, a / f.max)) : 0;
+        return "<span class=\"tok\" data-i=\"" + i + "\" title=\"" + esc(tokenLabel(t.token)) + ": " +
+          (f ? "feature " + f.id + " · " + fmt(a, 2) : "none") + "\"" +
+          (alpha > 0 ? " style=\"background:rgba(255,128,0," + alpha.toFixed(2) + ")\"" : "") + ">" + esc(tokenText(t.text != null ? t.text : t.token)) + "</span>";
+      }).join("");
+      playStatus.textContent = tokens.length + " tokens. Click one to see its features.";
+      if (tokens.length > 0) show(selected >= 0 && selected < tokens.length ? selected : 0);
+    };
+    // The static export's playground: the same answer as the server's /api/encode, computed by the model in the page.
+    var local = null;
+    var encodeLocally = function (web) {
+      var units = window.MECHANIST_UNITS, ids = web.tokenizer.encode(text.value).slice(0, 2048);
+      var shown = web.tokenizer.inContext(ids), top = window.Mechanist.encodeFeatures(web, ids, 5);
+      return {
+        tokens: ids.map(function (id, i) {
+          return {
+            token: web.tokenizer.display[id], text: shown[i],
+            top: top[i].map(function (f) {
+              var u = units && units.units[f[0]];
+              return { id: f[0], activation: f[1], max: u ? u[2] : 0, explanation: u ? u[5] : null, topTokens: u ? u[4].slice(0, 5) : [] };
+            }),
+          };
+        }),
+      };
+    };
     var encode = function () {
       playStatus.textContent = "Encoding…";
+      if (play.dataset.local) {
+        local = local || window.Mechanist.loadWebModel(play.dataset.modelBase, function (s) { playStatus.textContent = s; });
+        local.then(function (web) { shade(encodeLocally(web)); play.dataset.ready = "1"; })
+          .catch(function (e) { playStatus.textContent = "Could not encode: " + e.message; });
+        return;
+      }
       fetch("/api/encode", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: text.value }) })
         .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })
-        .then(function (j) {
-          tokens = j.tokens;
-          out.innerHTML = tokens.map(function (t, i) {
-            var f = t.top[0], a = f ? f.activation : 0, alpha = f && f.max > 0 ? Math.min(1, Math.max(0.08, a / f.max)) : 0;
-            return "<span class=\"tok\" data-i=\"" + i + "\" title=\"" + esc(tokenLabel(t.token)) + ": " +
-              (f ? "feature " + f.id + " · " + fmt(a, 2) : "none") + "\"" +
-              (alpha > 0 ? " style=\"background:rgba(255,128,0," + alpha.toFixed(2) + ")\"" : "") + ">" + esc(tokenText(t.text != null ? t.text : t.token)) + "</span>";
-          }).join("");
-          playStatus.textContent = tokens.length + " tokens. Click one to see its features.";
-          if (tokens.length > 0) show(selected >= 0 && selected < tokens.length ? selected : 0);
-        })
+        .then(shade)
         .catch(function (e) { playStatus.textContent = "Could not encode: " + e.message; });
     };
     out.addEventListener("click", function (e) {

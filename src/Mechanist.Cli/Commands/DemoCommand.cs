@@ -89,7 +89,8 @@ static class DemoCommand
             using var store = FeatureStore.Open(pipeline.FeaturesDir);
             var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
             if (encoder == null) Console.Error.WriteLine($"note: the playground is off: {why}");
-            var server = BrowserServer.StartAsync(store, encoder, parse.GetValue(host)!, parse.GetValue(port), cancel).GetAwaiter().GetResult();
+            var server = BrowserServer.StartAsync(store, encoder, parse.GetValue(host)!, parse.GetValue(port), cancel,
+                BrowseCommands.PackModel(encoder, WebPrecision.F32)).GetAwaiter().GetResult();
             try
             {
                 Console.WriteLine($"Mechanist browser: {server.Address}/  (open it in a web browser; Ctrl-C to stop)");

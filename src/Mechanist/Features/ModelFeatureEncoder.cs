@@ -31,6 +31,12 @@ public sealed class ModelFeatureEncoder : IFeatureEncoder
         (this.model, this.sae, this.tokenizer, this.hook, this.top) = (model, sae, tokenizer, hook, Math.Max(1, top));
     }
 
+    /// <summary>The model, SAE, tokenizer and hook this encoder runs (the browser packs the same ones into its pages).</summary>
+    public Transformer<float> Model => model;
+    public SparseAutoencoder Sae => sae;
+    public BpeTokenizer Tokenizer => tokenizer;
+    public HookPoint Hook => hook;
+
     /// <summary>Loads the model, the SAE and a tokenizer (given, else the model folder's, else the one recorded with the SAE's token store).</summary>
     public static ModelFeatureEncoder Load(string modelDir, string saeDir, string? tokenizer = null, HookPoint? hook = null, int top = 5)
     {

@@ -25,26 +25,7 @@ public static class SaeLensFormat
     public static void Save(SparseAutoencoder sae, string dir, float[]? log10Density = null, JsonObject? extra = null, bool overwrite = true)
     {
         using var staging = AtomicDirectory.Begin(dir, overwrite);
-        var wEnc = Transpose(sae.WEnc.Value); // ours [d_sae, d_in] → SAELens [d_in, d_sae]
-        var tensors = new List<SafeTensorsEntry>
-        {
-            SafeTensorsEntry.Float("W_enc", wEnc),
-            SafeTensorsEntry.Float("W_dec", sae.WDec.Value),
-            SafeTensorsEntry.Float(sae.Architecture == SaeArchitecture.Gated ? "b_gate" : "b_enc", sae.BEnc.Value),
-            SafeTensorsEntry.Float("b_dec", sae.BDec.Value),
-        };
-        if (sae.Architecture == SaeArchitecture.Gated)
-        {
-            tensors.Add(SafeTensorsEntry.Float("r_mag", sae.RMag!.Value));
-            tensors.Add(SafeTensorsEntry.Float("b_mag", sae.BMag!.Value));
-        }
-        if (sae.Architecture is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK)
-        {
-            var threshold = new Tensor(sae.DSae);
-            for (int i = 0; i < sae.DSae; i++)
-                threshold[i] = sae.Architecture == SaeArchitecture.JumpRelu ? MathF.Exp(sae.LogThreshold!.Value[i]) : sae.BatchThreshold;
-            tensors.Add(SafeTensorsEntry.Float("threshold", threshold));
-        }
+        var tensors = WeightEntries(sae);
         SafeTensors.Save(Path.Combine(staging.TempPath, WeightsFile), tensors);
         if (log10Density != null)
         {
@@ -81,6 +62,35 @@ public static class SaeLensFormat
         cfg["mechanist"] = ours;
         AtomicFile.WriteAllText(Path.Combine(staging.TempPath, ConfigFile), cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         staging.Commit();
+    }
+
+    /// <summary>
+    /// The tensors of sae_weights.safetensors in SAELens names and shapes (W_enc [d_in, d_sae], W_dec, b_enc or b_gate,
+    /// b_dec, r_mag and b_mag for gated, threshold for JumpReLU and BatchTopK), stored as <paramref name="storeAs"/>.
+    /// </summary>
+    public static List<SafeTensorsEntry> WeightEntries(SparseAutoencoder sae, DType storeAs = DType.F32)
+    {
+        var wEnc = Transpose(sae.WEnc.Value); // ours [d_sae, d_in] → SAELens [d_in, d_sae]
+        var tensors = new List<SafeTensorsEntry>
+        {
+            SafeTensorsEntry.Float("W_enc", wEnc, storeAs),
+            SafeTensorsEntry.Float("W_dec", sae.WDec.Value, storeAs),
+            SafeTensorsEntry.Float(sae.Architecture == SaeArchitecture.Gated ? "b_gate" : "b_enc", sae.BEnc.Value, storeAs),
+            SafeTensorsEntry.Float("b_dec", sae.BDec.Value, storeAs),
+        };
+        if (sae.Architecture == SaeArchitecture.Gated)
+        {
+            tensors.Add(SafeTensorsEntry.Float("r_mag", sae.RMag!.Value, storeAs));
+            tensors.Add(SafeTensorsEntry.Float("b_mag", sae.BMag!.Value, storeAs));
+        }
+        if (sae.Architecture is SaeArchitecture.JumpRelu or SaeArchitecture.BatchTopK)
+        {
+            var threshold = new Tensor(sae.DSae);
+            for (int i = 0; i < sae.DSae; i++)
+                threshold[i] = sae.Architecture == SaeArchitecture.JumpRelu ? MathF.Exp(sae.LogThreshold!.Value[i]) : sae.BatchThreshold;
+            tensors.Add(SafeTensorsEntry.Float("threshold", threshold, storeAs));
+        }
+        return tensors;
     }
 
     /// <summary>Reads a SAELens folder (v6 or v5 cfg.json). Unsupported settings fail with the file and field named.</summary>

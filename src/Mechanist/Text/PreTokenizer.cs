@@ -11,6 +11,7 @@ namespace Mechanist.Text;
 /// </summary>
 public static class PreTokenizer
 {
+    /// <summary>The classes the pieces are cut by; the numbers are what <see cref="ClassOf"/> returns.</summary>
     enum CharClass : byte { Other, Letter, Number, Space }
 
     /// <summary>Class of every UTF-16 code unit; surrogates are resolved per pair at run time.</summary>
@@ -90,6 +91,14 @@ public static class PreTokenizer
         }
         return pieces;
     }
+
+    /// <summary>
+    /// The class of one Unicode code point as the scanner sees it: 0 other, 1 letter (\p{L}), 2 number (\p{N}), 3
+    /// whitespace (\s; BMP only, as <see cref="char.IsWhiteSpace(char)"/>). Surrogate code points are "other". The
+    /// browser's tokenizer takes this table from the export, so it cuts text exactly as this scanner does.
+    /// </summary>
+    public static byte ClassOf(int codePoint) =>
+        codePoint < 0x10000 ? (byte)Bmp[codePoint] : (byte)Classify(Rune.GetUnicodeCategory(new Rune(codePoint)));
 
     static CharClass ClassAt(ReadOnlySpan<char> s, int i, out int width)
     {

@@ -116,6 +116,24 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
     }
 
     [Fact]
+    public void BuiltinExplainerMatchesOrBeatsTheTopTokenControl()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        // Medians over each kind's units on this real (tiny) run; 1e-6 allows for float rounding where the
+        // rule is the token set itself, whose predictions are the control's up to a scale.
+        var results = Mechanist.Explain.ExplanationStore.ReadAll(Path.Combine(run.Out, "features", "explanations.jsonl"));
+        var kinds = Mechanist.Explain.KindSummary.Of(results);
+        Assert.Equal(["feature", "neuron"], kinds.Select(k => k.Kind));
+        foreach (var k in kinds)
+            Assert.True(k.SimulationPearson >= k.TopTokenPearson - 1e-6, $"{k.Kind}s: built-in {k.SimulationPearson:F4} below the top-token control {k.TopTokenPearson:F4}");
+        // Both are still reported, per unit and in the stage's record.
+        Assert.All(results.Where(r => r.Scores.SimulationPearson is not null), r => Assert.NotNull(r.Scores.TopTokenPearson));
+        var record = Manifest.Load(Path.Combine(run.Out, "features", DemoPipeline.ExplainRecord)).Contents["demo"]!["results"]!;
+        Assert.NotNull(record["feature_top_token_pearson"]);
+        Assert.NotNull(record["neuron_simulation_pearson"]);
+    }
+
+    [Fact]
     public void SecondRunSkipsEveryStage()
     {
         Assert.True(run.FirstExitCode == 0, run.FirstError);
