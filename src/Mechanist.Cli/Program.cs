@@ -16,4 +16,5 @@ root.Subcommands.Add(ExplainCommands.Create());
 root.Subcommands.Add(SaeCommands.Create());
 root.Subcommands.Add(ActsCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(UniversalCommands.Create());
 return CommandLine.Run(root, args);
