@@ -27,8 +27,8 @@ public sealed record TokenizerBenchOptions
     public int TrainVocabSize { get; init; } = 8192;
 }
 
-/// <summary>One measured contender.</summary>
-public sealed record TokenizerBenchResult(string Name, double MegabytesPerSecond, long Tokens, long Bytes, string? Note = null);
+/// <summary>One measured contender; <paramref name="IdsHash"/> is the SHA-256 of its ids as 32-bit little-endian integers.</summary>
+public sealed record TokenizerBenchResult(string Name, double MegabytesPerSecond, long Tokens, long Bytes, string IdsHash, string? Note = null);
 
 /// <summary>A timed vocabulary training and how well the vocabulary compresses the bench text.</summary>
 public sealed record TokenizerTrainingResult(int VocabSize, double WallSeconds, double CpuSeconds, long InputBytes, long Tokens, long Bytes)
@@ -41,8 +41,10 @@ public sealed record TokenizerBenchReport(IReadOnlyList<TokenizerBenchResult> En
 
 /// <summary>
 /// `mechanist bench tokenizer`: GPT-2 encoding speed, cold word cache, on one thread and on all cores, interleaved
-/// with the npm peers js-tiktoken (pure JavaScript) and tiktoken (OpenAI's Rust core as WebAssembly) on the same
-/// text; optionally the training time of a vocabulary and its tokens per byte.
+/// with the in-process .NET peer Microsoft.ML.Tokenizers (its r50k_base Tiktoken encoder) and the npm peers
+/// js-tiktoken (pure JavaScript) and tiktoken (OpenAI's Rust core as WebAssembly) on the same text; optionally
+/// the training time of a vocabulary and its tokens per byte. Every contender must give the same ids (count and
+/// hash), or the bench fails: a speed of wrong output means nothing.
 /// </summary>
 public static class TokenizerBench
 {
@@ -79,6 +81,7 @@ public static class TokenizerBench
                 cancel.ThrowIfCancellationRequested();
                 Keep(TimeOurs("mechanist, 1 thread", options.Tokenizer, text, bytes, parallel: false));
                 Keep(TimeOurs($"mechanist, {Parallelism.Threads} threads", options.Tokenizer, text, bytes, parallel: true));
+                Keep(TimeMlTokenizers(text, bytes));
                 if (textFile != null) foreach (var peer in RunPeers(options.PeersDir!, textFile, log)) Keep(peer);
             }
         }
@@ -88,11 +91,17 @@ public static class TokenizerBench
         }
 
         var results = best.Values.ToList();
+        RequireSameTokens(results);
         var training = options.TrainInput != null ? Train(options, text, bytes, log, progress, cancel) : null;
 
         log.WriteLine();
         log.WriteLine($"{"contender",-28} {"MB/s",9} {"tokens",12}  note");
         foreach (var r in results) log.WriteLine($"{r.Name,-28} {r.MegabytesPerSecond,9:F2} {r.Tokens,12:N0}  {r.Note}");
+        log.WriteLine($"all {results.Count} contenders gave the same {results[0].Tokens:N0} ids (SHA-256 {results[0].IdsHash[..16]}…)");
+        var ml = results.FirstOrDefault(r => r.Name == MlTokenizersName);
+        if (ml != null)
+            foreach (var ours in results.Where(r => r.Name.StartsWith("mechanist,")))
+                log.WriteLine($"{ours.Name} / Microsoft.ML.Tokenizers = {ours.MegabytesPerSecond / ml.MegabytesPerSecond:F1}×");
         var js = results.FirstOrDefault(r => r.Name == "js-tiktoken");
         if (js != null)
             foreach (var ours in results.Where(r => r.Name.StartsWith("mechanist,")))
@@ -107,6 +116,36 @@ public static class TokenizerBench
         return new TokenizerBenchReport(results, training);
     }
 
+    public const string MlTokenizersName = "Microsoft.ML.Tokenizers";
+
+    /// <summary>Throws when two contenders' ids differ in count or content, naming each contender's count and hash.</summary>
+    public static void RequireSameTokens(IReadOnlyList<TokenizerBenchResult> results)
+    {
+        if (results.Select(r => (r.Tokens, r.IdsHash)).Distinct().Count() <= 1) return;
+        throw new InvalidOperationException("the contenders' tokens differ, so their speeds cannot be compared: " +
+            string.Join("; ", results.Select(r => $"{r.Name}: {r.Tokens:N0} ids, SHA-256 {r.IdsHash[..Math.Min(16, r.IdsHash.Length)]}")));
+    }
+
+    /// <summary>SHA-256 of the ids as 32-bit little-endian integers (the npm peers hash theirs the same way).</summary>
+    public static string HashIds(ReadOnlySpan<int> ids)
+    {
+        var bytes = new byte[ids.Length * 4];
+        for (int i = 0; i < ids.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), ids[i]);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
+
+    /// <summary>Microsoft.ML.Tokenizers' Tiktoken encoder for r50k_base (GPT-2's ids), freshly made so its cache is cold.</summary>
+    static TokenizerBenchResult TimeMlTokenizers(string text, long bytes)
+    {
+        var tokenizer = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("r50k_base");
+        tokenizer.EncodeToIds("warm up the JIT: it's 2024, 👍 ünïcödé 123");
+        var clock = Stopwatch.StartNew();
+        var ids = tokenizer.EncodeToIds(text);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var array = ids.ToArray();
+        return new TokenizerBenchResult(MlTokenizersName, bytes / seconds / 1e6, array.Length, bytes, HashIds(array), "r50k_base Tiktoken, in process, 1 thread");
+    }
+
     /// <summary>Encodes with a freshly loaded tokenizer, so its word cache starts empty as a peer's would.</summary>
     static TokenizerBenchResult TimeOurs(string name, string tokenizerDir, string text, long bytes, bool parallel)
     {
@@ -116,7 +155,7 @@ public static class TokenizerBench
         var clock = Stopwatch.StartNew();
         if (parallel) tokenizer.Encode(text, ids); else tokenizer.EncodeSingleThreaded(text, ids);
         double seconds = clock.Elapsed.TotalSeconds;
-        return new TokenizerBenchResult(name, bytes / seconds / 1e6, ids.Count, bytes, "cold word cache");
+        return new TokenizerBenchResult(name, bytes / seconds / 1e6, ids.Count, bytes, HashIds(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ids)), "cold word cache");
     }
 
     static IEnumerable<TokenizerBenchResult> RunPeers(string peersDir, string textFile, TextWriter log)
@@ -143,7 +182,7 @@ public static class TokenizerBench
             var root = doc.RootElement;
             if (root.TryGetProperty("error", out var err)) { log.WriteLine($"peer {root.GetProperty("peer")} failed: {err}"); continue; }
             yield return new TokenizerBenchResult(root.GetProperty("peer").GetString()!, root.GetProperty("mbPerSecond").GetDouble(),
-                root.GetProperty("tokens").GetInt64(), root.GetProperty("bytes").GetInt64(), "r50k_base, node " + "1 thread");
+                root.GetProperty("tokens").GetInt64(), root.GetProperty("bytes").GetInt64(), root.GetProperty("idsHash").GetString()!, "r50k_base, node, 1 thread");
         }
     }
 

@@ -113,6 +113,7 @@ sealed class SpliceEvalOptions
         };
         var model = ModelFiles.Load(modelDir);
         using var tokens = TokenStore.Open(data, options.Split);
+        ModelTokenizer.RequireMatch(modelDir, tokens);
         var result = SpliceEvaluation.Evaluate(model, sae, tokens, options, ConsoleProgress.Instance, cancel);
         json["model"] = Path.GetFullPath(modelDir);
         json["data"] = Path.GetFullPath(data);

@@ -32,9 +32,15 @@ static class BenchCommands
         { Description = "Only these shapes, as MxKxN (repeatable; default: 1024³, 2048³, 4096x512x4096, 4096x4096x512).", AllowMultipleArgumentsPerToken = true };
         var cpu = new Option<bool>("--cpu-time")
         { Description = "Time by process CPU seconds per thread instead of wall time: steadier on a busy machine, but it flatters idle threads." };
+        var peer = new Option<string?>("--peer")
+        {
+            Description = "numpy/OpenBLAS peer script, sampled inside the same rounds (default bench/peers/numpy_gemm.py when " +
+                          "/usr/bin/python3 has numpy: apt-get install python3-numpy libopenblas0-pthread; 'none' to skip).",
+        };
         var cmd = new Command("gemm",
             "fp32 GEMM GFLOP/s on squares and the SAE shapes in the forms A·B, A·Bᵀ, Aᵀ·B, against the FMA ceiling " +
-            "(independent Vector512 FMAs on every thread) measured interleaved. Shapes are M×K×N.") { json, threads, repeats, shapes, cpu };
+            "(independent Vector512 FMAs on every thread) and numpy/OpenBLAS, sampled in the same rounds; fractions " +
+            "and ratios are medians of the per-round ratios. Shapes are M×K×N.") { json, threads, repeats, shapes, cpu, peer };
         return cmd.WithAction((parse, cancel) =>
         {
             int t = parse.GetValue(threads), r = parse.GetValue(repeats);
@@ -42,11 +48,20 @@ static class BenchCommands
             if (r < 1) throw new UserError($"--repeats must be at least 1 (got {r})");
             bool asJson = parse.GetValue(json);
             var only = ParseShapes(parse.GetValue(shapes));
-            if (!asJson) Console.WriteLine($"{"shape M×K×N",-16} {"op",-6} {"threads",7} {"GFLOP/s",9} {"ceiling",9} {"fraction",9}");
+            string? script = parse.GetValue(peer);
+            if (script == "none") script = null;
+            else if (script != null && !File.Exists(script)) throw new UserError($"--peer {script}: no such script (give 'none' to skip the peer)");
+            else if (script == null)
+            {
+                string guess = Path.Combine(SaeCommands.FindRepoRoot() ?? ".", "bench", "peers", "numpy_gemm.py");
+                script = File.Exists(guess) ? guess : null;
+            }
+            using var openBlas = script != null ? NumpyGemmPeer.Start(script, t, m => Console.Error.WriteLine(m)) : null;
+            if (!asJson) Console.WriteLine($"{"shape M×K×N",-16} {"op",-6} {"threads",7} {"GFLOP/s",9} {"ceiling",9} {"fraction",9} {"OpenBLAS",9} {"ratio",7}");
             var results = GemmBench.Run(t, r, asJson ? null : row => Console.WriteLine(
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{row.Shape,-16} {row.Op,-6} {row.Threads,7} {row.Gflops,9:F1} {row.CeilingGflops,9:F1} {row.Fraction,9:P1}")),
-                only, parse.GetValue(cpu), cancel);
+                    $"{row.Shape,-16} {row.Op,-6} {row.Threads,7} {row.Gflops,9:F1} {row.CeilingGflops,9:F1} {row.Fraction,9:P1} {row.PeerGflops,9:F1} {row.RatioToPeer,7:F2}")),
+                only, parse.GetValue(cpu), cancel, openBlas);
             if (asJson) Console.WriteLine(ToJson(results));
             return 0;
         });
@@ -64,9 +79,10 @@ static class BenchCommands
         }).ToArray();
     }
 
-    static string ToJson(List<GemmResult> results) => JsonSerializer.Serialize(results.Select(r => new Dictionary<string, object>
+    static string ToJson(List<GemmResult> results) => JsonSerializer.Serialize(results.Select(r => new Dictionary<string, object?>
     {
         ["shape"] = r.Shape, ["op"] = r.Op, ["threads"] = r.Threads, ["gflops"] = Math.Round(r.Gflops, 2),
         ["ceiling_gflops"] = Math.Round(r.CeilingGflops, 2), ["fraction"] = Math.Round(r.Fraction, 4),
+        ["peer_gflops"] = r.PeerGflops is double p ? Math.Round(p, 2) : null, ["ratio_to_peer"] = r.RatioToPeer is double q ? Math.Round(q, 4) : null,
     }), new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }

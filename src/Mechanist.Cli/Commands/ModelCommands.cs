@@ -117,6 +117,7 @@ static class ModelCommands
         {
             var m = ModelFiles.Load(parse.GetValue(model)!);
             using var store = TokenStore.Open(parse.GetValue(data)!, parse.GetValue(split)!);
+            ModelTokenizer.RequireMatch(parse.GetValue(model)!, store);
             if (store.VocabSize > m.Config.Vocab) throw new UserError($"the token store's vocabulary ({store.VocabSize}) is larger than the model's ({m.Config.Vocab})");
             int ctx = m.Config.Context;
             var w = TokenStoreWindows.FixedWindows(store, ctx, Math.Max(1, parse.GetValue(windows)));

@@ -84,6 +84,7 @@ static class SaeCommands
             using var source = actsPath != null ? ActivationSource.Open(actsPath) : null;
             var info = (source as ActivationStore)?.Source;
             using var tokenStore = streamFrom != null ? TokenStore.Open(parse.GetValue(data)!, parse.GetValue(split) ?? "train") : null;
+            if (streamFrom != null) ModelTokenizer.RequireMatch(streamFrom, tokenStore!);
             using var stream = streamFrom != null
                 ? new StreamTrainingData(ModelFiles.Load(streamFrom), tokenStore!, new HarvestOptions
                 {
@@ -232,13 +233,13 @@ static class SaeCommands
     /// <summary>`mechanist bench sae` (registered under `bench`).</summary>
     public static Command Bench()
     {
-        var kinds = new Option<string>("--kind") { Description = "relu, topk, gated (comma-separated); the peer runs relu and topk only.", DefaultValueFactory = _ => "relu,topk" };
+        var kinds = new Option<string>("--kind") { Description = "relu (at --relu-l0), relu-dense (L0 = d_sae/2: the early phase of training), topk, gated (comma-separated); the peer runs the relu kinds and topk.", DefaultValueFactory = _ => "relu,relu-dense,topk" };
         var repeats = new Option<int>("--repeats") { Description = "Interleaved rounds (ours, peer, GEMM); medians reported.", DefaultValueFactory = _ => 3 };
         var seconds = new Option<double>("--seconds") { Description = "Seconds of our training steps per round.", DefaultValueFactory = _ => 3 };
-        var peer = new Option<string?>("--peer") { Description = "PyTorch peer script (default ../shared/baselines/torch_sae_bench.py if present; 'none' to skip)." };
+        var peer = new Option<string?>("--peer") { Description = "PyTorch peer script (default bench/peers/torch_sae_bench.py: /usr/bin/python3 with torch and numpy; 'none' to skip)." };
         var l0 = new Option<double>("--relu-l0") { Description = "relu and gated: latents firing per token (a trained SAE's sparsity).", DefaultValueFactory = _ => 32 };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
-        var cmd = new Command("sae", "SAE training throughput (512 → 4,096, batch 4,096) against the PyTorch peer and the GEMM bound, interleaved.")
+        var cmd = new Command("sae", "SAE training throughput (512 → 4,096, batch 4,096) on heavy-tailed synthetic activations, both contenders rotating over the same 4 batches, against the PyTorch peer and the GEMM bound, interleaved.")
         { kinds, repeats, seconds, peer, l0, json };
         return cmd.WithAction((parse, cancel) =>
         {
@@ -249,7 +250,7 @@ static class SaeCommands
             else if (script != null && !File.Exists(script)) throw new UserError($"--peer {script}: no such script (give 'none' to skip the peer)");
             else if (script == null)
             {
-                string guess = Path.GetFullPath(Path.Combine(FindRepoRoot() ?? ".", "..", "shared", "baselines", "torch_sae_bench.py"));
+                string guess = Path.GetFullPath(Path.Combine(FindRepoRoot() ?? ".", "bench", "peers", "torch_sae_bench.py"));
                 script = File.Exists(guess) ? guess : null;
             }
             bool asJson = parse.GetValue(json);
@@ -278,7 +279,7 @@ static class SaeCommands
         });
     }
 
-    static string? FindRepoRoot()
+    internal static string? FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Mechanist.slnx"))) dir = dir.Parent;

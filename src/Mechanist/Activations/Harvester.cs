@@ -36,6 +36,7 @@ public static class Harvester
     {
         var model = ModelFiles.Load(modelDir);
         using var tokens = TokenStore.Open(tokenStoreDir, options.Split);
+        ModelTokenizer.RequireMatch(modelDir, tokens);
         var inputs = new List<(string Path, bool Fast)>
         {
             (Path.Combine(modelDir, ModelFiles.ConfigFile), false),

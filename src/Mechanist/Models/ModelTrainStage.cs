@@ -44,6 +44,7 @@ public static class ModelTrainStage
         int context = ContextOf(options, train.VocabSize);
         if (train.Count < context + 1)
             throw new UserError($"{o.Data}: the train split holds {train.Count:N0} tokens, fewer than one window of {context + 1}: give more text or a shorter --context");
+        if (o.Tokenizer is string tokenizerDir) ModelTokenizer.RequireSame(TokenizerFiles.Load(tokenizerDir).Hash, $"the tokenizer {tokenizerDir}", train);
         int[] valid = ValidationWindows(o.Data, context, options.EvalWindows);
         var result = Trainer.Train(o.OutDir, options, new TokenStoreWindows(train, context, options.Seed), valid, progress, cancel, o.Resume, o.Force);
         if (o.Tokenizer is string tokenizer) TokenizerFiles.Save(TokenizerFiles.Load(tokenizer), o.OutDir);

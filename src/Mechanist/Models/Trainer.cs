@@ -52,6 +52,9 @@ public static class Trainer
             saved = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new DataFormatError(statePath, "(root)", "not a JSON object");
             options = saved["options"].Deserialize<TrainOptions>() ?? throw new DataFormatError(statePath, "options", "missing");
             startStep = saved["step"]?.GetValue<long>() ?? throw new DataFormatError(statePath, "step", "missing");
+            if (saved[ModelTokenizer.StateKey]?.GetValue<string>() is string trainedOn && data.TokenizerHash is string given && trainedOn != given)
+                throw new UserError($"{runDir} was trained on ids of another tokenizer than the token store's (hash {trainedOn[..Math.Min(19, trainedOn.Length)]}… vs " +
+                    $"{given[..Math.Min(19, given.Length)]}…): resume it on the token store it started with");
             model = ModelFiles.Load(checkpoint);
         }
         else
@@ -105,6 +108,7 @@ public static class Trainer
                     ["total_steps"] = totalSteps,
                     ["tokens_seen"] = done * tokensPerStep,
                     ["data_position"] = data.Position,
+                    [ModelTokenizer.StateKey] = data.TokenizerHash,
                     ["optimizer_steps"] = JsonSerializer.SerializeToNode(steps),
                     ["options"] = JsonSerializer.SerializeToNode(options),
                 };

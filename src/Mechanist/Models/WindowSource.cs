@@ -10,6 +10,8 @@ public interface IWindowSource
     int VocabSize { get; }
     /// <summary>Windows handed out so far; saved in checkpoints.</summary>
     long Position { get; }
+    /// <summary>Hash of the tokenizer that wrote the ids (<see cref="BpeTokenizer.Hash"/>); null when unknown.</summary>
+    string? TokenizerHash => null;
     void Seek(long position);
     void Next(Span<int> window);
 }
@@ -21,6 +23,7 @@ public sealed class TokenStoreWindows(TokenStore store, int context, ulong seed)
     public int Context => context;
     public int VocabSize => store.VocabSize;
     public long Position => _sampler.Position;
+    public string? TokenizerHash => store.TokenizerHash;
     public void Seek(long position) => _sampler.Seek(position);
     public void Next(Span<int> window) => _sampler.Next(window);
 

@@ -30,7 +30,7 @@ public static class HarvestFixture
     }
 
     /// <summary>Writes a store with a train and a valid split of random ids (documents of 50 tokens ending in id 0).</summary>
-    public static string TokenStore(int trainTokens = 2000, int validTokens = 600, int seed = 3)
+    public static string TokenStore(int trainTokens = 2000, int validTokens = 600, int seed = 3, string tokenizerHash = "sha256:test")
     {
         string dir = TestPaths.NewTempDir();
         var rng = new Random(seed);
@@ -51,7 +51,7 @@ public static class HarvestFixture
             File.WriteAllBytes(Path.Combine(dir, $"{name}.docs.bin"), docs);
             splits[name] = new TokenStoreMeta.SplitInfo(count, starts.Count, [($"{name}-00000.bin", (long)count)], $"{name}.docs.bin");
         }
-        var meta = new TokenStoreMeta("sha256:test", Vocab, 0, "uint16", 0.2, 0, null, ["random"], 0, splits);
+        var meta = new TokenStoreMeta(tokenizerHash, Vocab, 0, "uint16", 0.2, 0, null, ["random"], 0, splits);
         File.WriteAllBytes(Path.Combine(dir, TokenStoreWriter.MetaFile), meta.ToJson());
         return dir;
     }

@@ -19,6 +19,13 @@ static class GradCheck
 
     /// <summary>Returns the largest relative error over every element of every input.</summary>
     public static double MaxError(Func<Var<double>[], Var<double>> f, params Tensor<double>[] inputs)
+        => MaxError(f, inputs.Select(_ => true).ToArray(), inputs);
+
+    /// <summary>
+    /// As above with only the inputs marked in <paramref name="trainable"/> as leaves, the others constants: the
+    /// ops' branches that skip a gradient nobody asked for run, and a constant must get no gradient at all.
+    /// </summary>
+    public static double MaxError(Func<Var<double>[], Var<double>> f, bool[] trainable, params Tensor<double>[] inputs)
     {
         var rng = new Random(12345);
         Tensor<double>? weights = null;
@@ -30,7 +37,7 @@ static class GradCheck
             return Ops.Sum(Ops.Mul(y, Ops.Constant(weights)));
         }
 
-        var leaves = inputs.Select(Ops.Leaf).ToArray();
+        var leaves = inputs.Select((x, i) => trainable[i] ? Ops.Leaf(x) : Ops.Constant(x)).ToArray();
         using (var tape = Tape.Start())
         {
             var loss = Scalar(leaves);
@@ -42,6 +49,11 @@ static class GradCheck
         for (int v = 0; v < inputs.Length; v++)
         {
             var x = inputs[v];
+            if (!trainable[v])
+            {
+                if (leaves[v].Grad != null) throw new InvalidOperationException($"input {v} is a constant but got a gradient");
+                continue;
+            }
             var analytic = leaves[v].Grad?.ToArray() ?? new double[x.Length];
             for (int i = 0; i < x.Length; i++)
             {

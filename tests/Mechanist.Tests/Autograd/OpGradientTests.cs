@@ -18,6 +18,55 @@ public class OpGradientTests
         Assert.True(error <= Tolerance, $"max relative error {error:E2} > {Tolerance:E0}");
     }
 
+    /// <summary>Checks <paramref name="f"/> with every non-empty subset of its inputs trainable (the rest constants).</summary>
+    static void CheckEverySubset(Func<Var<double>[], Var<double>> f, params Tensor<double>[] inputs)
+    {
+        for (int mask = 1; mask < 1 << inputs.Length; mask++)
+        {
+            var trainable = Enumerable.Range(0, inputs.Length).Select(i => (mask >> i & 1) == 1).ToArray();
+            double error = GradCheck.MaxError(f, trainable, inputs);
+            Assert.True(error <= Tolerance, $"trainable [{string.Join(", ", trainable)}]: max relative error {error:E2} > {Tolerance:E0}");
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void MatMul_with_only_some_inputs_trainable(bool transA, bool transB)
+    {
+        int m = 3, k = 4, n = 5;
+        CheckEverySubset(v => Ops.MatMul(v[0], v[1], transA, transB), transA ? R(k, m) : R(m, k), transB ? R(n, k) : R(k, n));
+    }
+
+    [Fact]
+    public void Linear_without_bias() => Check(v => Ops.Linear(v[0], v[1], null), R(2, 3, 4), R(4, 5));
+
+    [Fact]
+    public void Linear_with_only_some_inputs_trainable()
+    {
+        CheckEverySubset(v => Ops.Linear(v[0], v[1], v[2]), R(2, 3, 4), R(4, 5), R(5));
+        CheckEverySubset(v => Ops.Linear(v[0], v[1], null), R(3, 4), R(4, 5));
+    }
+
+    [Fact]
+    public void Elementwise_and_norms_with_only_some_inputs_trainable()
+    {
+        CheckEverySubset(v => Ops.Add(v[0], v[1]), R(2, 3, 4), R(4));
+        CheckEverySubset(v => Ops.Mul(v[0], v[1]), R(2, 3, 4), R(4));
+        CheckEverySubset(v => Ops.Mul(v[0], v[1]), R(3, 4), R(3, 4));
+        CheckEverySubset(v => Ops.LayerNorm(v[0], v[1], v[2], 1e-5), R(2, 3, 8), R(8), R(8));
+        CheckEverySubset(v => Ops.RmsNorm(v[0], v[1], 1e-6), R(3, 7), R(7));
+    }
+
+    [Fact]
+    public void Attention_with_only_some_inputs_trainable()
+    {
+        int dHead = 9;
+        CheckEverySubset(v => Ops.Attention(v[0], v[1], v[2], 2, true, 1 / Math.Sqrt(dHead)), R(1, 4, 2 * dHead), R(1, 4, 2 * dHead), R(1, 4, 2 * dHead));
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]
@@ -69,9 +118,10 @@ public class OpGradientTests
     [InlineData(Activation.Sigmoid)]
     public void Activations_including_the_vector_path(Activation kind)
     {
-        // 40 elements: the Vector512 loop and the scalar tail both run. Values spread to ±4 to reach
-        // GELU's tails; ReLU inputs kept away from the kink at 0.
-        var x = R(5, 8);
+        // 45 elements, not a multiple of any vector width (8 doubles in a Vector512, 4 in a Vector256): the
+        // vector loop and the scalar tail both run. Values spread to ±4 to reach GELU's tails; ReLU inputs kept
+        // away from the kink at 0.
+        var x = R(5, 9);
         for (int i = 0; i < x.Length; i++)
         {
             x[i] *= 4;

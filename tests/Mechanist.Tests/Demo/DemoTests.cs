@@ -92,16 +92,22 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
     {
         Assert.True(run.FirstExitCode == 0, run.FirstError);
         var s = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "summary.json")))!.AsObject();
+        // Bounds from measured tiny runs (seed 0, 2026-12-03), with a margin on each side. Trained: validation
+        // loss 5.08, explained variance 0.43, CE loss score 0.968 (clean 5.22, zero-ablated 6.27), 0 dead. Model
+        // learning rate 1e-30 (untrained): loss 6.23 ≈ ln 512, zero-ablation costs 0.003 nats. SAE learning rate
+        // 1e-30 (initial weights): explained variance 0.23. Each of those fails below.
         double loss = s["model_validation_loss"]!.GetValue<double>();
-        Assert.InRange(loss, 0.5, Math.Log(512) + 1);   // learned something, not worse than a bit above uniform
-        Assert.InRange(s["explained_variance"]!.GetValue<double>(), -1, 1);
-        Assert.InRange(s["l0"]!.GetValue<double>(), 0.5, 8.0001);      // top-8
+        Assert.InRange(loss, 3.5, 5.6);
+        Assert.InRange(s["explained_variance"]!.GetValue<double>(), 0.33, 1);
+        Assert.InRange(s["l0"]!.GetValue<double>(), 7.999, 8.0001);      // top-8
         Assert.Equal(64, s["latents"]!.GetValue<int>());
-        Assert.InRange(s["dead"]!.GetValue<int>(), 0, 63);
-        Assert.InRange(s["ultralow"]!.GetValue<int>(), 0, 64);
+        Assert.InRange(s["dead"]!.GetValue<int>(), 0, 8);
+        Assert.InRange(s["ultralow"]!.GetValue<int>(), 0, 16);
         double ce = s["ce_loss_score"]!.GetValue<double>();
-        Assert.True(double.IsFinite(ce) && ce < 1.5, $"CE loss score {ce}");
-        Assert.True(s["ce_zero"]!.GetValue<double>() > s["ce_clean"]!.GetValue<double>(), "zero-ablating the MLP should hurt");
+        Assert.InRange(ce, 0.9, 1.05);
+        double clean = s["ce_clean"]!.GetValue<double>(), zero = s["ce_zero"]!.GetValue<double>();
+        Assert.True(zero - clean > 0.5, $"zero-ablating a trained model's MLP should hurt: clean {clean}, zero-ablated {zero}");
+        Assert.InRange(s["feature_simulation_pearson"]!.GetValue<double>(), 0.45, 1);
         var examples = s["examples"]!.AsArray();
         Assert.NotEmpty(examples);
         foreach (var e in examples) Assert.False(string.IsNullOrWhiteSpace(e!["explanation"]!.GetValue<string>()));

@@ -34,6 +34,49 @@ public class BpeTrainerTests
     }
 
     [Fact]
+    public void EveryMergeMatchesABruteForceTrainer()
+    {
+        // The incremental trainer (pair counts updated only in the words a merge touches, a lazily corrected
+        // heap) against the plain algorithm: recount every pair of every word after each merge and take the most
+        // frequent, ties to the smallest (left bytes, right bytes). All merges to a 420-token vocabulary.
+        var tokenizer = BpeTrainer.Train(Texts, 420);
+        var expected = BruteForceMerges(Texts, 420 - 257);
+        var actual = tokenizer.Merges.Select(m => (Hex(tokenizer.TokenBytes(m.Left)), Hex(tokenizer.TokenBytes(m.Right)))).ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++) Assert.True(expected[i] == actual[i], $"merge {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    static string Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexString(bytes);
+
+    /// <summary>Byte-pair encoding written for clarity, not speed: symbols are hex strings of their bytes.</summary>
+    static List<(string Left, string Right)> BruteForceMerges(IEnumerable<string> texts, int merges)
+    {
+        var words = new Dictionary<string, long>();
+        foreach (string text in texts)
+            foreach (string piece in PreTokenizer.Split(text)) words[piece] = words.GetValueOrDefault(piece) + 1;
+        var symbols = words.Select(w => (Parts: System.Text.Encoding.UTF8.GetBytes(w.Key).Select(b => Hex([b])).ToList(), Count: w.Value)).ToList();
+        var result = new List<(string, string)>();
+        while (result.Count < merges)
+        {
+            var counts = new Dictionary<(string, string), long>();
+            foreach (var (parts, count) in symbols)
+                for (int i = 0; i + 1 < parts.Count; i++) counts[(parts[i], parts[i + 1])] = counts.GetValueOrDefault((parts[i], parts[i + 1])) + count;
+            if (counts.Count == 0) break;
+            long top = counts.Values.Max();
+            // Hex strings of bytes compare like the bytes when one is not a prefix of the other; compare bytes to be exact.
+            var best = counts.Where(p => p.Value == top).Select(p => p.Key)
+                .OrderBy(p => Convert.FromHexString(p.Item1), ByteOrder).ThenBy(p => Convert.FromHexString(p.Item2), ByteOrder).First();
+            result.Add(best);
+            foreach (var (parts, _) in symbols)
+                for (int i = 0; i + 1 < parts.Count; i++)
+                    if (parts[i] == best.Item1 && parts[i + 1] == best.Item2) { parts[i] += parts[i + 1]; parts.RemoveAt(i + 1); }
+        }
+        return result;
+    }
+
+    static readonly Comparer<byte[]> ByteOrder = Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b));
+
+    [Fact]
     public void IsDeterministicAndSavesLoadably()
     {
         var a = BpeTrainer.Train(Texts, 320);

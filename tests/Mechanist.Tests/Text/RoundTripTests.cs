@@ -57,9 +57,10 @@ public class RoundTripTests
     }
 
     [Fact]
-    public void VeryLongPieceStaysFast()
+    public void VeryLongPieceRoundTrips()
     {
-        // 256 KB without a space is one piece: the heap keeps it O(n log n) (a quadratic scan would take minutes).
+        // 256 KB without a space is one piece, merged as a whole. No time bound is asserted (a quadratic merge scan
+        // would make it take minutes, which shows only as a slow suite).
         var random = new Random(5);
         string letters = new(Enumerable.Range(0, 1 << 18).Select(_ => (char)('a' + random.Next(26))).ToArray());
         var tokenizer = Gpt2.Tokenizer;

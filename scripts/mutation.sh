@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Mutation testing of the numeric and data core with Stryker.NET (pinned in .config/dotnet-tools.json).
+#
+#   scripts/mutation.sh [FOLDER...]     FOLDER is a key below (default: all of them), e.g. scripts/mutation.sh io autograd
+#
+# Each folder's source files are mutated and only that folder's tests run against the mutants (a mutant that
+# only some other folder's test would kill counts as survived here: the score says how well a folder's own tests
+# guard it). Per-folder results go to bench/quality/mutation/<folder>/ (Stryker's JSON and HTML reports) and the
+# scores table to bench/quality/mutation.md. A benchmark-style run (tens of minutes per folder on 2 cores), not
+# part of CI. Stryker builds Debug into the usual bin/ folders, so run it in a clone if you are building beside it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+# key | files to mutate (globs relative to src/Mechanist) | tests that guard them (xunit FullyQualifiedName prefix)
+folders=(
+  "io|IO/**/*.cs|Mechanist.Tests.IO"
+  "autograd|Autograd/**/*.cs|Mechanist.Tests.Autograd"
+  "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics"
+  "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics"
+  "sae|Sae/**/*.cs|Mechanist.Tests.Sae"
+  "models|Models/**/*.cs|Mechanist.Tests.Models"
+  "bpe|Text/Bpe*.cs,Text/PairTable.cs,Text/PreTokenizer.cs,Text/WordEncoder.cs,Text/ByteUnicode.cs|Mechanist.Tests.Text"
+  "readers|Text/CorpusReader.cs,Text/TokenStore.cs,Activations/ActivationStore.cs,Activations/ActivationRowStream.cs|Mechanist.Tests.Text|Mechanist.Tests.Activations"
+  "statistics|Features/Statistics/**/*.cs|Mechanist.Tests.Features"
+  "scoring|Explain/Scoring.cs,Explain/Correlation.cs,Explain/TopTokenBaseline.cs|Mechanist.Tests.Explain"
+)
+
+wanted=("$@")
+if [ ${#wanted[@]} -eq 0 ]; then for f in "${folders[@]}"; do wanted+=("${f%%|*}"); done; fi
+
+dotnet tool restore >/dev/null
+out="$root/bench/quality/mutation"
+mkdir -p "$out"
+
+for key in "${wanted[@]}"; do
+  line=$(printf '%s\n' "${folders[@]}" | grep "^$key|" || true)
+  if [ -z "$line" ]; then echo "unknown folder '$key'; use one of: $(printf '%s ' "${folders[@]%%|*}")" >&2; exit 1; fi
+  IFS='|' read -r _ globs filters <<<"$line"
+  mutate=()
+  IFS=',' read -ra parts <<<"$globs"
+  for g in "${parts[@]}"; do mutate+=(--mutate "**/src/Mechanist/$g"); done
+  filter=""
+  IFS='|' read -ra fs <<<"$filters"
+  for f in "${fs[@]}"; do filter+="${filter:+|}FullyQualifiedName~$f."; done
+  echo "== $key: mutating ${globs}; tests ${filter}"
+  (cd tests/Mechanist.Tests && dotnet dotnet-stryker --project Mechanist.csproj "${mutate[@]}" \
+      --test-case-filter "$filter" --reporter json --reporter html --reporter progress \
+      --output "$out/$key" --skip-version-check --concurrency "${MUTATION_CONCURRENCY:-1}") || echo "stryker failed for $key" >&2
+done
+
+python3 "$root/scripts/mutation_report.py" "$out" "$root/bench/quality/mutation.md"

@@ -1,0 +1,105 @@
+using Mechanist.Bench;
+using Mechanist.Models;
+
+namespace Mechanist.Tests.Bench;
+
+/// <summary>
+/// Every benchmark runs end to end at a tiny size and reports what it promises (the fields, their signs, the
+/// contenders). Never a speed: these check that a bench works, not how fast anything is.
+/// </summary>
+[Collection("threads-alone")] // the benches set Parallelism.Threads
+public class BenchSmokeTests
+{
+    static bool Finite(double x) => double.IsFinite(x) && x > 0;
+
+    [Fact]
+    public void Gemm_reports_every_form_with_its_ceiling_and_per_round_fraction()
+    {
+        var results = GemmBench.Run(threads: 1, repeats: 3, shapes: [(24, 16, 40)], sampleSeconds: 0.002);
+        Assert.Equal(["A·B", "A·Bᵀ", "Aᵀ·B"], results.Select(r => r.Op));
+        Assert.All(results, r =>
+        {
+            Assert.Equal("24x16x40", r.Shape);
+            Assert.Equal(1, r.Threads);
+            Assert.True(Finite(r.Gflops) && Finite(r.CeilingGflops) && Finite(r.Fraction), r.ToString());
+            Assert.Null(r.PeerGflops);
+            Assert.Null(r.RatioToPeer);
+        });
+    }
+
+    [Fact]
+    public void Gemm_samples_the_OpenBLAS_peer_in_its_rounds_when_numpy_is_there()
+    {
+        string script = Path.Combine(TestPaths.RepoRoot, "bench", "peers", "numpy_gemm.py");
+        using var peer = NumpyGemmPeer.Start(script, 1, null);
+        if (peer == null) return; // no numpy here: the plain run above still checks the bench
+        var results = GemmBench.Run(threads: 1, repeats: 2, shapes: [(24, 16, 40)], peer: peer, sampleSeconds: 0.002);
+        Assert.All(results, r => Assert.True(r.PeerGflops is double p && Finite(p) && r.RatioToPeer is double q && Finite(q), r.ToString()));
+    }
+
+    [Fact]
+    public void Tokenizer_contenders_give_the_same_ids_and_the_dotnet_peer_runs()
+    {
+        string dir = TestPaths.NewTempDir("bench-tokenizer");
+        string text = Path.Combine(dir, "text.txt");
+        File.WriteAllText(text, "Hello world, it's 2024! 👍 ünïcödé   spaces\n\nA second document: code(); x += 1;");
+        var log = new StringWriter();
+        var report = TokenizerBench.Run(new TokenizerBenchOptions
+        {
+            Tokenizer = TestPaths.SharedFile("tokenizers", "gpt2"), Text = [text], Repeats = 1, PeersDir = null,
+        }, log, IProgressReporter.None);
+        Assert.Equal(["mechanist, 1 thread", $"mechanist, {Mechanist.Numerics.Parallelism.Threads} threads", TokenizerBench.MlTokenizersName],
+            report.Encoding.Select(r => r.Name).Distinct().ToArray());
+        Assert.Single(report.Encoding.Select(r => (r.Tokens, r.IdsHash)).Distinct());
+        Assert.All(report.Encoding, r => Assert.True(r.Tokens > 10 && r.Bytes > 50 && Finite(r.MegabytesPerSecond) && r.IdsHash.Length == 64, r.ToString()));
+        Assert.Contains("the same", log.ToString());
+        Assert.Null(report.Training);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void Tokenizer_bench_fails_when_contenders_differ_in_count_or_ids()
+    {
+        var a = new TokenizerBenchResult("a", 1, 3, 10, TokenizerBench.HashIds([1, 2, 3]));
+        TokenizerBench.RequireSameTokens([a, a with { Name = "b" }]);
+        var fewer = new TokenizerBenchResult("fewer", 1, 2, 10, TokenizerBench.HashIds([1, 2]));
+        var other = new TokenizerBenchResult("other ids", 1, 3, 10, TokenizerBench.HashIds([1, 2, 4]));
+        Assert.Contains("fewer: 2 ids", Assert.Throws<InvalidOperationException>(() => TokenizerBench.RequireSameTokens([a, fewer])).Message);
+        Assert.Contains("other ids: 3 ids", Assert.Throws<InvalidOperationException>(() => TokenizerBench.RequireSameTokens([a, other])).Message);
+    }
+
+    [Fact]
+    public void Sae_bench_times_the_sparse_and_the_dense_phase_on_rotated_heavy_tailed_batches()
+    {
+        var results = SaeBench.Run(["relu", "relu-dense", "topk"], repeats: 1, seconds: 0.05, peerScript: null, dIn: 16, dSae: 64, batch: 32, reluL0: 4);
+        Assert.Equal(["relu", "relu-dense", "topk"], results.Select(r => r.Kind));
+        Assert.All(results, r =>
+        {
+            Assert.Equal((16, 64, 32), (r.DIn, r.DSae, r.Batch));
+            Assert.True(Finite(r.TokensPerSecond) && Finite(r.GemmGflops) && Finite(r.FractionOfGemmLimit), r.ToString());
+            Assert.Null(r.RatioToPeer);
+        });
+        Assert.InRange(results[0].L0, 1, 12);    // set to 4 per token
+        Assert.InRange(results[1].L0, 20, 44);   // half of 64
+        Assert.InRange(results[2].L0, 16, 32.001);  // top-32 (a kept latent below 0 counts as silent)
+    }
+
+    [Fact]
+    public void Heavy_tailed_inputs_fire_a_few_features_often_and_most_rarely()
+    {
+        var inputs = HeavyTailedInputs.Make(dIn: 32, features: 4096, rows: 200, activePerRow: 32, seed: 1);
+        Assert.Equal(32, inputs.Frequencies.Sum(), 1e-6);
+        Assert.True(inputs.Frequencies[0] / inputs.Frequencies[^1] > 100, "Zipf: the most common feature is far more frequent than the rarest");
+        Assert.Equal(1, Mechanist.Numerics.VectorMath.Dot<float>(inputs.Features.Row(7), inputs.Features.Row(7)), 1e-4);
+        Assert.True(inputs.X.Span.ToArray().Any(v => v != 0));
+    }
+
+    [Fact]
+    public void Model_bench_measures_training_tokens_per_second()
+    {
+        var config = ModelBench.Config("micro", vocab: 64, context: 8, matchPeer: true);
+        Assert.Equal(Mechanist.Numerics.Kernels.Activation.Gelu, config.Activation);
+        Assert.False(config.TiedEmbeddings);
+        Assert.True(Finite(ModelBench.Measure(config, batch: 2, warmup: 1, steps: 2)));
+    }
+}
