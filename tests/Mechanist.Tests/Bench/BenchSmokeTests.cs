@@ -46,7 +46,7 @@ public class BenchSmokeTests
         var log = new StringWriter();
         var report = TokenizerBench.Run(new TokenizerBenchOptions
         {
-            Tokenizer = TestPaths.SharedFile("tokenizers", "gpt2"), Text = [text], Repeats = 1, PeersDir = null,
+            Tokenizer = TestPaths.Fixture("gpt2"), Text = [text], Repeats = 1, PeersDir = null,
         }, log, IProgressReporter.None);
         Assert.Equal(["mechanist, 1 thread", $"mechanist, {Mechanist.Numerics.Parallelism.Threads} threads", TokenizerBench.MlTokenizersName],
             report.Encoding.Select(r => r.Name).Distinct().ToArray());
