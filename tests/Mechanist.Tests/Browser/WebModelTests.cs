@@ -19,6 +19,15 @@ namespace Mechanist.Tests.Browser;
 [Collection("browser")]
 public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
 {
+    /// <summary>The fixture's model and SAE packed for the page, and a static site exported with them.</summary>
+    (WebModelFiles Files, string Site) ExportSiteWithModel()
+    {
+        var files = WebModelFiles.Build(fx.Encoder.Model, fx.Encoder.Tokenizer, fx.Encoder.Sae, fx.Encoder.Hook);
+        string site = Path.Combine(TestPaths.NewTempDir("mechanist-web"), "site");
+        StaticExport.Write(fx.Store, site, IProgressReporter.None, default, files);
+        return (files, site);
+    }
+
     async Task<IPage> NewPage()
     {
         var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
@@ -215,11 +224,9 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
         const string prompt = "The dog ran to the";
         int count = model.Config.Context + 8; // past the context, so the cache is rebuilt as the C# sampler does
         string expected = CliGreedyText(model, fx.Encoder.Tokenizer, prompt, count);
-        var files = WebModelFiles.Build(model, fx.Encoder.Tokenizer, fx.Encoder.Sae, fx.Encoder.Hook);
+        var (files, site) = ExportSiteWithModel();
         string query = $"?prompt={Uri.EscapeDataString(prompt)}&tokens={count}&temperature=0&seed=3";
 
-        string site = Path.Combine(TestPaths.NewTempDir("mechanist-web"), "site");
-        StaticExport.Write(fx.Store, site, IProgressReporter.None, default, files);
         await using var server = await BrowserServer.StartAsync(fx.Store, fx.Encoder, "127.0.0.1", 0, default, files);
         foreach (string url in new[] { new Uri(Path.Combine(site, "generate.html")).AbsoluteUri + query, server.Address + "/generate" + query })
         {
@@ -241,9 +248,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
     [Fact]
     public async Task Generate_page_steers_a_feature_beside_the_unsteered_text_and_colours_tokens()
     {
-        var files = WebModelFiles.Build(fx.Encoder.Model, fx.Encoder.Tokenizer, fx.Encoder.Sae, fx.Encoder.Hook);
-        string site = Path.Combine(TestPaths.NewTempDir("mechanist-web"), "site");
-        StaticExport.Write(fx.Store, site, IProgressReporter.None, default, files);
+        string site = ExportSiteWithModel().Site;
         int feature = fx.Probe.Id;
         var page = await NewPage();
         await page.GotoAsync(new Uri(Path.Combine(site, "generate.html")).AbsoluteUri + $"?prompt=The%20cat&tokens=12&temperature=0&steer={feature}:40");
@@ -263,9 +268,7 @@ public class WebModelTests(BrowserFixture fx, ChromiumFixture chromium) : IClass
     [Fact]
     public async Task Static_playground_computes_the_servers_features_in_the_page()
     {
-        var files = WebModelFiles.Build(fx.Encoder.Model, fx.Encoder.Tokenizer, fx.Encoder.Sae, fx.Encoder.Hook);
-        string site = Path.Combine(TestPaths.NewTempDir("mechanist-web"), "site");
-        StaticExport.Write(fx.Store, site, IProgressReporter.None, default, files);
+        string site = ExportSiteWithModel().Site;
         const string text = "The dog ran to the park. In 1950 there were 40 cars. שלום עולם";
         var expected = fx.Encoder.Encode(text);
         var page = await NewPage();
