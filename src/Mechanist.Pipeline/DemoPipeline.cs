@@ -271,7 +271,9 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage SiteStage() => new()
     {
         Name = "site", Folder = SiteDir,
-        Inputs = [Manifest.PathIn(FeaturesDir), Path.Combine(FeaturesDir, ExplainRecord)],
+        // The whole feature store folder (each file by size, time and ends): it holds the stages' records and every
+        // explainer run's file, so explanations added after the demo (`mechanist explain --llm`) export the site again.
+        Inputs = [FeaturesDir], FastHashInputs = true,
         Settings = new JsonObject { ["format"] = "static html", ["model"] = "f32" },
         Run = ctx =>
         {
