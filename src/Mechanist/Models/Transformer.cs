@@ -110,6 +110,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         int seq = windows.Length / batch - 1;
         var (inputs, targets) = SplitWindows(windows, batch, seq);
         var logits = Forward(inputs, batch, seq, hooks);
+        using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
         return Ops.CrossEntropy(Ops.Reshape(logits, batch * seq, Config.Vocab), targets, -1, perToken);
     }
 
@@ -192,6 +193,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Var<T> LayerNorm(Var<T> x, Var<T> gain, Var<T> bias, HookPoint normalizedPoint, HookPoint scalePoint)
         {
             T eps = T.CreateTruncating(_c.LayerNormEps);
+            using var part = StepProfiler.Enter(StepPart.LayerNorm);
             if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
             var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
@@ -219,15 +221,20 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             _batch = batch; _seq = seq;
             var positions = new int[batch * seq];
             for (int i = 0; i < positions.Length; i++) positions[i] = _start + i % seq;
-            var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
-            var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
-            Var<T>? resid = Ops.Add(embed, pos);
+            Var<T>? resid;
+            using (StepProfiler.Enter(StepPart.Embedding))
+            {
+                var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
+                var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
+                resid = Ops.Add(embed, pos);
+            }
             for (int i = 0; i < _c.Layers && resid != null; i++) resid = Block(i, resid);
             if (resid == null || Stopped) return _reached!;
             var final = LayerNorm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale);
             if (Stopped) return _reached!;
             _cache?.Advance(seq);
             if (_lastOnly) final = LastPositions(final);
+            using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
             return Ops.MatMul(final, _model.UnembeddingRows, transB: true);
         }
 
@@ -256,6 +263,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (Stopped) return null;
             int d = _c.DModel;
+            using var part = StepProfiler.Enter(StepPart.Attention);
             var x = LayerNorm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1));
             if (Stopped) return null;
             var qkv = Ops.Linear(x, w.AttnWeight, w.AttnBias);
@@ -282,6 +290,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Var<T>? Mlp(int i, TransformerBlock<T> w, Var<T> mid)
         {
             if (Stopped) return null;
+            using var part = StepProfiler.Enter(StepPart.Mlp);
             var x = LayerNorm(mid, w.Ln2Gain!, w.Ln2Bias!, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2));
             if (Stopped) return null;
             var pre = Hook(HookPoint.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));
