@@ -109,9 +109,10 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (batch < 1 || windows.Length % batch != 0) throw new ArgumentException($"{windows.Length} tokens do not split into {batch} windows");
         int seq = windows.Length / batch - 1;
         var (inputs, targets) = SplitWindows(windows, batch, seq);
-        var logits = Forward(inputs, batch, seq, hooks);
+        // The pass stops before the unembedding: the fused op makes the logits block by block and never keeps them.
+        var final = new Pass(this, hooks, null, null, false, unembed: false).Run(inputs, batch, seq);
         using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
-        return Ops.CrossEntropy(Ops.Reshape(logits, batch * seq, Config.Vocab), targets, -1, perToken);
+        return Ops.UnembedCrossEntropy(Ops.Reshape(final, batch * seq, Config.DModel), UnembeddingRows, targets, -1, perToken);
     }
 
     public static (int[] Inputs, int[] Targets) SplitWindows(int[] windows, int batch, int seq)
@@ -156,13 +157,14 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         readonly Hooks<T>? _hooks;
         readonly HookPoint? _stopAt;
         readonly KvCache<T>? _cache;
-        readonly bool _lastOnly;
+        readonly bool _lastOnly, _unembed;
         Var<T>? _reached;
         int _batch, _seq, _start;
 
-        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt, KvCache<T>? cache, bool lastPositionOnly)
+        /// <param name="unembed">false: return the final layer norm's output [batch, seq, d_model] instead of the logits.</param>
+        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt, KvCache<T>? cache, bool lastPositionOnly, bool unembed = true)
         {
-            (_model, _c, _hooks, _stopAt, _cache, _lastOnly) = (model, model.Config, hooks, stopAt, cache, lastPositionOnly);
+            (_model, _c, _hooks, _stopAt, _cache, _lastOnly, _unembed) = (model, model.Config, hooks, stopAt, cache, lastPositionOnly, unembed);
             if (hooks != null) foreach (var point in hooks.Points) _c.Check(point);
         }
 
@@ -233,6 +235,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var final = LayerNorm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale);
             if (Stopped) return _reached!;
             _cache?.Advance(seq);
+            if (!_unembed) return final;
             if (_lastOnly) final = LastPositions(final);
             using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
             return Ops.MatMul(final, _model.UnembeddingRows, transB: true);
