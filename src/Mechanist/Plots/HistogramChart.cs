@@ -35,6 +35,23 @@ public sealed record HistogramChart(string Title, double Low, double BinWidth, I
     /// <summary>A standalone .svg document.</summary>
     public string ToFile() => Svg.Document(Area.Width, Area.Height, Draw);
 
+    /// <summary>Several charts one above the other in one standalone .svg (e.g. features over neurons, on the same bins).</summary>
+    public static string StackedFile(IReadOnlyList<HistogramChart> charts)
+    {
+        int width = charts.Max(c => c.Area.Width), height = charts.Sum(c => c.Area.Height);
+        return Svg.Document(width, height, sb =>
+        {
+            int y = 0;
+            foreach (var chart in charts)
+            {
+                sb.Append("<g transform=\"translate(0,").Append(y).Append(")\">");
+                chart.Draw(sb);
+                sb.Append("</g>\n");
+                y += chart.Area.Height;
+            }
+        });
+    }
+
     void Draw(StringBuilder sb)
     {
         var a = Area;

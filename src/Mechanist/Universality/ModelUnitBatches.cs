@@ -6,7 +6,8 @@ using Mechanist.Text;
 namespace Mechanist.Universality;
 
 /// <summary>
-/// Models run over a token store, each to <c>mlp.hook_post</c> of every layer (nothing after the last MLP):
+/// Models run over a token store, each to <c>mlp.hook_post</c> of every layer (nothing after the last MLP), or,
+/// when opened at one hook point, to that point alone (the rows an SAE at that point reads):
 /// consecutive windows of <c>context</c> tokens from the start of the split, <c>batchWindows</c> windows per
 /// batch. Rows whose position the paper drops are left out (docs/METHODS.md §5.1): position 0 of each window (it
 /// plays BOS: attention has only itself to read), <c>&lt;|endoftext|&gt;</c> (document separator and pad) and "\n".
@@ -20,14 +21,16 @@ public sealed class ModelUnitBatches : IUnitBatches
     readonly long _windows;
     readonly int _context, _batchWindows;
     readonly string? _tokenizerPath;
+    readonly HookPoint? _at;
 
     ModelUnitBatches(Transformer<float>[] models, string[] dirs, TokenStore tokens, HashSet<int> dropped, BpeTokenizer? tokenizer, string? tokenizerPath,
-        long windows, int context, int batchWindows)
+        long windows, int context, int batchWindows, HookPoint? at)
     {
         _models = models; _modelDirs = dirs; _tokens = tokens; _dropped = dropped; _tokenizerPath = tokenizerPath; Tokenizer = tokenizer;
-        _windows = windows; _context = context; _batchWindows = batchWindows;
+        _windows = windows; _context = context; _batchWindows = batchWindows; _at = at;
         var c = models[0].Config;
-        Layouts = Enumerable.Repeat(new UnitLayout(c.Layers, c.DMlp), models.Length).ToArray();
+        var layout = at is HookPoint point ? new UnitLayout(1, point.Width(c)) : new UnitLayout(c.Layers, c.DMlp);
+        Layouts = Enumerable.Repeat(layout, models.Length).ToArray();
         BatchCount = (int)((windows + batchWindows - 1) / batchWindows);
         MaxTokens = batchWindows * context;
         ResidentBytes = models.Sum(m => 4 * m.Config.ParameterCount());
@@ -63,18 +66,31 @@ public sealed class ModelUnitBatches : IUnitBatches
 
     /// <summary>
     /// Loads the models and checks them against each other and the token store: the same number of layers and
-    /// MLP width, and the tokenizer that wrote the store (when a model folder carries one).
+    /// MLP width (or, with <paramref name="at"/>, that point and the same width there), and the tokenizer that wrote
+    /// the store (when a model folder carries one).
     /// </summary>
     public static ModelUnitBatches Open(IReadOnlyList<string> modelDirs, string tokenStoreDir, long tokens,
-        string split = "train", int? context = null, int? batchWindows = null)
+        string split = "train", int? context = null, int? batchWindows = null, HookPoint? at = null)
     {
         if (modelDirs.Count < 2) throw new UserError($"--models needs at least two model folders (model 0 and another seed), got {modelDirs.Count}");
         var configs = modelDirs.Select(ModelFiles.ReadConfig).ToArray();
         var c0 = configs[0];
-        if (c0.AttentionOnly) throw new UserError($"{modelDirs[0]}: an attention-only model has no MLP neurons");
-        for (int i = 1; i < configs.Length; i++)
-            if (configs[i].Layers != c0.Layers || configs[i].DMlp != c0.DMlp || configs[i].AttentionOnly)
-                throw new UserError($"{modelDirs[i]}: {Shape(configs[i])} at mlp.hook_post, but {modelDirs[0]} has {Shape(c0)}: the models have different shapes");
+        if (at is HookPoint point)
+        {
+            for (int i = 0; i < configs.Length; i++)
+            {
+                if (!configs[i].Has(point)) throw new UserError($"{modelDirs[i]}: the model has no hook point {point} (its points: {HookPoint.Describe(configs[i].HookPoints())})");
+                if (point.Width(configs[i]) != point.Width(c0))
+                    throw new UserError($"{modelDirs[i]}: {point.Width(configs[i])} values per token at {point}, but {modelDirs[0]} has {point.Width(c0)}: the models have different shapes");
+            }
+        }
+        else
+        {
+            if (c0.AttentionOnly) throw new UserError($"{modelDirs[0]}: an attention-only model has no MLP neurons");
+            for (int i = 1; i < configs.Length; i++)
+                if (configs[i].Layers != c0.Layers || configs[i].DMlp != c0.DMlp || configs[i].AttentionOnly)
+                    throw new UserError($"{modelDirs[i]}: {Shape(configs[i])} at mlp.hook_post, but {modelDirs[0]} has {Shape(c0)}: the models have different shapes");
+        }
         var store = TokenStore.Open(tokenStoreDir, split);
         try
         {
@@ -92,7 +108,7 @@ public sealed class ModelUnitBatches : IUnitBatches
                 throw new UserError($"the {split} split of {tokenStoreDir} holds {store.Count:N0} tokens, fewer than the {windows * ctx:N0} asked for (--tokens, rounded up to windows of {ctx})");
             int perBatch = batchWindows ?? Math.Max(1, 4096 / ctx);
             var models = modelDirs.Select(ModelFiles.Load).ToArray();
-            return new ModelUnitBatches(models, modelDirs.Select(Path.GetFullPath).ToArray(), store, dropped, tokenizer, tokenizerPath, windows, ctx, perBatch);
+            return new ModelUnitBatches(models, modelDirs.Select(Path.GetFullPath).ToArray(), store, dropped, tokenizer, tokenizerPath, windows, ctx, perBatch, at);
         }
         catch
         {
@@ -138,6 +154,17 @@ public sealed class ModelUnitBatches : IUnitBatches
     {
         var (ids, keep, windows) = Tokens(batch);
         var layout = Layouts[0];
+        if (_at is HookPoint point)
+        {
+            for (int m = 0; m < _models.Length; m++)
+            {
+                Tensor acts;
+                using (Autograd.Tape.NoGrad()) acts = _models[m].RunToHook(ids, windows, _context, point);
+                var all = acts.Span;
+                for (int r = 0; r < keep.Count; r++) all.Slice(keep[r] * layout.Width, layout.Width).CopyTo(dst[m].AsSpan(r * layout.Width, layout.Width));
+            }
+            return keep.Count;
+        }
         for (int m = 0; m < _models.Length; m++)
         {
             var hooks = new Hooks<float>();
@@ -173,6 +200,7 @@ public sealed class ModelUnitBatches : IUnitBatches
         ["windows"] = _windows,
         ["context"] = _context,
         ["batch_windows"] = _batchWindows,
+        ["hook"] = _at?.Name,
         ["dropped_token_ids"] = new JsonArray(_dropped.Order().Select(i => (JsonNode)i).ToArray()),
     };
 

@@ -30,10 +30,12 @@ public sealed class StoreUnitBatches : IUnitBatches
     /// <summary>
     /// Opens the files and checks they agree: the same width (a multiple of <paramref name="layers"/>) and at
     /// least <paramref name="tokens"/> rows each (all rows when null; then all must have the same count).
+    /// <paramref name="minimumFiles"/> is 1 where one file alone is useful (two SAEs reading the same rows).
     /// </summary>
-    public static StoreUnitBatches Open(IReadOnlyList<string> paths, int layers, long? tokens, int batchRows = 4096)
+    public static StoreUnitBatches Open(IReadOnlyList<string> paths, int layers, long? tokens, int batchRows = 4096, int minimumFiles = 2)
     {
-        if (paths.Count < 2) throw new UserError($"--acts needs at least two files (model 0 and another seed), got {paths.Count}");
+        if (paths.Count < minimumFiles) throw new UserError($"--acts needs at least two files (model 0 and another seed), got {paths.Count}");
+        if (paths.Count == 0) throw new UserError("--acts needs a file");
         if (layers < 1) throw new UserError($"--layers {layers}: must be at least 1");
         var sources = new List<IActivationSource>();
         try

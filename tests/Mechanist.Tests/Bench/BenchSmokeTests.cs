@@ -135,4 +135,16 @@ public class BenchSmokeTests
         Assert.Same(backward, StepProfiler.Tag(backward));
         using (StepProfiler.Enter(StepPart.Attention)) { }
     }
+
+    [Fact]
+    public void Correlation_bench_times_both_paths_and_checks_them_against_the_definition()
+    {
+        var r = CorrelationBench.Run(latents: 64, tokens: 300, l0: 4, rounds: 2);
+        Assert.Equal(64, r.Latents);
+        Assert.Equal(2, r.Rounds);
+        Assert.True(r.L0 is > 2 and < 6, $"L0 {r.L0}");
+        Assert.True(Finite(r.SparseTokensPerSecond) && Finite(r.DenseTokensPerSecond) && Finite(r.Ratio));
+        Assert.True(r.SparseError < 1e-9, $"sparse error {r.SparseError}");
+        Assert.True(r.DenseError < 1e-4, $"dense error {r.DenseError}");
+    }
 }

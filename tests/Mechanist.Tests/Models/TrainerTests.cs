@@ -76,4 +76,31 @@ public class TrainerTests
         Assert.Equal(64, model.Config.Context);
         Assert.True(full.ValidationLoss < Math.Log(vocab), $"validation loss {full.ValidationLoss} not below uniform {Math.Log(vocab)}");
     }
+
+    [Fact]
+    public void Resume_after_a_crash_drops_the_metrics_past_the_checkpoint_and_reaches_the_same_run_bit_for_bit()
+    {
+        // A checkpoint every step; the run dies at step 5 with the step-3 checkpoint put back, so metrics.jsonl holds
+        // lines (a validation at step 4 among them) for steps 4 and 5 that the resumed run takes again.
+        var options = Options with { CheckpointEvery = 1, EvalEvery = 2 };
+        int vocab = 40;
+        var tokens = Corpus(vocab);
+        int[] valid = tokens[..(4 * 65)];
+        string straight = TestPaths.NewTempDir(), crashed = TestPaths.NewTempDir();
+        Trainer.Train(straight, options, new ArrayWindows(tokens, 64, vocab), valid, IProgressReporter.None, CancellationToken.None);
+
+        var crash = new SimulatedCrash(Path.Combine(crashed, Trainer.CheckpointDir), keepStep: 3, crashStep: 5);
+        Assert.Throws<SimulatedCrash.CrashException>(() =>
+            Trainer.Train(crashed, options, new ArrayWindows(tokens, 64, vocab), valid, crash, CancellationToken.None));
+        crash.RestoreKeptCheckpoint();
+        string metrics = Path.Combine(crashed, Trainer.MetricsFile);
+        Assert.Contains("\"step\":5,", File.ReadAllText(metrics));
+
+        var resumed = Trainer.Train(crashed, options, new ArrayWindows(tokens, 64, vocab), valid, IProgressReporter.None, CancellationToken.None, resume: true);
+        Assert.Equal(7, resumed.StepsThisSession);
+        foreach (string file in new[] { "model.safetensors", Trainer.MetricsFile, Path.Combine(Trainer.CheckpointDir, Trainer.OptimizerFile),
+                     Path.Combine(Trainer.CheckpointDir, Trainer.StateFile), Path.Combine(Trainer.CheckpointDir, "model.safetensors") })
+            Assert.True(File.ReadAllBytes(Path.Combine(straight, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(crashed, file))),
+                $"{file} differs from the uninterrupted run's");
+    }
 }

@@ -264,7 +264,7 @@ public class SaeModelTests
         string dir = TestPaths.NewTempDir();
         string data = Path.Combine(dir, "x.npy");
         SyntheticData.Write(new SyntheticOptions { D = 16, Features = 40, L0 = 3, Rows = 3000, Seed = 2 }, data, false);
-        foreach (var arch in new[] { SaeArchitecture.TopK, SaeArchitecture.Relu, SaeArchitecture.BatchTopK, SaeArchitecture.Gated })
+        foreach (var arch in new[] { SaeArchitecture.TopK, SaeArchitecture.Relu, SaeArchitecture.BatchTopK, SaeArchitecture.JumpRelu, SaeArchitecture.Gated })
         {
             var o = new SaeTrainingOptions
             {

@@ -127,13 +127,7 @@ public static class FeatureBuilder
         // Directions into the residual stream, for logit effects; decoder rows (or W_out rows) for neighbours.
         var decoder = sae.WDec.Value;
         Tensor? wOut = atNeurons ? model.Blocks[hook.Layer].MlpOutWeight?.Value : null;
-        Tensor? featureDirections = null;
-        if (wOut != null)
-        {
-            featureDirections = new Tensor(sae.DSae, config.DModel);
-            Gemm.Multiply(decoder, false, wOut, false, featureDirections, 1f, 0f);
-        }
-        else if (hook.InResidualBasis) featureDirections = decoder;
+        var featureDirections = ResidualDirections.Of(model, hook, decoder);
         var include = tokenCounts.Select(c => c > 0).ToArray();
         var gain = model.FinalNormGain.Value.Span;
         var unembed = model.UnembeddingRows.Value;

@@ -28,27 +28,36 @@ public static class LogitEffectCalculator
         var result = new LogitEffects[units];
         if (kept.Length == 0) { Array.Fill(result, LogitEffects.Empty); return result; }
 
-        var gain = finalGain.ToArray();
         var logits = new Tensor(Math.Min(Chunk, Math.Max(units, 1)), vocab);
         for (int start = 0; start < units; start += Chunk)
         {
             int n = Math.Min(Chunk, units - start);
-            var chunk = new Tensor(n, d);
-            for (int i = 0; i < n; i++)
-            {
-                var src = directions.Row(start + i);
-                var dst = chunk.Row(i);
-                float mean = 0;
-                for (int j = 0; j < d; j++) mean += src[j];
-                mean /= d;
-                for (int j = 0; j < d; j++) dst[j] = (src[j] - mean) * gain[j];
-            }
-            var output = logits.Rows(0, n);
-            Gemm.Multiply(false, true, n, vocab, d, 1f, chunk.Span, d, unembeddingRows.Span, d, 0f, output.Span, vocab);
+            Weights(directions.Rows(start, n), finalGain, unembeddingRows, logits.Rows(0, n));
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Parallelism.Threads }, i =>
                 result[start + i] = Effects(logits.Row(i), kept, top, bins));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Logit weights before the median shift: output[i] = (r_i − mean(r_i))·diag(γ_f)·W_U for each row r_i of
+    /// <paramref name="directions"/> ([n, d_model]); <paramref name="output"/> is [n, vocab].
+    /// </summary>
+    public static void Weights(Tensor directions, ReadOnlySpan<float> finalGain, Tensor unembeddingRows, Tensor output)
+    {
+        int n = directions.RowCount, d = directions.Columns, vocab = unembeddingRows.RowCount;
+        if (output.RowCount != n || output.Columns != vocab) throw new ArgumentException($"output is [{output.RowCount}, {output.Columns}], expected [{n}, {vocab}]");
+        var chunk = new Tensor(n, d);
+        for (int i = 0; i < n; i++)
+        {
+            var src = directions.Row(i);
+            var dst = chunk.Row(i);
+            float mean = 0;
+            for (int j = 0; j < d; j++) mean += src[j];
+            mean /= d;
+            for (int j = 0; j < d; j++) dst[j] = (src[j] - mean) * finalGain[j];
+        }
+        Gemm.Multiply(false, true, n, vocab, d, 1f, chunk.Span, d, unembeddingRows.Span, d, 0f, output.Span, vocab);
     }
 
     /// <summary>Median-shifted effects of one unit over the kept tokens: top and bottom tokens and the histogram.</summary>
