@@ -49,8 +49,14 @@ static class ModelCommands
             Description = "Train one model per seed (initial weights and data order from the seed, everything else shared) into OUT/seed-N/, " +
                           "e.g. 0,1,2,3,4 or 0-4, under one progress bar. Re-running skips finished seeds and resumes an interrupted one.",
         };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Matmul inputs: fp32, or bf16 (fp32 master weights, each large matmul's inputs rounded to bf16, fp32 accumulation; " +
+                          "needs a CPU with avx512_bf16 and libdnnl2, else it says so and uses fp32). Validation loss is computed in fp32.",
+            DefaultValueFactory = _ => "fp32",
+        };
         var cmd = new Command("train", "Train a language model on next-token prediction (AdamW, warm-up + cosine, clipping), with checkpoints and exact --resume; --seeds trains several.")
-            { data, preset, seed, seeds, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, resume, force };
+            { data, preset, seed, seeds, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, precision, resume, force };
         return cmd.WithAction((parse, cancel) =>
         {
             var stage = new ModelTrainStageOptions
@@ -62,7 +68,7 @@ static class ModelCommands
                     Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
                     Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
                     WarmupSteps = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), EvalEvery = parse.GetValue(evalEvery),
-                    CheckpointEvery = parse.GetValue(ckptEvery),
+                    CheckpointEvery = parse.GetValue(ckptEvery), Precision = parse.GetValue(precision)!,
                 },
                 Resume = parse.GetValue(resume),
                 Force = parse.GetValue(force),

@@ -38,6 +38,15 @@ public class BenchSmokeTests
         Assert.All(results, r => Assert.True(r.PeerGflops is double p && Finite(p) && r.RatioToPeer is double q && Finite(q), r.ToString()));
     }
 
+    [Mechanist.Tests.Numerics.BFloat16Fact]
+    public void Gemm_bf16_reports_every_form_against_fp32_with_and_without_rounding()
+    {
+        var results = BFloat16GemmBench.Run(threads: 1, repeats: 2, shapes: [(24, 16, 40)], sampleSeconds: 0.002);
+        Assert.Equal(["A·B", "A·Bᵀ", "Aᵀ·B"], results.Select(r => r.Op));
+        Assert.All(results, r => Assert.True(r.Shape == "24x16x40" && Finite(r.Fp32Gflops) && Finite(r.Bf16Gflops) &&
+            Finite(r.Bf16RoundingGflops) && Finite(r.Ratio) && Finite(r.RatioWithRounding), r.ToString()));
+    }
+
     [Fact]
     public void Tokenizer_contenders_give_the_same_ids_and_the_dotnet_peer_runs()
     {
