@@ -126,7 +126,7 @@ public class BenchSmokeTests
     {
         var config = ModelBench.Config("micro", vocab: 64, context: 8, matchPeer: true);
         var profile = ModelBench.Profile(config, batch: 2, warmup: 1, steps: 2);
-        foreach (var part in new[] { StepPart.Embedding, StepPart.LayerNorm, StepPart.Attention, StepPart.Mlp, StepPart.UnembeddingLoss })
+        foreach (var part in new[] { StepPart.Embedding, StepPart.LayerNorm, StepPart.Attention, StepPart.AttentionKernel, StepPart.Mlp, StepPart.UnembeddingLoss })
         {
             Assert.True(profile.Wall(part, backward: false) > 0, $"{part} forward");
             Assert.True(profile.Wall(part, backward: true) > 0, $"{part} backward");
