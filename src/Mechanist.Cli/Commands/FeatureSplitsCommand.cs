@@ -8,7 +8,7 @@ using Mechanist.Universality;
 
 namespace Mechanist.Cli.Commands;
 
-/// <summary>`mechanist features splits`: how features split as the dictionary grows (docs/METHODS.md §3.3).</summary>
+/// <summary>`mechanist features splits`: how features split as the dictionary grows (docs/METHODS.md §3.5).</summary>
 static class FeatureSplitsCommand
 {
     public static Command Create()
@@ -18,13 +18,13 @@ static class FeatureSplitsCommand
         var tokens = new Option<long?>("--tokens") { Description = "Rows to read (default: all)." };
         var threshold = new Option<double>("--threshold") { Description = "An edge where sim = max(mc(a→b), mc(b→a)) exceeds this (the paper: 0.4).", DefaultValueFactory = _ => 0.4 };
         var minDensity = new Option<double>("--min-density") { Description = "Leave out ultralow latents firing on fewer than this fraction of tokens.", DefaultValueFactory = _ => 1e-5 };
-        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), for their explanations in families.json and the report.", AllowMultipleArgumentsPerToken = true };
+        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), their explanations go into families.json and the report, and the families are attached to each store (STORE/splits/) so its feature pages show them.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, manifest.json.", Required = true };
         var top = new Option<int>("--top") { Description = "Families to print.", DefaultValueFactory = _ => 5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the report." };
         var cmd = new Command("splits",
-            "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.3): between each dictionary and the next larger, " +
+            "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.5): between each dictionary and the next larger, " +
             "mc(a→b) is the cosine of the two latents' activations on the tokens where a fires; an edge joins a and b where max(mc(a→b), mc(b→a)) > 0.4. " +
             "Families are connected trees across widths (e.g. one base64 feature → 3 → more). Example:\n" +
             "  mechanist sae train --acts run/acts --width 512,1024,2048,4096 --out run/sae\n" +
@@ -54,6 +54,7 @@ static class FeatureSplitsCommand
                     summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain);
                     staging.Commit();
                 }
+                foreach (var store in stores) if (store != null) SplitGraphOutput.Attach(store.Directory, outDir);
                 if (parse.GetValue(json)) { Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); return 0; }
                 var inv = CultureInfo.InvariantCulture;
                 Console.WriteLine(string.Create(inv, $"{Path.Combine(outDir, SplitGraphOutput.FamiliesFile)}: widths {string.Join(" → ", graph.Widths)} over {graph.Tokens:N0} tokens: {graph.Edges.Count:N0} edges, {graph.Families.Count:N0} families"));

@@ -68,6 +68,14 @@ public static class SaeTrainer
         var batch = new Tensor(o.BatchSize, d);
         using var task = progress.Start($"training {runs.Count} SAE{(runs.Count > 1 ? "s" : "")}{(data is StreamTrainingData ? " on streamed rows" : "")}", totalSteps * o.BatchSize, "tok");
         task.SetDone(state.Step * o.BatchSize);
+        // Only the SAE steps take the precision: a streamed model's forward pass and the evaluation stay fp32.
+        var precision = GemmPrecisionScope.Parse(o.Precision);
+        using (var probe = GemmPrecisionScope.Enter(precision))
+            if (probe.FallbackMessage is string fallback)
+            {
+                task.Note(fallback);
+                precision = GemmPrecision.Float32;
+            }
         var clock = Stopwatch.StartNew();
         long tokensAtClock = state.Step * o.BatchSize;
         var lastSave = Stopwatch.StartNew();
@@ -85,7 +93,8 @@ public static class SaeTrainer
             if (state.Scale != 1) VectorMath.Scale(state.Scale, x.Span, x.Span);
             float lr = schedule.Rate(o.LearningRate, step);
             double sparsityFactor = Math.Min(1, (step + 1) / (double)sparsityWarmup);
-            foreach (var run in runs) run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
+            using (GemmPrecisionScope.Enter(precision))
+                foreach (var run in runs) run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
             if (resampleAt.Contains(step + 1))
                 foreach (var (name, count) in Resample(runs, data, state, o))
                 {
