@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # Headless Chromium drives the browser tests (Playwright for .NET uses it; it never downloads its own).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# oneDNN's bf16 matmul (--precision bf16 on CPUs with avx512_bf16); without it bf16 falls back to fp32 and its tests skip.
+[ -e /usr/lib/x86_64-linux-gnu/libdnnl.so.2 ] || [ "$(uname -m)" != x86_64 ] || need_apt+=(libdnnl2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup: installing ${need_apt[*]}" >&2

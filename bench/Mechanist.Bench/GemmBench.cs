@@ -93,7 +93,7 @@ public static class GemmBench
             peers.Count > 0 ? Median(peers) : null, ratios.Count > 0 ? Median(ratios) : null);
     }
 
-    static double Median(List<double> xs)
+    internal static double Median(List<double> xs)
     {
         xs = [.. xs.Order()];
         return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2;

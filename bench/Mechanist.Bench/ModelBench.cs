@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Mechanist.Autograd;
 using Mechanist.Autograd.Optimizers;
 using Mechanist.Models;
 using Mechanist.Numerics.Kernels;
@@ -29,16 +30,50 @@ public static class ModelBench
     /// <summary>Tokens per second over <paramref name="steps"/> training steps after <paramref name="warmup"/> untimed ones.</summary>
     public static double Measure(TransformerConfig config, int batch, int warmup, int steps, ulong seed = 0)
     {
+        var (step, windows) = Setup(config, batch, seed);
+        for (int i = 0; i < warmup; i++) step.Run(windows, batch, i);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) step.Run(windows, batch, warmup + i);
+        return (double)steps * batch * config.Context / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Where <paramref name="steps"/> training steps (after <paramref name="warmup"/> unprofiled ones) spend their
+    /// time, by part (<see cref="StepProfiler"/>); the profile's total wall time is theirs.
+    /// </summary>
+    public static StepProfiler Profile(TransformerConfig config, int batch, int warmup, int steps, ulong seed = 0)
+    {
+        var (step, windows) = Setup(config, batch, seed);
+        for (int i = 0; i < warmup; i++) step.Run(windows, batch, i);
+        using var profile = StepProfiler.Start();
+        for (int i = 0; i < steps; i++) step.Run(windows, batch, warmup + i);
+        profile.Stop();
+        return profile;
+    }
+
+    static (TrainingStep Step, int[] Windows) Setup(TransformerConfig config, int batch, ulong seed)
+    {
         var model = Transformer<float>.Create(config, seed);
         var optimizer = new AdamW(model.Parameters, 1e-3f);
         var step = new TrainingStep(model, optimizer, new LearningRateSchedule(10, 1000), 1e-3f, 1f);
         var rng = new Mechanist.Numerics.Rng(seed + 1);
         var windows = new int[batch * (config.Context + 1)];
         for (int i = 0; i < windows.Length; i++) windows[i] = rng.NextInt(config.Vocab);
-        for (int i = 0; i < warmup; i++) step.Run(windows, batch, i);
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) step.Run(windows, batch, warmup + i);
-        return (double)steps * batch * config.Context / clock.Elapsed.TotalSeconds;
+        return (step, windows);
+    }
+
+    /// <summary>
+    /// Floating-point operations per trained token, counted honestly: 2 per multiply-add of every matrix product
+    /// (forward 1×, backward 2×: so 6 × the weights used in products, the unembedding included, the embedding
+    /// lookups, norms and biases not), plus the causal attention products (q·kᵀ and pattern·v over the unmasked
+    /// keys only, on average (context + 1)/2 per query: 6·d_model·(context + 1) per layer).
+    /// </summary>
+    public static double FlopsPerToken(TransformerConfig c)
+    {
+        double d = c.DModel;
+        double perLayer = d * 3 * d + d * d + (c.AttentionOnly ? 0 : 2 * d * c.DMlp);
+        double productWeights = c.Layers * perLayer + (double)c.Vocab * d;
+        return 6 * productWeights + c.Layers * 6 * d * (c.Context + 1);
     }
 
     /// <summary>Runs the PyTorch peer once on the same shape; null when python3 or torch is missing.</summary>

@@ -164,22 +164,21 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
-    SaeTrainingOptions SaeOptions(ActivationSourceInfo? info) => new()
+    SaeTrainingOptions SaeOptions => new()
     {
         Architecture = SaeArchitecture.TopK, Widths = [p.SaeWidth], Ks = [p.SaeK], BatchSize = p.SaeBatch, Tokens = p.SaeTokens,
         WarmupSteps = p.SaeWarmupSteps, DeadWindowTokens = p.SaeDeadWindow, Seed = options.Seed, CheckpointEverySteps = 100,
-        Metadata = new SaeMetadata { ModelName = ModelDir, Hook = DemoPreset.Hook, ContextSize = info?.ContextLength, DatasetPath = TokensDir },
     };
 
     DemoStage SaeStage() => new()
     {
         Name = "sae", Folder = SaeRoot, Inputs = [Rec(ActsDir)],
-        Settings = SaeOptions(null).ToJson(),
+        Settings = SaeOptions.ToJson(),
         Run = ctx =>
         {
-            using var source = ActivationStore.Open(ActsDir);
             bool resume = ctx.CanResume && Directory.Exists(Path.Combine(SaeRoot, SaeTrainer.CheckpointDir));
-            var results = SaeTrainer.Train(source, SaeOptions(source.Source), SaeRoot, ctx.Progress, ctx.Cancel, resume: resume, force: !resume);
+            var results = SaeTrainStage.Run(new SaeTrainStageOptions { Acts = ActsDir, OutDir = SaeRoot, Training = SaeOptions, Resume = resume, Force = !resume },
+                ctx.Progress, ctx.Cancel).Saes;
             var m = results[0].Metrics;
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
                 $"{p.SaeWidth:N0} latents (top-{p.SaeK}) on {DemoFormat.Count(p.SaeTokens)} activations: explained variance {m.ExplainedVariance:0.000}, L0 {m.L0:0.0}, dead {m.Dead}"),
@@ -193,38 +192,26 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = new JsonObject { ["windows"] = p.EvalWindows, ["hook"] = DemoPreset.Hook.Name },
         Run = ctx =>
         {
-            var sae = SaeLensFormat.Load(SaeDir);
-            var model = ModelFiles.Load(ModelDir);
-            using var validStore = TokenStore.Open(TokensDir, "valid");
-            SaeMetrics metrics;
-            using (var acts = ActivationStore.Open(ActsDir))
+            // The activation metrics on the rows the SAE trainer held out (the store's last: the SAE never trained on
+            // them); the model-spliced losses on the validation split, which neither the harvest nor the SAE saw.
+            var r = SaeEvalStage.Run(new SaeEvalStageOptions
             {
-                // The rows the SAE trainer held out (the store's last): the SAE never trained on them.
-                long holdout = HeldOutRows.Of(acts.RowCount, SaeOptions(acts.Source).HoldoutRows);
-                metrics = SaeMetrics.Evaluate(sae, acts.ReadChunks(acts.RowCount - holdout, holdout));
-            }
-            // The model-spliced losses on the validation split, which neither the harvest nor the SAE saw.
-            var spliced = SpliceEvaluation.Evaluate(model, sae, validStore, new SpliceOptions { Windows = p.EvalWindows, Hook = DemoPreset.Hook }, ctx.Progress, ctx.Cancel);
-            spliced.Save(EvalDir);
-            var l = spliced.Losses;
-            metrics = metrics.WithSpliceScores(l.CeClean, l.CeSae, l.CeZero, l.CeMean, l.KlScoreZero);
-            var json = metrics.ToJson();
-            json["holdout_rows"] = metrics.Tokens;
-            json["splice"] = "eval.json";
-            AtomicFile.WriteAllText(Path.Combine(EvalDir, "metrics.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-            DensityHistogram.Save(Path.Combine(EvalDir, "density"), metrics.Density, $"feature density ({metrics.Tokens:N0} held-out activations)");
+                Sae = SaeDir, Acts = ActsDir, HeldOut = true, Model = ModelDir, Data = TokensDir,
+                Splice = new SpliceOptions { Windows = p.EvalWindows, Hook = DemoPreset.Hook }, Out = Path.Combine(EvalDir, "eval.json"),
+            }, ctx.Progress, ctx.Cancel);
+            var metrics = r.Metrics!;
+            var l = r.Splice!.Losses;
             var results = new JsonObject
             {
                 ["explained_variance"] = metrics.ExplainedVariance, ["l0"] = metrics.L0, ["dead"] = metrics.Dead, ["ultralow"] = metrics.Ultralow,
                 ["ce_loss_score"] = l.CeLossScoreZero, ["ce_loss_score_mean"] = l.CeLossScoreMean, ["ce_clean"] = l.CeClean, ["ce_sae"] = l.CeSae, ["ce_zero"] = l.CeZero,
-                ["kl_score"] = l.KlScoreZero, ["latents"] = sae.DSae, ["holdout_rows"] = metrics.Tokens,
+                ["kl_score"] = l.KlScoreZero, ["latents"] = r.Sae.DSae, ["holdout_rows"] = metrics.Tokens,
             };
             return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
                 $"explained variance {metrics.ExplainedVariance:0.000}, L0 {metrics.L0:0.0}, CE loss score {l.CeLossScoreZero:0.000} (loss {l.CeClean:0.000} → {l.CeSae:0.000} spliced, {l.CeZero:0.000} zero-ablated)"),
                 results);
         },
     };
-
 
     DemoStage FeaturesStage() => new()
     {
@@ -271,7 +258,9 @@ public sealed class DemoPipeline(DemoOptions options)
     DemoStage SiteStage() => new()
     {
         Name = "site", Folder = SiteDir,
-        Inputs = [Manifest.PathIn(FeaturesDir), Path.Combine(FeaturesDir, ExplainRecord)],
+        // The whole feature store folder (each file by size, time and ends): it holds the stages' records and every
+        // explainer run's file, so explanations added after the demo (`mechanist explain --llm`) export the site again.
+        Inputs = [FeaturesDir], FastHashInputs = true,
         Settings = new JsonObject { ["format"] = "static html", ["model"] = "f32" },
         Run = ctx =>
         {

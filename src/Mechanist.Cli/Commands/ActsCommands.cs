@@ -101,25 +101,18 @@ sealed class SpliceEvalOptions
 
     public bool Given(ParseResult parse) => parse.GetValue(_model) != null;
 
-    /// <summary>Runs the splice evaluation when --model is given: adds its keys to <paramref name="json"/> and returns its metrics.</summary>
-    public SaeMetrics? Run(ParseResult parse, SparseAutoencoder sae, JsonObject json, CancellationToken cancel)
+    /// <summary>The evaluation options with this command line's splice settings (--model, --data, ...), and eval.json in the SAE folder by default with --model.</summary>
+    public SaeEvalStageOptions Apply(ParseResult parse, SaeEvalStageOptions o) => parse.GetValue(_model) is not string modelDir ? o : o with
     {
-        if (parse.GetValue(_model) is not string modelDir) return null;
-        string data = parse.GetValue(_data) ?? throw new UserError("--model needs --data (the token store to evaluate on)");
-        var options = new SpliceOptions
+        Model = modelDir,
+        Data = parse.GetValue(_data),
+        Splice = new SpliceOptions
         {
             Windows = parse.GetValue(_windows), Split = parse.GetValue(_split)!, Context = parse.GetValue(_context),
             Hook = parse.GetValue(_hook) is string h ? HookPoint.Parse(h) : null, SkipFirstPosition = !parse.GetValue(_includeFirst),
-        };
-        var model = ModelFiles.Load(modelDir);
-        using var tokens = TokenStore.Open(data, options.Split);
-        ModelTokenizer.RequireMatch(modelDir, tokens);
-        var result = SpliceEvaluation.Evaluate(model, sae, tokens, options, ConsoleProgress.Instance, cancel);
-        json["model"] = Path.GetFullPath(modelDir);
-        json["data"] = Path.GetFullPath(data);
-        foreach (var (key, value) in result.ToJson()) json[key] = value?.DeepClone();
-        return result.Metrics;
-    }
+        },
+        Out = o.Out ?? Path.Combine(o.Sae, "eval.json"),
+    };
 
     /// <summary>Prints the JSON, or with --model and without --json a short summary. </summary>
     public void Print(ParseResult parse, JsonObject json, string text)

@@ -38,10 +38,17 @@ static class BenchCommands
             Description = "numpy/OpenBLAS peer script, sampled inside the same rounds (default bench/peers/numpy_gemm.py when " +
                           "/usr/bin/python3 has numpy: apt-get install python3-numpy libopenblas0-pthread; 'none' to skip).",
         };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "fp32 (default): our fp32 GEMM against the ceiling and OpenBLAS. bf16: the bf16 GEMM (oneDNN, " +
+                          "bf16 inputs, fp32 accumulation) against our fp32 GEMM in the same rounds, with and without " +
+                          "rounding the fp32 inputs to bf16 (needs avx512_bf16 and libdnnl2; no peer).",
+            DefaultValueFactory = _ => "fp32",
+        };
         var cmd = new Command("gemm",
             "fp32 GEMM GFLOP/s on squares and the SAE shapes in the forms A·B, A·Bᵀ, Aᵀ·B, against the FMA ceiling " +
             "(independent Vector512 FMAs on every thread) and numpy/OpenBLAS, sampled in the same rounds; fractions " +
-            "and ratios are medians of the per-round ratios. Shapes are M×K×N.") { json, threads, repeats, shapes, cpu, peer };
+            "and ratios are medians of the per-round ratios. Shapes are M×K×N.") { json, threads, repeats, shapes, cpu, peer, precision };
         return cmd.WithAction((parse, cancel) =>
         {
             int t = parse.GetValue(threads), r = parse.GetValue(repeats);
@@ -49,6 +56,8 @@ static class BenchCommands
             if (r < 1) throw new UserError($"--repeats must be at least 1 (got {r})");
             bool asJson = parse.GetValue(json);
             var only = ParseShapes(parse.GetValue(shapes));
+            if (GemmPrecisionScope.Parse(parse.GetValue(precision)!) == GemmPrecision.BFloat16)
+                return BFloat16(t, r, asJson, only, parse.GetValue(cpu), cancel);
             string? script = parse.GetValue(peer);
             if (script == "none") script = null;
             else if (script != null && !File.Exists(script)) throw new UserError($"--peer {script}: no such script (give 'none' to skip the peer)");
@@ -66,6 +75,28 @@ static class BenchCommands
             if (asJson) Console.WriteLine(ToJson(results));
             return 0;
         });
+    }
+
+    static int BFloat16(int threads, int repeats, bool asJson, (int M, int K, int N)[]? shapes, bool cpuTime, CancellationToken cancel)
+    {
+        if (BFloat16Gemm.UnavailableReason is { } why) throw new UserError($"bf16 unavailable: {why}");
+        if (!asJson)
+        {
+            Console.WriteLine($"bf16 kernel: oneDNN {BFloat16Gemm.Implementation}");
+            Console.WriteLine($"{"shape M×K×N",-16} {"op",-6} {"threads",7} {"fp32",9} {"bf16",9} {"+round",9} {"ratio",7} {"+round",7}");
+        }
+        var results = BFloat16GemmBench.Run(threads, repeats, asJson ? null : row => Console.WriteLine(
+            string.Create(CultureInfo.InvariantCulture,
+                $"{row.Shape,-16} {row.Op,-6} {row.Threads,7} {row.Fp32Gflops,9:F1} {row.Bf16Gflops,9:F1} {row.Bf16RoundingGflops,9:F1} {row.Ratio,7:F2} {row.RatioWithRounding,7:F2}")),
+            shapes, cpuTime, cancel);
+        if (asJson)
+            Console.WriteLine(JsonSerializer.Serialize(results.Select(r => new Dictionary<string, object?>
+            {
+                ["shape"] = r.Shape, ["op"] = r.Op, ["threads"] = r.Threads, ["fp32_gflops"] = Math.Round(r.Fp32Gflops, 2),
+                ["bf16_gflops"] = Math.Round(r.Bf16Gflops, 2), ["bf16_with_rounding_gflops"] = Math.Round(r.Bf16RoundingGflops, 2),
+                ["ratio"] = Math.Round(r.Ratio, 4), ["ratio_with_rounding"] = Math.Round(r.RatioWithRounding, 4),
+            }), new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        return 0;
     }
 
     static (int M, int K, int N)[]? ParseShapes(string[]? texts)

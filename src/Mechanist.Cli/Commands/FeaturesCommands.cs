@@ -12,6 +12,7 @@ static class FeaturesCommands
     {
         var command = new Command("features", "Per-feature statistics of an SAE (and of the model's neurons at its hook), stored for `browse` and `explain`.");
         command.Subcommands.Add(Build());
+        command.Subcommands.Add(FeatureSplitsCommand.Create());
         return command;
     }
 

@@ -49,8 +49,14 @@ static class ModelCommands
             Description = "Train one model per seed (initial weights and data order from the seed, everything else shared) into OUT/seed-N/, " +
                           "e.g. 0,1,2,3,4 or 0-4, under one progress bar. Re-running skips finished seeds and resumes an interrupted one.",
         };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Matmul inputs: fp32, or bf16 (fp32 master weights, each large matmul's inputs rounded to bf16, fp32 accumulation; " +
+                          "needs a CPU with avx512_bf16 and libdnnl2, else it says so and uses fp32). Validation loss is computed in fp32.",
+            DefaultValueFactory = _ => "fp32",
+        };
         var cmd = new Command("train", "Train a language model on next-token prediction (AdamW, warm-up + cosine, clipping), with checkpoints and exact --resume; --seeds trains several.")
-            { data, preset, seed, seeds, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, resume, force };
+            { data, preset, seed, seeds, tokens, output, batch, context, lr, wd, warmup, clip, evalEvery, ckptEvery, precision, resume, force };
         return cmd.WithAction((parse, cancel) =>
         {
             var stage = new ModelTrainStageOptions
@@ -62,7 +68,7 @@ static class ModelCommands
                     Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
                     Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
                     WarmupSteps = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), EvalEvery = parse.GetValue(evalEvery),
-                    CheckpointEvery = parse.GetValue(ckptEvery),
+                    CheckpointEvery = parse.GetValue(ckptEvery), Precision = parse.GetValue(precision)!,
                 },
                 Resume = parse.GetValue(resume),
                 Force = parse.GetValue(force),
@@ -195,14 +201,16 @@ static class ModelCommands
         var batch = new Option<int>("--batch") { Description = "Windows per step.", DefaultValueFactory = _ => 16 };
         var context = new Option<int?>("--context") { Description = "Tokens per window (default: the preset's)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps per round.", DefaultValueFactory = _ => 5 };
-        var rounds = new Option<int>("--rounds") { Description = "Rounds; each times ours then the peer (medians reported).", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds; each samples the FMA ceiling, times ours, then the peer (medians reported).", DefaultValueFactory = _ => 3 };
         var peer = new Option<bool>("--peer") { Description = "Also run ../shared/baselines/torch_lm_bench.py (needs /usr/bin/python3 with torch) on the same shape, interleaved." };
         var peerScript = new Option<string>("--peer-script") { Description = "Path of the PyTorch peer script.", DefaultValueFactory = _ => "../shared/baselines/torch_lm_bench.py" };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var profile = new Option<bool>("--profile") { Description = "After the rounds, profile --steps more steps: each part's share of the step (embedding, layer norms, attention, MLP, unembedding + loss, optimizer), forward and backward, the cores busy in each, threading idle, GC pauses and bytes allocated per step." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (fraction_of_ceiling: achieved GFLOP/s over the FMA ceiling sampled in the same round, median of rounds)." };
         var threads = new Option<int>("--threads") { Description = "Threads for ours and the peer (default: all cores).", DefaultValueFactory = _ => Parallelism.Threads };
-        var cmd = new Command("model", "Language-model training throughput (tokens/s: forward, backward, clip, AdamW) on random tokens; " +
-            "with --peer, interleaved with the PyTorch peer on the same model (GELU MLP, untied lm_head, as the peer builds it).")
-            { preset, vocab, batch, context, steps, rounds, peer, peerScript, json, threads };
+        var cmd = new Command("model", "Language-model training throughput (tokens/s: forward, backward, clip, AdamW) on random tokens, as a fraction " +
+            "of the machine's FMA ceiling sampled in each round; with --peer, interleaved with the PyTorch peer on the same model (GELU MLP, " +
+            "untied lm_head, as the peer builds it); with --profile, where a step's time goes.")
+            { preset, vocab, batch, context, steps, rounds, peer, peerScript, profile, json, threads };
         return cmd.WithAction((parse, cancel) =>
         {
             bool withPeer = parse.GetValue(peer);
@@ -210,34 +218,48 @@ static class ModelCommands
             Parallelism.Threads = parse.GetValue(threads);
             var c = ModelBench.Config(parse.GetValue(preset)!, parse.GetValue(vocab), parse.GetValue(context), withPeer);
             int b = parse.GetValue(batch), n = Math.Max(1, parse.GetValue(steps)), r = Math.Max(1, parse.GetValue(rounds));
+            double flopsPerToken = ModelBench.FlopsPerToken(c);
             var ours = new List<double>();
             var theirs = new List<double>();
+            var ceilings = new List<double>();
+            var fractions = new List<double>();
+            var ratios = new List<double>();
             ModelBench.Measure(c, b, warmup: 1, steps: 1); // untimed: brings the JIT to optimised code before round 1
             for (int i = 0; i < r && !cancel.IsCancellationRequested; i++)
             {
+                ceilings.Add(FmaCeiling.Measure(Parallelism.Threads, 0.2));
                 ours.Add(ModelBench.Measure(c, b, warmup: 2, steps: n));
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {i + 1}: mechanist {ours[^1]:N0} tokens/s"));
+                fractions.Add(ours[^1] * flopsPerToken / 1e9 / ceilings[^1]);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"round {i + 1}: mechanist {ours[^1]:N0} tokens/s, {ours[^1] * flopsPerToken / 1e9:0.0} GFLOP/s of a {ceilings[^1]:0} GFLOP/s ceiling ({fractions[^1]:P1})"));
                 if (withPeer && ModelBench.MeasurePeer(parse.GetValue(peerScript)!, c, b, n, Parallelism.Threads) is double p)
                 {
                     theirs.Add(p);
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {i + 1}: pytorch   {p:N0} tokens/s"));
+                    ratios.Add(ours[^1] / p);
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {i + 1}: pytorch   {p:N0} tokens/s (ratio {ratios[^1]:0.00}×)"));
                 }
             }
+            StepProfiler? profiled = parse.GetValue(profile) ? ModelBench.Profile(c, b, warmup: 2, steps: n) : null;
             double Median(List<double> x) { var s = x.OrderBy(v => v).ToList(); return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
-            double mine = Median(ours), peerMedian = Median(theirs);
+            double mine = Median(ours), peerMedian = Median(theirs), fraction = Median(fractions);
             if (parse.GetValue(json))
                 Console.WriteLine(new JsonObject
                 {
                     ["preset"] = parse.GetValue(preset), ["layers"] = c.Layers, ["d_model"] = c.DModel, ["vocab"] = c.Vocab, ["context"] = c.Context,
-                    ["batch"] = b, ["tokens_per_second"] = Math.Round(mine), ["peer_tokens_per_second"] = theirs.Count > 0 ? Math.Round(peerMedian) : null,
-                    ["ratio"] = theirs.Count > 0 ? Math.Round(mine / peerMedian, 3) : null,
+                    ["batch"] = b, ["threads"] = Parallelism.Threads, ["tokens_per_second"] = Math.Round(mine),
+                    ["flops_per_token"] = Math.Round(flopsPerToken), ["gflops"] = Math.Round(mine * flopsPerToken / 1e9, 1),
+                    ["ceiling_gflops"] = Math.Round(Median(ceilings), 1), ["fraction_of_ceiling"] = Math.Round(fraction, 3),
+                    ["peer_tokens_per_second"] = theirs.Count > 0 ? Math.Round(peerMedian) : null,
+                    ["ratio"] = ratios.Count > 0 ? Math.Round(Median(ratios), 3) : null,
+                    ["profile"] = profiled == null ? null : StepProfileReport.Json(profiled, n, Parallelism.Threads),
                 }.ToJsonString());
             else
             {
-                string peerText = theirs.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"; PyTorch {peerMedian:N0} tokens/s; ratio {mine / peerMedian:0.00}×")
+                string peerText = theirs.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"; PyTorch {peerMedian:N0} tokens/s; ratio {Median(ratios):0.00}× (median of rounds)")
                     : withPeer ? "; peer unavailable" : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{parse.GetValue(preset)} (vocab {c.Vocab}, batch {b}, context {c.Context}): {mine:N0} tokens/s") + peerText);
+                    $"{parse.GetValue(preset)} (vocab {c.Vocab}, batch {b}, context {c.Context}): {mine:N0} tokens/s, {fraction:P1} of the FMA ceiling ({flopsPerToken / 1e6:0.00} MFLOP per token)") + peerText);
+                if (profiled != null) Console.WriteLine(StepProfileReport.Text(profiled, n, Parallelism.Threads));
             }
             return 0;
         });

@@ -64,11 +64,8 @@ static class SaeCommands
         return cmd.WithAction((parse, cancel) =>
         {
             if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk, jumprelu or gated");
-            string? actsPath = parse.GetValue(acts), streamFrom = parse.GetValue(modelDir);
-            if (actsPath != null && streamFrom != null)
-                throw new UserError("give --acts (train on a stored activation store) or --model (stream activations from a model), not both");
-            if (actsPath == null && streamFrom == null)
-                throw new UserError("give --acts STORE, or --model DIR --data TOKENS --hook NAME --tokens N to stream activations from a model");
+            string? streamFrom = parse.GetValue(modelDir);
+            SaeTrainStage.RequireOneSource(parse.GetValue(acts) != null, streamFrom != null);
             if (streamFrom == null)
             {
                 foreach (var (given, name) in new[] { (parse.GetValue(data) != null, "--data"), (parse.GetValue(split) != null, "--split"), (parse.GetValue(perContext) != null, "--per-context"),
@@ -79,65 +76,51 @@ static class SaeCommands
             {
                 if (parse.GetValue(data) == null) throw new UserError("--model needs --data TOKENS: the token store to run the model over");
                 if (parse.GetValue(hook) == null) throw new UserError("--model needs --hook NAME: the hook point to train on, e.g. blocks.0.mlp.hook_post");
-                if (parse.GetValue(tokens) <= 0) throw new UserError("--model needs --tokens N: the number of activation rows to train on");
             }
-            using var source = actsPath != null ? ActivationSource.Open(actsPath) : null;
-            var info = (source as ActivationStore)?.Source;
-            using var tokenStore = streamFrom != null ? TokenStore.Open(parse.GetValue(data)!, parse.GetValue(split) ?? "train") : null;
-            if (streamFrom != null) ModelTokenizer.RequireMatch(streamFrom, tokenStore!);
-            using var stream = streamFrom != null
-                ? new StreamTrainingData(ModelFiles.Load(streamFrom), tokenStore!, new HarvestOptions
-                {
-                    Hook = HookPoint.Parse(parse.GetValue(hook)!),
-                    Tokens = parse.GetValue(tokens),
-                    Context = parse.GetValue(context),
-                    RowsPerContext = parse.GetValue(perContext) ?? 0,
-                    SkipFirstPosition = !parse.GetValue(includeFirst),
-                    Split = parse.GetValue(split) ?? "train",
-                    Seed = parse.GetValue(seed),
-                    ShuffleBufferMiB = parse.GetValue(shuffle) ?? 256,
-                }, Path.GetFullPath(streamFrom))
-                : null;
-            var o = new SaeTrainingOptions
+            var stage = new SaeTrainStageOptions
             {
-                Architecture = a,
-                Widths = ParseList(parse.GetValue(width)!, "--width", s => int.Parse(s, CultureInfo.InvariantCulture)),
-                L1 = ParseList(parse.GetValue(l1)!, "--l1", s => double.Parse(s, CultureInfo.InvariantCulture)),
-                Ks = ParseList(parse.GetValue(k)!, "--k", s => int.Parse(s, CultureInfo.InvariantCulture)),
-                BatchSize = parse.GetValue(batch),
-                Tokens = parse.GetValue(tokens),
-                LearningRate = parse.GetValue(lr),
-                DecayFraction = parse.GetValue(decay),
-                WarmupSteps = parse.GetValue(warmup),
-                SparsityWarmupFraction = parse.GetValue(l1Warmup),
-                ClipNorm = parse.GetValue(clip),
-                DeadWindowTokens = parse.GetValue(deadWindow),
-                ResampleSteps = parse.GetValue(resample)!.Trim().ToLowerInvariant() is "none" or "" ? [] : ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
-                ResampleWindowSteps = parse.GetValue(resampleWindow),
-                Bandwidth = parse.GetValue(bandwidth),
-                ThresholdInit = parse.GetValue(thresholdInit),
-                HoldoutRows = parse.GetValue(holdout),
-                Seed = parse.GetValue(seed),
-                CheckpointEverySteps = parse.GetValue(ckpt),
-                Metadata = stream != null
-                    ? new SaeMetadata
+                Acts = parse.GetValue(acts),
+                Stream = streamFrom == null ? null
+                    : new SaeStreamSource(streamFrom, parse.GetValue(data)!, new HarvestOptions
                     {
-                        ModelName = parse.GetValue(model) ?? Path.GetFullPath(streamFrom!),
                         Hook = HookPoint.Parse(parse.GetValue(hook)!),
-                        ContextSize = stream.Context,
-                        DatasetPath = $"{tokenStore!.Directory} ({tokenStore.Split})",
-                    }
-                    : new SaeMetadata
-                    {
-                        ModelName = parse.GetValue(model) ?? info?.Model,
-                        Hook = (parse.GetValue(hook) ?? info?.Hook) is string h ? HookPoint.Parse(h) : null,
-                        ContextSize = info?.ContextLength,
-                        DatasetPath = info?.Tokens ?? source!.Path,
-                    },
+                        Tokens = parse.GetValue(tokens),
+                        Seed = parse.GetValue(seed),
+                        Context = parse.GetValue(context),
+                        RowsPerContext = parse.GetValue(perContext) ?? 0,
+                        SkipFirstPosition = !parse.GetValue(includeFirst),
+                        Split = parse.GetValue(split) ?? "train",
+                        ShuffleBufferMiB = parse.GetValue(shuffle) ?? 256,
+                    }),
+                OutDir = parse.GetValue(outDir)!,
+                Training = new SaeTrainingOptions
+                {
+                    Architecture = a,
+                    Widths = ParseList(parse.GetValue(width)!, "--width", s => int.Parse(s, CultureInfo.InvariantCulture)),
+                    L1 = ParseList(parse.GetValue(l1)!, "--l1", s => double.Parse(s, CultureInfo.InvariantCulture)),
+                    Ks = ParseList(parse.GetValue(k)!, "--k", s => int.Parse(s, CultureInfo.InvariantCulture)),
+                    BatchSize = parse.GetValue(batch),
+                    Tokens = parse.GetValue(tokens),
+                    LearningRate = parse.GetValue(lr),
+                    DecayFraction = parse.GetValue(decay),
+                    WarmupSteps = parse.GetValue(warmup),
+                    SparsityWarmupFraction = parse.GetValue(l1Warmup),
+                    ClipNorm = parse.GetValue(clip),
+                    DeadWindowTokens = parse.GetValue(deadWindow),
+                    ResampleSteps = parse.GetValue(resample)!.Trim().ToLowerInvariant() is "none" or "" ? [] : ParseList(parse.GetValue(resample)!, "--resample-steps", s => long.Parse(s, CultureInfo.InvariantCulture)),
+                    ResampleWindowSteps = parse.GetValue(resampleWindow),
+                    Bandwidth = parse.GetValue(bandwidth),
+                    ThresholdInit = parse.GetValue(thresholdInit),
+                    HoldoutRows = parse.GetValue(holdout),
+                    Seed = parse.GetValue(seed),
+                    CheckpointEverySteps = parse.GetValue(ckpt),
+                },
+                ModelName = parse.GetValue(model),
+                Hook = streamFrom == null && parse.GetValue(hook) is string h ? HookPoint.Parse(h) : null,
+                Resume = parse.GetValue(resume),
+                Force = parse.GetValue(force),
             };
-            var results = SaeTrainer.Train(stream ?? (ISaeTrainingData)new StoreTrainingData(source!), o, parse.GetValue(outDir)!, ConsoleProgress.Instance, cancel,
-                parse.GetValue(resume), parse.GetValue(force));
-            foreach (var r in results)
+            foreach (var r in SaeTrainStage.Run(stage, ConsoleProgress.Instance, cancel).Saes)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Directory}: explained variance {r.Metrics.ExplainedVariance:F4}, MSE {r.Metrics.Mse:G4}, L0 {r.Metrics.L0:F1}, dead {r.Metrics.Dead}, ultralow {r.Metrics.Ultralow}, lr {r.LearningRate:G3}"));
             return 0;
@@ -147,60 +130,26 @@ static class SaeCommands
     static Command Eval()
     {
         var saeDir = new Option<string>("--sae") { Description = "SAE folder (SAELens layout).", Required = true };
-        var acts = new Option<string?>("--acts") { Description = "Activations to evaluate on (store folder or .npy): MSE, explained variance, L0, dead, ..." };
+        var acts = new Option<string?>("--acts") { Description = "Activations to evaluate on (store folder or .npy): MSE, explained variance, L0, dead, ... With --model too, these come from --acts and the CE/KL scores from the model." };
         var rows = new Option<long>("--rows") { Description = "Evaluate on the last N rows of --acts (0 = all).", DefaultValueFactory = _ => 0 };
+        var heldOut = new Option<bool>("--held-out") { Description = "Evaluate on the rows of --acts that `sae train` held out by default (the store's last 5 %, at most 65,536), which the SAE never trained on." };
         var truth = new Option<string?>("--truth") { Description = "Synthetic truth folder (NAME.truth from `sae synth`): MMCS and features recovered at cosine ≥ 0.9." };
-        var outFile = new Option<string?>("--out") { Description = "Also write the JSON here (and density.svg/json beside it)." };
-        var cmd = new Command("eval", "Evaluate an SAE on activations, spliced into its model (--model), and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, truth, outFile };
+        var outFile = new Option<string?>("--out") { Description = "Also write the JSON here (and density.svg/json beside it); with --model the default is SAE/eval.json." };
+        var cmd = new Command("eval", "Evaluate an SAE on activations, spliced into its model (--model), and/or against a known synthetic dictionary; prints JSON.") { saeDir, acts, rows, heldOut, truth, outFile };
         var splice = new SpliceEvalOptions();
         splice.AddTo(cmd);
         return cmd.WithAction((parse, cancel) =>
         {
-            if (parse.GetValue(rows) < 0) throw new UserError($"--rows {parse.GetValue(rows)}: must be ≥ 0 (0 = all)");
-            var sae = SaeLensFormat.Load(parse.GetValue(saeDir)!);
-            var json = new JsonObject { ["sae"] = parse.GetValue(saeDir), ["architecture"] = sae.Architecture.CliName(), ["d_in"] = sae.DIn, ["d_sae"] = sae.DSae };
-            if (splice.Given(parse) && parse.GetValue(acts) != null) throw new UserError("give --acts or --model, not both (with --model the activation metrics come from the spliced tokens)");
-            SaeMetrics? metrics = splice.Run(parse, sae, json, cancel);
-            if (parse.GetValue(acts) is string actsPath)
+            if (parse.GetValue(heldOut) && parse.GetValue(rows) != 0) throw new UserError("give --rows N or --held-out, not both");
+            var options = new SaeEvalStageOptions
             {
-                using var source = ActivationSource.Open(actsPath);
-                if (source.Width != sae.DIn) throw new UserError($"{actsPath}: rows have {source.Width} values, the SAE reads {sae.DIn}");
-                long n = parse.GetValue(rows) is long r and > 0 ? Math.Min(r, source.RowCount) : source.RowCount;
-                metrics = SaeMetrics.Evaluate(sae, Batches(source, source.RowCount - n, n, cancel));
-                foreach (var (key, value) in metrics.ToJson()) json[key] = value?.DeepClone();
-            }
-            if (parse.GetValue(truth) is string truthPath)
-            {
-                var (mmcs, recovered) = SyntheticData.Compare(SyntheticData.LoadDictionary(truthPath), sae.WDec.Value);
-                json["mmcs"] = mmcs;
-                json["recovered_at_0.9"] = recovered;
-            }
-            if (parse.GetValue(acts) == null && parse.GetValue(truth) == null && !splice.Given(parse)) throw new UserError("give --acts, --model and/or --truth");
-            string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-            splice.Print(parse, json, text);
-            if ((parse.GetValue(outFile) ?? (splice.Given(parse) ? Path.Combine(parse.GetValue(saeDir)!, "eval.json") : null)) is string o)
-            {
-                AtomicFile.WriteAllText(o, text);
-                if (metrics != null)
-                    DensityHistogram.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o))!, Path.GetFileNameWithoutExtension(o) + ".density"), metrics.Density, $"feature density ({metrics.Tokens:N0} tokens)");
-            }
+                Sae = parse.GetValue(saeDir)!, Acts = parse.GetValue(acts), Rows = parse.GetValue(rows), HeldOut = parse.GetValue(heldOut), Truth = parse.GetValue(truth),
+                Out = parse.GetValue(outFile),
+            };
+            var result = SaeEvalStage.Run(splice.Apply(parse, options), ConsoleProgress.Instance, cancel);
+            splice.Print(parse, result.Json, result.Json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
-    }
-
-    static IEnumerable<Tensor> Batches(IActivationSource source, long start, long count, CancellationToken cancel)
-    {
-        const int Chunk = 8192;
-        using var task = ConsoleProgress.Instance.Start("evaluating", count, "tok");
-        for (long r = 0; r < count; r += Chunk)
-        {
-            cancel.ThrowIfCancellationRequested();
-            int n = (int)Math.Min(Chunk, count - r);
-            var t = new Tensor(n, source.Width);
-            source.ReadRows(start + r, n, t.Span);
-            task.Advance(n);
-            yield return t;
-        }
     }
 
     static Command Synth()

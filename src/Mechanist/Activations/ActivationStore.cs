@@ -12,6 +12,8 @@ public sealed record ActivationSourceInfo
     public int? ContextLength { get; init; }
     /// <summary>The token store (path or description) the contexts were cut from.</summary>
     public string? Tokens { get; init; }
+    /// <summary>The token store's folder (full path); null in stores written before it was recorded.</summary>
+    public string? TokenStore { get; init; }
     /// <summary>How many positions were sampled from each context (null: every position).</summary>
     public int? RowsPerContext { get; init; }
     public long? Seed { get; init; }
@@ -25,6 +27,7 @@ public sealed record ActivationSourceInfo
         if (Hook != null) o["hook"] = Hook;
         if (ContextLength != null) o["context_length"] = ContextLength;
         if (Tokens != null) o["tokens"] = Tokens;
+        if (TokenStore != null) o["token_store"] = TokenStore;
         if (RowsPerContext != null) o["rows_per_context"] = RowsPerContext;
         if (Seed != null) o["seed"] = Seed;
         o["shuffled"] = Shuffled;
@@ -43,6 +46,7 @@ public sealed record ActivationSourceInfo
             Hook = Str("hook"),
             ContextLength = (int?)Long("context_length"),
             Tokens = Str("tokens"),
+            TokenStore = Str("token_store"),
             RowsPerContext = (int?)Long("rows_per_context"),
             Seed = Long("seed"),
             Shuffled = o["shuffled"] != null && o.GetBool(path, "shuffled", P),

@@ -60,6 +60,7 @@ public static class Harvester
             Hook = options.Hook.Name,
             ContextLength = source.Context,
             Tokens = $"{tokens.Directory} ({tokens.Split})",
+            TokenStore = tokens.Directory,
             RowsPerContext = source.RowsPerContext,
             Seed = (long)options.Seed,
             Shuffled = options.ShuffleBufferMiB > 0,

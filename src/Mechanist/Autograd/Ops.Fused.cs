@@ -117,6 +117,42 @@ public static unsafe partial class Ops
         return result;
     }
 
+    /// <summary>
+    /// Mean cross-entropy of the logits x·Wᵀ (x [.., d], <paramref name="unembeddingRows"/> W [vocab, d]) against
+    /// targets, as <see cref="CrossEntropy{T}"/> of <see cref="MatMul{T}"/>(x, W, transB: true) but fused
+    /// (<see cref="UnembeddingCrossEntropy"/>): the logits are made and used in blocks of rows and never kept. When
+    /// recording, the gradients for x and W are computed in the same pass (the logits are at hand then; backward
+    /// would have to remake them) and backward only scales them by the loss's gradient.
+    /// </summary>
+    public static Var<T> UnembedCrossEntropy<T>(Var<T> x, Var<T> unembeddingRows, int[] targets, int ignoreIndex = -100, Span<T> perToken = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tensor<T> X = x.Value, W = unembeddingRows.Value;
+        int rows = X.RowCount;
+        var loss = new T[rows];
+        int kept = 0;
+        foreach (int t in targets) if (t != ignoreIndex) kept++;
+        bool record = Tape.ShouldRecord(x, unembeddingRows);
+        var dx = record && kept > 0 && x.RequiresGrad ? new Tensor<T>(X.Shape) : null;
+        var dw = record && kept > 0 && unembeddingRows.RequiresGrad ? new Tensor<T>(W.Shape) : null;
+        T g = kept == 0 ? T.Zero : T.One / T.CreateTruncating(kept);
+        UnembeddingCrossEntropy.Run(X, W, targets, ignoreIndex, loss, g, dx, dw);
+        T total = T.Zero;
+        for (int i = 0; i < rows; i++) total += loss[i];
+        if (!perToken.IsEmpty) loss.AsSpan().CopyTo(perToken);
+        var y = new Tensor<T>(1);
+        y[0] = kept == 0 ? T.Zero : total / T.CreateTruncating(kept);
+        var result = new Var<T>(y, record);
+        if (record)
+            Tape.Active!.Record(() =>
+            {
+                if (result.Grad is not { } dy) return;
+                if (dx != null) VectorMath.Axpy(dy[0], dx.Span, x.GradForAccumulation().Span);
+                if (dw != null) VectorMath.Axpy(dy[0], dw.Span, unembeddingRows.GradForAccumulation().Span);
+            });
+        return result;
+    }
+
     /// <summary>Keeps the k largest entries of each row and zeroes the rest; the gradient flows only to the kept entries.</summary>
     public static Var<T> TopKMask<T>(Var<T> x, int k) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -50,7 +50,7 @@ public sealed class Tape : IDisposable
     /// <summary>Number of ops recorded so far.</summary>
     public int Count => _backward.Count;
 
-    internal void Record(Action backward) => _backward.Add(backward);
+    internal void Record(Action backward) => _backward.Add(StepProfiler.Tag(backward));
 
     /// <summary>
     /// Seeds d(loss)/d(loss) = 1 (for every element when the loss is not a scalar) and runs the recorded

@@ -1,3 +1,5 @@
+using Mechanist.Numerics;
+
 namespace Mechanist.Models;
 
 /// <summary>Settings of one language-model training run (saved in the run directory; a resume reuses them).</summary>
@@ -26,6 +28,11 @@ public sealed record TrainOptions
     public int EvalWindows { get; init; } = 64;
     /// <summary>Steps between checkpoints (also written at exit and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; } = 250;
+    /// <summary>
+    /// Matmul inputs: "fp32", or "bf16" (fp32 master weights and activations, each large product's inputs rounded to
+    /// bf16 with fp32 accumulation; falls back to fp32, saying so, where bf16 cannot run). Validation loss is always fp32.
+    /// </summary>
+    public string Precision { get; init; } = "fp32";
 
     public TrainOptions Validate()
     {
@@ -35,6 +42,7 @@ public sealed record TrainOptions
         if (!(LearningRate > 0)) throw new UserError($"--lr must be > 0, not {LearningRate}");
         if (WeightDecay < 0) throw new UserError($"--weight-decay must be ≥ 0, not {WeightDecay}");
         if (!(ClipNorm > 0)) throw new UserError($"--clip must be > 0, not {ClipNorm}");
+        GemmPrecisionScope.Parse(Precision);
         if (EvalEvery < 1 || CheckpointEvery < 1 || EvalWindows < 1) throw new UserError("--eval-every, --eval-windows and --checkpoint-every must be ≥ 1");
         return this;
     }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Mechanist.Autograd;
 using Mechanist.Autograd.Optimizers;
 using Mechanist.IO;
+using Mechanist.Numerics;
 
 namespace Mechanist.Models;
 
@@ -123,7 +124,8 @@ public static class Trainer
         void Validate(long done)
         {
             if (valid.Length == 0) return;
-            double v = Evaluation.MeanLoss(model, valid, c.Context, options.Batch);
+            double v;
+            using (GemmPrecisionScope.Enter(GemmPrecision.Float32)) v = Evaluation.MeanLoss(model, valid, c.Context, options.Batch);
             lastValid = v;
             validCurve.Add((done, v));
             metrics.WriteLine($"{{\"step\":{done},\"tokens\":{done * tokensPerStep},\"val_loss\":{Num(v)}}}");
@@ -134,6 +136,8 @@ public static class Trainer
         var clock = Stopwatch.StartNew();
         using var task = progress.Start($"training {options.Preset}", totalSteps * tokensPerStep, "tok");
         task.SetDone(startStep * tokensPerStep);
+        using var precision = GemmPrecisionScope.Enter(GemmPrecisionScope.Parse(options.Precision));
+        if (precision.FallbackMessage is string fallback) task.Note(fallback);
         long s = startStep;
         for (; s < totalSteps; s++)
         {

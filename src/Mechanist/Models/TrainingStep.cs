@@ -31,7 +31,8 @@ public sealed class TrainingStep
     /// <summary>Trains on windows [batch, context+1] at 0-based <paramref name="step"/>; returns the loss and the pre-clip gradient norm.</summary>
     public (float Loss, float GradNorm, float LearningRate) Run(int[] windows, int batch, long step)
     {
-        foreach (var p in _parameters) p.ZeroGrad();
+        using (StepProfiler.Enter(StepPart.Optimizer))
+            foreach (var p in _parameters) p.ZeroGrad();
         float loss;
         using (var tape = Tape.Start())
         {
@@ -39,6 +40,7 @@ public sealed class TrainingStep
             loss = l.Value[0];
             tape.Backward(l);
         }
+        using var part = StepProfiler.Enter(StepPart.Optimizer);
         float norm = GradientClipping.ClipGlobalNorm(_parameters, ClipNorm);
         float lr = Schedule.Rate(BaseLearningRate, step);
         if (float.IsFinite(norm) && float.IsFinite(loss))

@@ -109,8 +109,10 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (batch < 1 || windows.Length % batch != 0) throw new ArgumentException($"{windows.Length} tokens do not split into {batch} windows");
         int seq = windows.Length / batch - 1;
         var (inputs, targets) = SplitWindows(windows, batch, seq);
-        var logits = Forward(inputs, batch, seq, hooks);
-        return Ops.CrossEntropy(Ops.Reshape(logits, batch * seq, Config.Vocab), targets, -1, perToken);
+        // The pass stops before the unembedding: the fused op makes the logits block by block and never keeps them.
+        var final = new Pass(this, hooks, null, null, false, unembed: false).Run(inputs, batch, seq);
+        using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
+        return Ops.UnembedCrossEntropy(Ops.Reshape(final, batch * seq, Config.DModel), UnembeddingRows, targets, -1, perToken);
     }
 
     public static (int[] Inputs, int[] Targets) SplitWindows(int[] windows, int batch, int seq)
@@ -155,13 +157,14 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         readonly Hooks<T>? _hooks;
         readonly HookPoint? _stopAt;
         readonly KvCache<T>? _cache;
-        readonly bool _lastOnly;
+        readonly bool _lastOnly, _unembed;
         Var<T>? _reached;
         int _batch, _seq, _start;
 
-        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt, KvCache<T>? cache, bool lastPositionOnly)
+        /// <param name="unembed">false: return the final layer norm's output [batch, seq, d_model] instead of the logits.</param>
+        public Pass(Transformer<T> model, Hooks<T>? hooks, HookPoint? stopAt, KvCache<T>? cache, bool lastPositionOnly, bool unembed = true)
         {
-            (_model, _c, _hooks, _stopAt, _cache, _lastOnly) = (model, model.Config, hooks, stopAt, cache, lastPositionOnly);
+            (_model, _c, _hooks, _stopAt, _cache, _lastOnly, _unembed) = (model, model.Config, hooks, stopAt, cache, lastPositionOnly, unembed);
             if (hooks != null) foreach (var point in hooks.Points) _c.Check(point);
         }
 
@@ -192,6 +195,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Var<T> LayerNorm(Var<T> x, Var<T> gain, Var<T> bias, HookPoint normalizedPoint, HookPoint scalePoint)
         {
             T eps = T.CreateTruncating(_c.LayerNormEps);
+            using var part = StepProfiler.Enter(StepPart.LayerNorm);
             if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
             var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
@@ -219,15 +223,21 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             _batch = batch; _seq = seq;
             var positions = new int[batch * seq];
             for (int i = 0; i < positions.Length; i++) positions[i] = _start + i % seq;
-            var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
-            var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
-            Var<T>? resid = Ops.Add(embed, pos);
+            Var<T>? resid;
+            using (StepProfiler.Enter(StepPart.Embedding))
+            {
+                var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
+                var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
+                resid = Ops.Add(embed, pos);
+            }
             for (int i = 0; i < _c.Layers && resid != null; i++) resid = Block(i, resid);
             if (resid == null || Stopped) return _reached!;
             var final = LayerNorm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale);
             if (Stopped) return _reached!;
             _cache?.Advance(seq);
+            if (!_unembed) return final;
             if (_lastOnly) final = LastPositions(final);
+            using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
             return Ops.MatMul(final, _model.UnembeddingRows, transB: true);
         }
 
@@ -256,6 +266,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (Stopped) return null;
             int d = _c.DModel;
+            using var part = StepProfiler.Enter(StepPart.Attention);
             var x = LayerNorm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1));
             if (Stopped) return null;
             var qkv = Ops.Linear(x, w.AttnWeight, w.AttnBias);
@@ -282,6 +293,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Var<T>? Mlp(int i, TransformerBlock<T> w, Var<T> mid)
         {
             if (Stopped) return null;
+            using var part = StepProfiler.Enter(StepPart.Mlp);
             var x = LayerNorm(mid, w.Ln2Gain!, w.Ln2Bias!, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2));
             if (Stopped) return null;
             var pre = Hook(HookPoint.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));

@@ -73,14 +73,6 @@ public sealed record SpliceEvaluationResult(SaeMetrics Metrics, SpliceLosses Los
         o["scored_tokens"] = l.Tokens;
         return o;
     }
-
-    /// <summary>Writes <c>eval.json</c> and the density histogram <c>eval.density.{json,svg}</c> into <paramref name="dir"/> (atomically).</summary>
-    public void Save(string dir)
-    {
-        Directory.CreateDirectory(dir);
-        AtomicFile.WriteAllText(Path.Combine(dir, "eval.json"), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        DensityHistogram.Save(Path.Combine(dir, "eval.density"), Metrics.Density, $"feature density ({Metrics.Tokens:N0} evaluation tokens)");
-    }
 }
 
 /// <summary>

@@ -1,4 +1,3 @@
-using Mechanist.Numerics;
 using Mechanist.Sae;
 
 namespace Mechanist.Universality;
@@ -55,45 +54,21 @@ public static class SparsePearsonAccumulator
     }
 
     /// <summary>
-    /// P[i, j] += a_ti·b_tj for every token and every co-active pair. A's codes are first turned around (per latent,
-    /// the tokens it fires on), so all updates of row i come together and hit one cached row of P instead of jumping
-    /// across the whole m_A × m_B matrix; rows are shared out between the cores, so no two threads write the same
-    /// entry, and every entry adds its products in token order whatever the thread count.
+    /// P[i, j] += a_ti·b_tj for every token and every co-active pair, row by row of A's turned-around codes (see
+    /// <see cref="CodesByLatent"/>: each row of P stays in cache while it is updated, and sums in token order).
     /// </summary>
     static void AddCross(double[] cross, int columns, SparseCodes a, SparseCodes b)
     {
-        int rows = a.Latents, entries = a.Offsets[^1];
-        var start = new int[rows + 1];
-        for (int e = 0; e < entries; e++) start[a.Indices[e] + 1]++;
-        for (int i = 0; i < rows; i++) start[i + 1] += start[i];
-        var token = new int[entries];
-        var value = new float[entries];
-        var fill = start[..rows];
-        for (int t = 0; t < a.Rows; t++)
-            for (int e = a.Offsets[t]; e < a.Offsets[t + 1]; e++)
-            {
-                int at = fill[a.Indices[e]]++;
-                token[at] = t;
-                value[at] = a.Values[e];
-            }
-
-        long pairs = 0;
-        for (int t = 0; t < a.Rows; t++) pairs += (long)(a.Offsets[t + 1] - a.Offsets[t]) * (b.Offsets[t + 1] - b.Offsets[t]);
-        int threads = pairs < 1 << 15 ? 1 : Parallelism.Threads;
-        // Blocks of rows handed out as threads free up: a few latents fire far more often than the rest.
-        const int Block = 64;
-        Parallel.For(0, (rows + Block - 1) / Block, new ParallelOptions { MaxDegreeOfParallelism = threads }, block =>
+        var byLatent = new CodesByLatent(a);
+        var bIdx = b.Indices; var bVal = b.Values; var bOff = b.Offsets;
+        byLatent.ForEachLatent(b, i =>
         {
-            var bIdx = b.Indices; var bVal = b.Values; var bOff = b.Offsets;
-            for (int i = block * Block; i < Math.Min(rows, (block + 1) * Block); i++)
+            long r = (long)i * columns;
+            for (int e = byLatent.Start[i]; e < byLatent.Start[i + 1]; e++)
             {
-                long r = (long)i * columns;
-                for (int e = start[i]; e < start[i + 1]; e++)
-                {
-                    int t = token[e];
-                    double ai = value[e];
-                    for (int f = bOff[t]; f < bOff[t + 1]; f++) cross[r + bIdx[f]] += ai * bVal[f];
-                }
+                int t = byLatent.Token[e];
+                double ai = byLatent.Value[e];
+                for (int f = bOff[t]; f < bOff[t + 1]; f++) cross[r + bIdx[f]] += ai * bVal[f];
             }
         });
     }

@@ -218,6 +218,45 @@ public class OpGradientTests
     }
 
     [Fact]
+    public void UnembedCrossEntropy_over_several_row_blocks_with_ignored_rows()
+    {
+        int rows = UnembeddingCrossEntropy.BlockRows + 44, d = 3, vocab = 5; // two blocks, the second partial
+        var targets = Enumerable.Range(0, rows).Select(i => i % 7 == 3 ? -100 : i * 5 % vocab).ToArray();
+        // Scaled, so the upstream gradient is not 1 and backward must apply it.
+        CheckEverySubset(v => Ops.Scale(Ops.UnembedCrossEntropy(v[0], v[1], targets, -100), 3.0), R(rows, d), R(vocab, d));
+    }
+
+    [Fact]
+    public void UnembedCrossEntropy_matches_the_unfused_product_and_loss_in_float()
+    {
+        var rng = new Random(5);
+        int rows = 2 * UnembeddingCrossEntropy.BlockRows + 9, d = 16, vocab = 300;
+        Tensor<float> Rand(params int[] shape) { var t = new Tensor<float>(shape); for (int i = 0; i < t.Length; i++) t[i] = (float)(rng.NextDouble() * 4 - 2); return t; }
+        var x = Rand(rows, d);
+        var w = Rand(vocab, d);
+        var targets = Enumerable.Range(0, rows).Select(i => i % 11 == 0 ? -1 : rng.Next(vocab)).ToArray();
+        (float Loss, float[] PerToken, float[] Dx, float[] Dw) Run(bool fused)
+        {
+            var xv = Ops.Leaf(x.Clone());
+            var wv = Ops.Leaf(w.Clone());
+            var perToken = new float[rows];
+            using var tape = Tape.Start();
+            var loss = fused ? Ops.UnembedCrossEntropy(xv, wv, targets, -1, perToken)
+                : Ops.CrossEntropy(Ops.MatMul(xv, wv, transB: true), targets, -1, perToken);
+            tape.Backward(loss);
+            return (loss.Value[0], perToken, xv.Grad!.ToArray(), wv.Grad!.ToArray());
+        }
+        var fusedRun = Run(true);
+        var plain = Run(false);
+        static void Close(float expected, float actual) => Assert.True(Math.Abs(expected - actual) <= 1e-5f * Math.Abs(expected) + 1e-7f, $"{actual} ≠ {expected}");
+        Close(plain.Loss, fusedRun.Loss);
+        Assert.Equal(0f, fusedRun.PerToken[0]);
+        for (int i = 0; i < rows; i++) Close(plain.PerToken[i], fusedRun.PerToken[i]);
+        for (int i = 0; i < plain.Dx.Length; i++) Close(plain.Dx[i], fusedRun.Dx[i]);
+        for (int i = 0; i < plain.Dw.Length; i++) Close(plain.Dw[i], fusedRun.Dw[i]);
+    }
+
+    [Fact]
     public void TopKMask_passes_gradient_only_to_kept_entries()
     {
         Check(v => Ops.TopKMask(v[0], 3), R(4, 9));

@@ -1,3 +1,4 @@
+using Mechanist.Autograd;
 using Mechanist.Bench;
 using Mechanist.Models;
 
@@ -35,6 +36,15 @@ public class BenchSmokeTests
         if (peer == null) return; // no numpy here: the plain run above still checks the bench
         var results = GemmBench.Run(threads: 1, repeats: 2, shapes: [(24, 16, 40)], peer: peer, sampleSeconds: 0.002);
         Assert.All(results, r => Assert.True(r.PeerGflops is double p && Finite(p) && r.RatioToPeer is double q && Finite(q), r.ToString()));
+    }
+
+    [Mechanist.Tests.Numerics.BFloat16Fact]
+    public void Gemm_bf16_reports_every_form_against_fp32_with_and_without_rounding()
+    {
+        var results = BFloat16GemmBench.Run(threads: 1, repeats: 2, shapes: [(24, 16, 40)], sampleSeconds: 0.002);
+        Assert.Equal(["A·B", "A·Bᵀ", "Aᵀ·B"], results.Select(r => r.Op));
+        Assert.All(results, r => Assert.True(r.Shape == "24x16x40" && Finite(r.Fp32Gflops) && Finite(r.Bf16Gflops) &&
+            Finite(r.Bf16RoundingGflops) && Finite(r.Ratio) && Finite(r.RatioWithRounding), r.ToString()));
     }
 
     [Fact]
@@ -101,6 +111,38 @@ public class BenchSmokeTests
         Assert.Equal(Mechanist.Numerics.Kernels.Activation.Gelu, config.Activation);
         Assert.False(config.TiedEmbeddings);
         Assert.True(Finite(ModelBench.Measure(config, batch: 2, warmup: 1, steps: 2)));
+    }
+
+    [Fact]
+    public void Model_bench_counts_the_flops_of_toy_1l_as_the_docs_do()
+    {
+        // 6 × (1.05 M head + 0.20 M block weights in products) + 6·d·(context + 1) for causal attention ≈ 7.67 M.
+        var c = ModelBench.Config("toy-1l", vocab: 8192, context: null, matchPeer: true);
+        Assert.Equal(6.0 * (8192 * 128 + 128 * 384 + 128 * 128 + 2 * 128 * 512) + 6.0 * 128 * 257, ModelBench.FlopsPerToken(c));
+    }
+
+    [Fact]
+    public void Model_profile_charges_every_part_forward_and_backward_and_adds_up_to_the_steps()
+    {
+        var config = ModelBench.Config("micro", vocab: 64, context: 8, matchPeer: true);
+        var profile = ModelBench.Profile(config, batch: 2, warmup: 1, steps: 2);
+        foreach (var part in new[] { StepPart.Embedding, StepPart.LayerNorm, StepPart.Attention, StepPart.Mlp, StepPart.UnembeddingLoss })
+        {
+            Assert.True(profile.Wall(part, backward: false) > 0, $"{part} forward");
+            Assert.True(profile.Wall(part, backward: true) > 0, $"{part} backward");
+        }
+        Assert.True(profile.Wall(StepPart.Optimizer, backward: false) > 0);
+        double sum = Enum.GetValues<StepPart>().Sum(p => profile.Wall(p, false) + profile.Wall(p, true));
+        Assert.Equal(profile.TotalWall, sum, 9);
+        Assert.Contains("unembedding + loss", StepProfileReport.Text(profile, 2, 2));
+    }
+
+    [Fact]
+    public void Without_a_started_profiler_marks_and_tags_do_nothing()
+    {
+        Action backward = () => { };
+        Assert.Same(backward, StepProfiler.Tag(backward));
+        using (StepProfiler.Enter(StepPart.Attention)) { }
     }
 
     [Fact]

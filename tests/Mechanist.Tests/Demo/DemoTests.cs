@@ -78,7 +78,8 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
         Assert.True(File.Exists(Path.Combine(run.Out, "model", "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(run.Out, "model", "vocab.json")), "the model folder carries its tokenizer");
         Assert.True(File.Exists(Path.Combine(run.Out, "sae", "topk-w64-k8", "sae_weights.safetensors")));
-        Assert.True(File.Exists(Path.Combine(run.Out, "eval", "metrics.json")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "eval", "eval.json")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "eval", "eval.density.svg")));
         Assert.True(File.Exists(Path.Combine(run.Out, "features", "explanations.jsonl")));
         Assert.True(File.Exists(Path.Combine(run.Out, "site", "index.html")));
         // The stages' own readers accept what the demo wrote.
@@ -142,6 +143,42 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
         foreach (var (path, text) in run.RecordsAfterFirstRun) Assert.Equal(text, File.ReadAllText(path));
         var s = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "summary.json")))!.AsObject();
         Assert.All(s["stages"]!.AsArray(), o => Assert.True(o!["skipped"]!.GetValue<bool>()));
+    }
+
+    [Fact]
+    public void SaeTrainOnTheDemosActivationsWritesTheSameMetadataAsTheDemo()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        string outDir = Path.Combine(run.Root, "sae-cli");
+        var (code, _, error) = CliRun.Capture(SaeCommands.Create(), "sae", "train", "--acts", Path.Combine(run.Out, "acts"),
+            "--arch", "topk", "--width", "64", "--k", "8", "--tokens", "2048", "--batch-size", "512", "--out", outDir);
+        Assert.True(code == 0, error);
+        var demo = Mechanist.Sae.SaeLensFormat.Load(Path.Combine(run.Out, "sae", "topk-w64-k8")).Metadata;
+        var cli = Mechanist.Sae.SaeLensFormat.Load(Path.Combine(outDir, "topk-w64-k8")).Metadata;
+        Assert.Equal(demo, cli);
+        Assert.Equal(Path.Combine(run.Out, "model"), cli.ModelName);
+        Assert.Equal(Path.Combine(run.Out, "tokens"), cli.DatasetPath);   // a folder: readers find the tokens and their tokenizer
+        Assert.Equal(DemoPreset.Hook, cli.Hook);
+        Assert.NotNull(cli.ContextSize);
+    }
+
+    [Fact]
+    public void SaeEvalOnTheDemosFoldersWritesWhatTheDemosEvalStageWrote()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        string Dir(string stage) => Path.Combine(run.Out, stage);
+        string outFile = Path.Combine(run.Root, "eval-cli", "eval.json");
+        var (code, _, error) = CliRun.Capture(SaeCommands.Create(), "sae", "eval", "--sae", Path.Combine(Dir("sae"), "topk-w64-k8"), "--acts", Dir("acts"), "--held-out",
+            "--model", Dir("model"), "--data", Dir("tokens"), "--windows", DemoPreset.Tiny.EvalWindows.ToString(), "--hook", DemoPreset.Hook.Name, "--out", outFile, "--json");
+        Assert.True(code == 0, error);
+        var demo = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir("eval"), "eval.json")))!;
+        var cli = JsonNode.Parse(File.ReadAllText(outFile))!;
+        Assert.True(JsonNode.DeepEquals(demo, cli), $"demo:\n{demo}\ncli:\n{cli}");
+        // The activation metrics are the held-out rows', the losses the spliced validation windows'.
+        using var acts = Mechanist.Activations.ActivationStore.Open(Dir("acts"));
+        Assert.Equal(Mechanist.Sae.HeldOutRows.Of(acts.RowCount, 0), cli["tokens"]!.GetValue<long>());
+        Assert.True(cli["scored_tokens"]!.GetValue<long>() > 0);
+        Assert.True(File.ReadAllBytes(Path.Combine(Dir("eval"), "eval.density.json")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(run.Root, "eval-cli", "eval.density.json"))));
     }
 
     [Fact]

@@ -77,6 +77,37 @@ public class TrainerTests
         Assert.True(full.ValidationLoss < Math.Log(vocab), $"validation loss {full.ValidationLoss} not below uniform {Math.Log(vocab)}");
     }
 
+    /// <summary>
+    /// Mixed precision (bf16 matmul inputs, fp32 masters and accumulation) follows the fp32 run's loss closely on
+    /// the same data and seed, yet is not the fp32 run (the bf16 route ran); validation loss is fp32 in both.
+    /// </summary>
+    [Mechanist.Tests.Numerics.BFloat16Fact]
+    public void Bf16_training_tracks_the_fp32_loss_curve()
+    {
+        int vocab = 40;
+        var tokens = Corpus(vocab);
+        int[] valid = tokens[..(4 * 65)];
+        var options = Options with { Tokens = 12 * 8 * 64, EvalEvery = 1000, CheckpointEvery = 1000 };
+        string fp32 = TestPaths.NewTempDir(), bf16 = TestPaths.NewTempDir();
+        var a = Trainer.Train(fp32, options, new ArrayWindows(tokens, 64, vocab), valid, IProgressReporter.None, CancellationToken.None);
+        var b = Trainer.Train(bf16, options with { Precision = "bf16" }, new ArrayWindows(tokens, 64, vocab), valid, IProgressReporter.None, CancellationToken.None);
+        double[] Losses(string dir) => [.. File.ReadAllLines(Path.Combine(dir, "metrics.jsonl"))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["loss"]).Where(x => x != null).Select(x => x!.GetValue<double>())];
+        double[] la = Losses(fp32), lb = Losses(bf16);
+        Assert.Equal(12, la.Length);
+        Assert.Equal(la.Length, lb.Length);
+        Assert.NotEqual(la, lb);
+        for (int i = 0; i < la.Length; i++)
+            Assert.True(Math.Abs(lb[i] - la[i]) <= 0.01 * la[i], $"step {i + 1}: bf16 loss {lb[i]} vs fp32 {la[i]}");
+        Assert.True(Math.Abs(b.ValidationLoss!.Value - a.ValidationLoss!.Value) <= 0.01 * a.ValidationLoss.Value,
+            $"validation loss bf16 {b.ValidationLoss} vs fp32 {a.ValidationLoss}");
+        Assert.True(la[^1] < la[0] - 0.5, $"fp32 did not learn: {la[0]} → {la[^1]}");
+    }
+
+    [Fact]
+    public void Unknown_precision_is_refused_naming_the_option() =>
+        Assert.Contains("--precision", Assert.Throws<UserError>(() => (Options with { Precision = "fp8" }).Validate()).Message);
+
     [Fact]
     public void Resume_after_a_crash_drops_the_metrics_past_the_checkpoint_and_reaches_the_same_run_bit_for_bit()
     {

@@ -48,7 +48,8 @@ public class SpliceCommandTests
         Assert.Equal(r.Metrics.CeSae!.Value, json["ce_sae"]!.GetValue<double>(), 12);
         Assert.Equal(r.Losses.CeLossScoreZero, json["ce_loss_score_zero"]!.GetValue<double>(), 12);
         string savedDir = TestPaths.NewTempDir();
-        r.Save(savedDir);
+        SaeEvalStage.Run(new SaeEvalStageOptions { Sae = saeDir, Model = modelDir, Data = tokens, Splice = new SpliceOptions { Windows = 5 }, Out = Path.Combine(savedDir, "eval.json") },
+            IProgressReporter.None, default);
         var file = JsonNode.Parse(File.ReadAllText(Path.Combine(savedDir, "eval.json")))!;
         Assert.Equal(r.Metrics.L0, file["l0"]!.GetValue<double>(), 12);
         Assert.Equal(64, JsonNode.Parse(File.ReadAllText(Path.Combine(savedDir, "eval.density.json")))!["latents"]!.GetValue<int>());

@@ -28,7 +28,7 @@ public class StreamTrainCommandTests
         Assert.Equal(Hook, sae.Metadata.Hook?.Name);
         Assert.Equal(10, sae.Metadata.ContextSize);
         Assert.Equal(Path.GetFullPath(modelDir), sae.Metadata.ModelName);
-        Assert.Contains("(train)", sae.Metadata.DatasetPath);
+        Assert.Equal(Path.GetFullPath(tokens), sae.Metadata.DatasetPath);   // the token store's folder, as for a stored source
         Assert.Empty(Directory.GetFiles(outDir, "*.bin", SearchOption.AllDirectories)); // no activations stored
         var state = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, SaeTrainer.CheckpointDir, "state.json")))!;
         Assert.Equal(5, state["stream"]!["per_context"]!.GetValue<int>());

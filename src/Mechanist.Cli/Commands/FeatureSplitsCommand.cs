@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Mechanist.Features;
+using Mechanist.IO;
+using Mechanist.Sae;
+using Mechanist.Universality;
+
+namespace Mechanist.Cli.Commands;
+
+/// <summary>`mechanist features splits`: how features split as the dictionary grows (docs/METHODS.md §3.3).</summary>
+static class FeatureSplitsCommand
+{
+    public static Command Create()
+    {
+        var saes = new Option<string[]>("--sae") { Description = "Dictionaries of different widths that read the same hook (e.g. the folders `sae train --width 512,1024,2048` wrote), or one folder holding them.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var acts = new Option<string>("--acts") { Description = "The activation store or [N, d] .npy the dictionaries read.", Required = true };
+        var tokens = new Option<long?>("--tokens") { Description = "Rows to read (default: all)." };
+        var threshold = new Option<double>("--threshold") { Description = "An edge where sim = max(mc(a→b), mc(b→a)) exceeds this (the paper: 0.4).", DefaultValueFactory = _ => 0.4 };
+        var minDensity = new Option<double>("--min-density") { Description = "Leave out ultralow latents firing on fewer than this fraction of tokens.", DefaultValueFactory = _ => 1e-5 };
+        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), for their explanations in families.json and the report.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, manifest.json.", Required = true };
+        var top = new Option<int>("--top") { Description = "Families to print.", DefaultValueFactory = _ => 5 };
+        var force = new Option<bool>("--force") { Description = "Replace existing output." };
+        var json = new Option<bool>("--json") { Description = "Print summary.json instead of the report." };
+        var cmd = new Command("splits",
+            "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.3): between each dictionary and the next larger, " +
+            "mc(a→b) is the cosine of the two latents' activations on the tokens where a fires; an edge joins a and b where max(mc(a→b), mc(b→a)) > 0.4. " +
+            "Families are connected trees across widths (e.g. one base64 feature → 3 → more). Example:\n" +
+            "  mechanist sae train --acts run/acts --width 512,1024,2048,4096 --out run/sae\n" +
+            "  mechanist features splits --sae run/sae --acts run/acts --out run/splits")
+            { saes, acts, tokens, threshold, minDensity, features, output, top, force, json };
+        return cmd.WithAction((parse, cancel) =>
+        {
+            string outDir = parse.GetValue(output)!;
+            bool overwrite = parse.GetValue(force);
+            if (!overwrite && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+                throw new UserError($"{outDir}: already exists (use --force to replace it)");
+            var dirs = Dictionaries(parse.GetValue(saes)!);
+            var loaded = dirs.Select(SaeLensFormat.Load).ToArray();
+            var order = Enumerable.Range(0, dirs.Count).OrderBy(i => loaded[i].DSae).ToArray();
+            var hooks = loaded.Select(d => d.Metadata.Hook).Distinct().ToArray();
+            if (hooks.Length > 1) throw new UserError($"the dictionaries read different hooks ({string.Join(", ", hooks.Select(h => h?.Name ?? "unrecorded"))}): splitting compares dictionaries of one hook");
+            var stores = Stores(parse.GetValue(features) ?? [], order.Select(i => loaded[i].DSae).ToArray());
+            try
+            {
+                SplitGraph graph;
+                System.Text.Json.Nodes.JsonObject summary;
+                using (var rows = StoreUnitBatches.Open([parse.GetValue(acts)!], 1, parse.GetValue(tokens), minimumFiles: 1))
+                    graph = FeatureSplits.Build(loaded, rows, parse.GetValue(threshold), parse.GetValue(minDensity), ConsoleProgress.Instance, cancel);
+                string? Explain(int k, int latent) => stores[k]?.GetSummary(UnitKind.Feature, latent).Explanation?.Text;
+                using (var staging = AtomicDirectory.Begin(outDir, overwrite))
+                {
+                    summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain);
+                    staging.Commit();
+                }
+                if (parse.GetValue(json)) { Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); return 0; }
+                var inv = CultureInfo.InvariantCulture;
+                Console.WriteLine(string.Create(inv, $"{Path.Combine(outDir, SplitGraphOutput.FamiliesFile)}: widths {string.Join(" → ", graph.Widths)} over {graph.Tokens:N0} tokens: {graph.Edges.Count:N0} edges, {graph.Families.Count:N0} families"));
+                foreach (var f in graph.Families.Take(parse.GetValue(top)))
+                {
+                    var perWidth = f.Members.GroupBy(m => m.Dictionary).OrderBy(g => g.Key).Select(g => $"{g.Count()}");
+                    Console.WriteLine(string.Create(inv, $"  family {f.Id}: {string.Join(" → ", perWidth)} latents"));
+                    foreach (var m in f.Members.Take(8))
+                        Console.WriteLine(string.Create(inv, $"    w{graph.Widths[m.Dictionary]}#{m.Latent} (density {graph.Density[m.Dictionary][m.Latent]:E1}){(Explain(m.Dictionary, m.Latent) is string e ? ": " + e : "")}"));
+                    if (f.Members.Count > 8) Console.WriteLine($"    … {f.Members.Count - 8} more");
+                }
+                return 0;
+            }
+            finally
+            {
+                foreach (var store in stores) store?.Dispose();
+            }
+        });
+    }
+
+    /// <summary>The given folders, or, for a folder that is not a dictionary itself, the dictionaries directly inside it.</summary>
+    static List<string> Dictionaries(string[] given)
+    {
+        var dirs = new List<string>();
+        foreach (string g in given)
+        {
+            if (File.Exists(Path.Combine(g, SaeLensFormat.ConfigFile))) { dirs.Add(g); continue; }
+            if (!Directory.Exists(g)) throw new UserError($"--sae {g}: no such folder");
+            var inside = Directory.GetDirectories(g).Where(d => File.Exists(Path.Combine(d, SaeLensFormat.ConfigFile))).Order(StringComparer.Ordinal).ToArray();
+            if (inside.Length == 0) throw new UserError($"--sae {g}: neither a dictionary ({SaeLensFormat.ConfigFile}) nor a folder holding dictionaries");
+            dirs.AddRange(inside);
+        }
+        return dirs;
+    }
+
+    /// <summary>Per dictionary (in width order), the feature store built from it when one was given (for its explanations).</summary>
+    static FeatureStore?[] Stores(string[] dirs, int[] widths)
+    {
+        var result = new FeatureStore?[widths.Length];
+        foreach (string dir in dirs)
+        {
+            var store = FeatureStore.Open(dir);
+            int width = store.UnitCount(UnitKind.Feature);
+            int k = Array.IndexOf(widths, width);
+            if (k < 0)
+            {
+                store.Dispose();
+                foreach (var s in result) s?.Dispose();
+                throw new UserError($"--features {dir}: a store of {width:N0} features, but the dictionaries have widths {string.Join(", ", widths)}");
+            }
+            result[k] = store;
+        }
+        return result;
+    }
+}

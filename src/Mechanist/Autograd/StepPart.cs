@@ -1,0 +1,20 @@
+namespace Mechanist.Autograd;
+
+/// <summary>The parts of a language-model training step that <see cref="StepProfiler"/> times separately.</summary>
+public enum StepPart
+{
+    /// <summary>Residual adds, reshapes and whatever no part claims.</summary>
+    Other,
+    /// <summary>Token and position lookups (gathers) and their scatter-add gradients.</summary>
+    Embedding,
+    /// <summary>Every layer norm, the final one included.</summary>
+    LayerNorm,
+    /// <summary>QKV projection, the attention kernel, the output projection.</summary>
+    Attention,
+    /// <summary>Both MLP projections and the activation.</summary>
+    Mlp,
+    /// <summary>The unembedding product and the cross-entropy loss.</summary>
+    UnembeddingLoss,
+    /// <summary>Zeroing gradients, clipping, the optimizer update.</summary>
+    Optimizer,
+}

@@ -1,0 +1,131 @@
+using System.Text.Json.Nodes;
+using Mechanist.Cli.Commands;
+using Mechanist.IO;
+using Mechanist.Models;
+using Mechanist.Sae;
+using Mechanist.Universality;
+
+namespace Mechanist.Tests.Universality;
+
+/// <summary>Feature splitting (docs/METHODS.md §3.3): the co-active sums and the split graph.</summary>
+public class FeatureSplitsTests
+{
+    static SparseCodes Codes(int rows, int latents, int seed)
+    {
+        var rng = new Random(seed);
+        var offsets = new int[rows + 1];
+        List<int> idx = []; List<float> val = [];
+        for (int t = 0; t < rows; t++)
+        {
+            var set = new SortedSet<int>();
+            int n = rng.Next(0, 4);
+            while (set.Count < n) set.Add(rng.Next(latents));
+            foreach (int i in set) { idx.Add(i); val.Add((float)(0.2 + rng.NextDouble())); }
+            offsets[t + 1] = idx.Count;
+        }
+        return new SparseCodes(latents, offsets, [.. idx], [.. val]);
+    }
+
+    /// <summary>cos(f_a|T_a, f_b|T_a) straight from the definition, over dense columns.</summary>
+    static double Restricted(Tensor fa, int a, Tensor fb, int b)
+    {
+        double p = 0, qa = 0, qb = 0;
+        for (int t = 0; t < fa.RowCount; t++)
+        {
+            double x = fa.Row(t)[a];
+            if (x == 0) continue;
+            double y = fb.Row(t)[b];
+            p += x * y; qa += x * x; qb += y * y;
+        }
+        return p == 0 ? 0 : p / Math.Sqrt(qa * qb);
+    }
+
+    [Fact]
+    public void Co_active_sums_give_the_restricted_cosines_of_the_definition()
+    {
+        var sums = new SplitSums(12, 20);
+        var parts = new[] { (Codes(400, 12, 1), Codes(400, 20, 2)), (Codes(300, 12, 3), Codes(300, 20, 4)) };
+        foreach (var (s, l) in parts) sums.Add(s, l);
+        Tensor Dense(IEnumerable<SparseCodes> c)
+        {
+            var list = c.Select(x => x.ToDense()).ToArray();
+            var all = new Tensor(list.Sum(x => x.RowCount), list[0].Columns);
+            int r = 0;
+            foreach (var x in list) { x.Span.CopyTo(all.Span[(r * x.Columns)..]); r += x.RowCount; }
+            return all;
+        }
+        var ds = Dense(parts.Select(p => p.Item1)); var dl = Dense(parts.Select(p => p.Item2));
+        for (int a = 0; a < 12; a++)
+            for (int b = 0; b < 20; b++)
+            {
+                var (ab, ba) = sums.Cosines(a, b);
+                Assert.Equal(Restricted(ds, a, dl, b), ab, 12);
+                Assert.Equal(Restricted(dl, b, ds, a), ba, 12);
+            }
+    }
+
+    /// <summary>A ReLU dictionary whose latent i reads the sum of the inputs in <paramref name="reads"/>[i].</summary>
+    static string Dictionary(string root, int[][] reads)
+    {
+        var sae = new SparseAutoencoder(SaeArchitecture.Relu, 4, reads.Length);
+        for (int i = 0; i < reads.Length; i++)
+            foreach (int j in reads[i])
+            {
+                sae.WEnc.Value.Row(i)[j] = 1;
+                sae.WDec.Value.Row(i)[j] = (float)(1 / Math.Sqrt(reads[i].Length));
+            }
+        sae.Metadata = new SaeMetadata { Hook = HookPoint.MlpPost(0) };
+        string dir = Path.Combine(root, $"w{reads.Length}");
+        sae.Save(dir);
+        return dir;
+    }
+
+    [Fact]
+    public void A_feature_reading_two_directions_splits_into_the_two_latents_of_the_larger_dictionary()
+    {
+        string root = TestPaths.NewTempDir();
+        // Width 2: latent 0 fires on directions 0 and 1, latent 1 on direction 2. Width 4: one latent per direction.
+        Dictionary(root, [[0, 1], [2]]);
+        Dictionary(root, [[0], [1], [2], [3]]);
+        var rng = new Random(5);
+        const int Rows = 2000;
+        var x = new float[Rows * 4];
+        for (int t = 0; t < Rows; t++) x[t * 4 + rng.Next(4)] = (float)(0.5 + rng.NextDouble());
+        string acts = Path.Combine(root, "acts.npy");
+        Npy.Save(acts, x, Rows, 4);
+        string outDir = Path.Combine(root, "splits");
+        var (code, stdout, err) = CliRun.Capture(FeaturesCommands.Create(), "features", "splits", "--sae", root, "--acts", acts, "--out", outDir);
+        Assert.True(code == 0, err);
+        var edges = File.ReadAllLines(Path.Combine(outDir, SplitGraphOutput.EdgesFile));
+        Assert.Equal(SplitGraphOutput.EdgesHeader, edges[0]);
+        Assert.Equal(["2,0,4,0,1,0.7,1", "2,0,4,1,1,0.7,1", "2,1,4,2,1,1,1"], edges.Skip(1).Select(l => Round(l)).Order().ToArray());
+        var families = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, SplitGraphOutput.FamiliesFile)))!.AsArray();
+        Assert.Equal(2, families.Count);
+        Assert.Equal(3, (int)families[0]!["size"]!);
+        Assert.Equal(["2#0", "4#0", "4#1"], families[0]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
+        Assert.Equal(["2#1", "4#2"], families[1]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
+        Assert.Contains("family 0: 1 → 2 latents", stdout);
+    }
+
+    /// <summary>A CSV edge with its cosines cut to one decimal (mc(a→b) of a two-direction latent on either half is about 0.7).</summary>
+    static string Round(string line)
+    {
+        var c = line.Split(',');
+        return string.Join(',', c.Take(4).Concat(c.Skip(4).Select(v => Math.Round(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 1).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+    }
+
+    [Fact]
+    public void Dictionaries_of_other_hooks_or_one_width_are_refused_and_nothing_is_written()
+    {
+        string root = TestPaths.NewTempDir();
+        string one = Dictionary(Path.Combine(root, "one"), [[0], [1]]);
+        string same = Dictionary(Path.Combine(root, "same"), [[2], [3]]);
+        string acts = Path.Combine(root, "acts.npy");
+        Npy.Save(acts, new float[40], 10, 4);
+        string outDir = Path.Combine(root, "out");
+        var (code, _, err) = CliRun.Capture(FeaturesCommands.Create(), "features", "splits", "--sae", one, same, "--acts", acts, "--out", outDir);
+        Assert.Equal(1, code);
+        Assert.Contains("two dictionaries of width 2", err);
+        Assert.False(Directory.Exists(outDir));
+    }
+}
