@@ -87,19 +87,16 @@ public sealed class DemoPipeline(DemoOptions options)
         };
     }
 
-    CorpusReader OpenCorpus() => new(CorpusInputs, new CorpusOptions());
-
     DemoStage TokenizerStage() => new()
     {
         Name = "tokenizer", Folder = TokenizerDir, Inputs = CorpusInputs, FastHashInputs = true,
         Settings = new JsonObject { ["vocab_size"] = p.VocabSize },
         Run = ctx =>
         {
-            var corpus = OpenCorpus();
-            var tokenizer = BpeTrainer.Train(corpus, p.VocabSize, ctx.Progress, ctx.Cancel);
-            TokenizerFiles.Save(tokenizer, TokenizerDir);
-            return new DemoStageResult($"{tokenizer.VocabSize:N0} tokens learned from {corpus.Documents:N0} documents ({corpus.TotalBytes / 1e6:0.0} MB)",
-                new JsonObject { ["vocab_size"] = tokenizer.VocabSize, ["documents"] = corpus.Documents, ["bytes"] = corpus.TotalBytes });
+            var r = TokenizerTrainStage.Run(new TokenizerTrainStageOptions { Inputs = CorpusInputs, VocabSize = p.VocabSize, OutDir = TokenizerDir, Force = true },
+                ctx.Progress, ctx.Cancel);
+            return new DemoStageResult($"{r.Tokenizer.VocabSize:N0} tokens learned from {r.Corpus.Documents:N0} documents ({r.Corpus.Bytes / 1e6:0.0} MB)",
+                new JsonObject { ["vocab_size"] = r.Tokenizer.VocabSize, ["documents"] = r.Corpus.Documents, ["bytes"] = r.Corpus.Bytes });
         },
     };
 
@@ -109,11 +106,11 @@ public sealed class DemoPipeline(DemoOptions options)
         Settings = new JsonObject { ["valid_fraction"] = p.ValidFraction, ["seed"] = options.Seed },
         Run = ctx =>
         {
-            var corpus = OpenCorpus();
-            var tokenizer = TokenizerFiles.Load(TokenizerDir);
-            var meta = TokenStoreWriter.Prepare(corpus, tokenizer, TokensDir,
-                new TokenStoreOptions { ValidFraction = p.ValidFraction, Seed = options.Seed, Force = true, TokenizerPath = TokenizerDir },
-                ctx.Progress, ctx.Cancel);
+            var meta = CorpusPrepareStage.Run(new CorpusPrepareStageOptions
+            {
+                Inputs = CorpusInputs, Tokenizer = TokenizerDir, OutDir = TokensDir,
+                Store = new TokenStoreOptions { ValidFraction = p.ValidFraction, Seed = options.Seed, Force = true },
+            }, ctx.Progress, ctx.Cancel).Meta;
             long train = meta.Splits["train"].Tokens, valid = meta.Splits["valid"].Tokens;
             return new DemoStageResult($"{DemoFormat.Count(train)} train and {DemoFormat.Count(valid)} validation tokens ({meta.Dtype})",
                 new JsonObject { ["train_tokens"] = train, ["valid_tokens"] = valid });

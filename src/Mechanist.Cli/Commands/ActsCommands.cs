@@ -5,7 +5,6 @@ using Mechanist.Activations;
 using Mechanist.Sae;
 using Mechanist.IO;
 using Mechanist.Models;
-using Mechanist.Text;
 
 namespace Mechanist.Cli.Commands;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Mechanist.Text;
 
 namespace Mechanist.Cli.Commands;
@@ -36,22 +35,16 @@ static class CorpusCommands
         command.Options.Add(force);
         return command.WithAction((parse, cancel) =>
         {
-            string tokenizerDir = parse.GetValue(tokenizerPath)!;
-            var tokenizer = TokenizerFiles.Load(tokenizerDir);
-            var corpus = corpusOptions.Open(parse);
-            var clock = Stopwatch.StartNew();
-            var meta = TokenStoreWriter.Prepare(corpus, tokenizer, parse.GetValue(output)!, new TokenStoreOptions
+            var r = CorpusPrepareStage.Run(new CorpusPrepareStageOptions
             {
-                ValidFraction = parse.GetValue(validFraction),
-                Seed = parse.GetValue(seed),
-                Force = parse.GetValue(force),
-                TokenizerPath = Path.GetFullPath(tokenizerDir),
+                Inputs = corpusOptions.Inputs(parse), Corpus = corpusOptions.Options(parse), Tokenizer = parse.GetValue(tokenizerPath)!, OutDir = parse.GetValue(output)!,
+                Store = new TokenStoreOptions { ValidFraction = parse.GetValue(validFraction), Seed = parse.GetValue(seed), Force = parse.GetValue(force) },
             }, ConsoleProgress.Instance, cancel);
-            if (corpus.Issues.Summary() is { } issues) Console.Error.WriteLine($"warning: {issues}");
-            Console.WriteLine($"sources: {SourceSummary(corpus.SourceLabels)}");
-            foreach (var (name, split) in meta.Splits)
+            if (r.Corpus.Issues is { } issues) Console.Error.WriteLine($"warning: {issues}");
+            Console.WriteLine($"sources: {SourceSummary(r.Corpus.SourceLabels)}");
+            foreach (var (name, split) in r.Meta.Splits)
                 Console.WriteLine($"{name,-6} {split.Tokens,14:N0} tokens {split.Documents,10:N0} documents {split.Shards.Count,3} shard(s)");
-            Console.WriteLine($"{meta.Dtype}, vocabulary {meta.VocabSize:N0}, {clock.Elapsed.TotalSeconds:F1} s → {parse.GetValue(output)}");
+            Console.WriteLine($"{r.Meta.Dtype}, vocabulary {r.Meta.VocabSize:N0}, {r.Seconds:F1} s → {r.OutDir}");
             return 0;
         });
     }

@@ -46,15 +46,17 @@ sealed class CorpusInputOptions
         command.Options.Add(SkipBadRows);
     }
 
-    public CorpusReader Open(ParseResult parse)
+    public IReadOnlyList<string> Inputs(ParseResult parse) => parse.GetValue(Input)!;
+
+    public CorpusOptions Options(ParseResult parse)
     {
         var patterns = parse.GetValue(Include);
-        return new CorpusReader(parse.GetValue(Input)!, new CorpusOptions
+        return new CorpusOptions
         {
             TextField = parse.GetValue(TextField)!,
             SourceField = parse.GetValue(SourceField),
             Include = patterns is { Length: > 0 } ? patterns : CorpusOptions.DefaultInclude,
             SkipBadRows = parse.GetValue(SkipBadRows),
-        });
+        };
     }
 }

@@ -56,17 +56,13 @@ static class FeaturesCommands
                     SamplesPerInterval = parse.GetValue(intervalSamples), HistogramBins = parse.GetValue(bins), Seed = parse.GetValue(seed),
                 },
             };
-            if (options.Tokens < 1) throw new UserError("--tokens must be ≥ 1");
-            if (options.BatchTokens < 1) throw new UserError("--batch-tokens must be ≥ 1");
-            if (options.LogitTokens < 0 || options.Nearest < 0) throw new UserError("--logit-tokens and --nearest must be ≥ 0");
             string outDir = parse.GetValue(output)!;
-            var hadExplanations = Mechanist.Explain.ExplanationFiles.InStore(outDir).Select(Path.GetFileName).ToList();
             var s = FeatureBuilder.Build(parse.GetValue(sae)!, parse.GetValue(model)!, parse.GetValue(data)!, outDir, options, ConsoleProgress.Instance, cancel);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Features:N0} features ({s.DeadFeatures:N0} dead, mean L0 {s.MeanL0:0.0}) and {s.Neurons:N0} neurons over {s.Tokens:N0} tokens " +
                 $"(windows of {s.Context}) in {s.Seconds:0.0} s ({s.TokensPerSecond:N0} tokens/s), store {s.StoreBytes / 1e6:0.0} MB → {s.Directory}"));
-            if (hadExplanations.Count > 0)
-                Console.WriteLine($"removed the earlier {string.Join(", ", hadExplanations)}: {(hadExplanations.Count == 1 ? "it" : "they")} described the previous store's units " +
+            if (s.RemovedExplanations.Count > 0)
+                Console.WriteLine($"removed the earlier {string.Join(", ", s.RemovedExplanations)}: {(s.RemovedExplanations.Count == 1 ? "it" : "they")} described the previous store's units " +
                                   $"(`mechanist explain --features {outDir}` writes new ones)");
             return 0;
         });

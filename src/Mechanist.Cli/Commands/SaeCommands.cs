@@ -5,11 +5,7 @@ using System.Text.Json.Nodes;
 using Mechanist.Activations;
 using Mechanist.Bench;
 using Mechanist.Sae;
-using Mechanist.IO;
 using Mechanist.Models;
-using Mechanist.Numerics;
-using Mechanist.Text;
-using Tensor = Mechanist.Numerics.Tensor<float>;
 
 namespace Mechanist.Cli.Commands;
 

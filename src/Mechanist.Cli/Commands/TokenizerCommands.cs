@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Mechanist.Text;
@@ -42,17 +41,14 @@ static class TokenizerCommands
         command.Options.Add(force);
         return command.WithAction((parse, cancel) =>
         {
-            string dir = parse.GetValue(output)!;
-            if (File.Exists(dir)) throw new UserError($"--out {dir} is a file, not a folder");
-            if (File.Exists(Path.Combine(dir, TokenizerFiles.VocabFile)) && !parse.GetValue(force))
-                throw new UserError($"{dir} already holds a tokenizer; use --force to replace it");
-            var corpus = corpusOptions.Open(parse);
-            var clock = Stopwatch.StartNew();
-            var tokenizer = BpeTrainer.Train(corpus, parse.GetValue(vocabSize), ConsoleProgress.Instance, cancel);
-            TokenizerFiles.Save(tokenizer, dir);
-            if (corpus.Issues.Summary() is { } issues) Console.Error.WriteLine($"warning: {issues}");
-            Console.WriteLine($"learned {tokenizer.VocabSize:N0} tokens ({tokenizer.Merges.Count:N0} merges) from {corpus.Documents:N0} documents " +
-                              $"in {clock.Elapsed.TotalSeconds:F1} s → {dir}");
+            var r = TokenizerTrainStage.Run(new TokenizerTrainStageOptions
+            {
+                Inputs = corpusOptions.Inputs(parse), Corpus = corpusOptions.Options(parse), VocabSize = parse.GetValue(vocabSize),
+                OutDir = parse.GetValue(output)!, Force = parse.GetValue(force),
+            }, ConsoleProgress.Instance, cancel);
+            if (r.Corpus.Issues is { } issues) Console.Error.WriteLine($"warning: {issues}");
+            Console.WriteLine($"learned {r.Tokenizer.VocabSize:N0} tokens ({r.Tokenizer.Merges.Count:N0} merges) from {r.Corpus.Documents:N0} documents " +
+                              $"in {r.Seconds:F1} s → {r.OutDir}");
             return 0;
         });
     }

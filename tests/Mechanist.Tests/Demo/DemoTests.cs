@@ -146,6 +146,26 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
     }
 
     [Fact]
+    public void TokenizerTrainAndCorpusPrepareOnTheDemosCorpusWriteWhatTheDemoWrote()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        string tokenizer = Path.Combine(run.Root, "tokenizer-cli"), tokens = Path.Combine(run.Root, "tokens-cli");
+        var (code, _, error) = CliRun.Capture(TokenizerCommands.Create(), "tokenizer", "train", "--input", run.Corpus, "--vocab-size", DemoPreset.Tiny.VocabSize.ToString(), "--out", tokenizer);
+        Assert.True(code == 0, error);
+        foreach (string file in new[] { "vocab.json", "merges.txt", "tokenizer.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(run.Out, "tokenizer", file)), File.ReadAllBytes(Path.Combine(tokenizer, file)));
+
+        // The demo's tokenizer folder, so that the store records the same tokenizer path.
+        (code, _, error) = CliRun.Capture(CorpusCommands.Create(), "corpus", "prepare", "--input", run.Corpus, "--tokenizer", Path.Combine(run.Out, "tokenizer"),
+            "--valid-fraction", DemoPreset.Tiny.ValidFraction.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", tokens);
+        Assert.True(code == 0, error);
+        var demoFiles = Directory.GetFiles(Path.Combine(run.Out, "tokens")).Select(Path.GetFileName).Where(f => f != Manifest.FileName).Order().ToList();
+        Assert.Equal(demoFiles, Directory.GetFiles(tokens).Select(Path.GetFileName).Order().ToList());
+        foreach (string file in demoFiles)
+            Assert.True(File.ReadAllBytes(Path.Combine(run.Out, "tokens", file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(tokens, file!))), file);
+    }
+
+    [Fact]
     public void SaeTrainOnTheDemosActivationsWritesTheSameMetadataAsTheDemo()
     {
         Assert.True(run.FirstExitCode == 0, run.FirstError);

@@ -29,12 +29,22 @@ public sealed record FeatureBuildOptions
     public HookPoint? Hook { get; init; }
     /// <summary>Tokenizer folder or tokenizer.json for display strings; default: the model folder, then the token store's recorded tokenizer.</summary>
     public string? Tokenizer { get; init; }
+
+    public void Validate()
+    {
+        if (Tokens < 1) throw new UserError("--tokens must be ≥ 1");
+        if (BatchTokens < 1) throw new UserError("--batch-tokens must be ≥ 1");
+        if (LogitTokens < 0 || Nearest < 0) throw new UserError("--logit-tokens and --nearest must be ≥ 0");
+    }
 }
 
 /// <summary>What a build did.</summary>
 public sealed record FeatureBuildSummary(string Directory, long Tokens, int Context, int Features, int Neurons, int DeadFeatures,
     double MeanL0, double Seconds, double PassSeconds, long StoreBytes)
 {
+    /// <summary>Explanation files of an earlier store in the folder, removed with it: they described its units.</summary>
+    public IReadOnlyList<string> RemovedExplanations { get; init; } = [];
+
     /// <summary>Tokens per second of the activation pass (model + SAE + statistics).</summary>
     public double TokensPerSecond => PassSeconds > 0 ? Tokens / PassSeconds : 0;
 }
@@ -56,6 +66,7 @@ public static class FeatureBuilder
     public static FeatureBuildSummary Build(string saeDir, string modelDir, string tokenStoreDir, string outDir,
         FeatureBuildOptions options, IProgressReporter progress, CancellationToken cancel = default)
     {
+        options.Validate();
         var sae = SaeLensFormat.Load(saeDir);
         var model = ModelFiles.Load(modelDir);
         using var tokens = TokenStore.Open(tokenStoreDir, options.Split);
@@ -65,7 +76,8 @@ public static class FeatureBuilder
         manifest.AddInput(modelDir);
         manifest.AddInput(tokenStoreDir, fastHash: true);
         var source = new FeatureStoreSource { Model = Path.GetFullPath(modelDir), Sae = Path.GetFullPath(saeDir) };
-        return Build(model, sae, tokens, vocabulary, outDir, source, options, progress, cancel, manifest);
+        var earlier = Explain.ExplanationFiles.InStore(outDir).Select(f => Path.GetFileName(f)).ToList();
+        return Build(model, sae, tokens, vocabulary, outDir, source, options, progress, cancel, manifest) with { RemovedExplanations = earlier };
     }
 
     /// <summary>Builds from loaded parts; <paramref name="manifest"/> (inputs filled in) is completed and saved beside the store.</summary>
