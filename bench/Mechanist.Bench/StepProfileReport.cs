@@ -15,7 +15,8 @@ public static class StepProfileReport
 {
     static readonly (StepPart Part, string Name)[] Rows =
     [
-        (StepPart.Embedding, "embedding"), (StepPart.LayerNorm, "layer norms"), (StepPart.Attention, "attention"),
+        (StepPart.Embedding, "embedding"), (StepPart.LayerNorm, "layer norms"), (StepPart.Attention, "attention projections"),
+        (StepPart.AttentionKernel, "attention kernel"),
         (StepPart.Mlp, "MLP"), (StepPart.UnembeddingLoss, "unembedding + loss"), (StepPart.Optimizer, "optimizer"),
         (StepPart.Other, "other (residual adds, reshapes)"),
     ];

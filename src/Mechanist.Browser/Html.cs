@@ -103,6 +103,7 @@ static class Html
         if (store?.UnitCount(UnitKind.Neuron) > 0) Nav("neuron", "Neurons", links.Index(UnitKind.Neuron));
         if (store != null && links.Playground != "") Nav("playground", "Playground", links.Playground);
         if (links.Generate != "") Nav("generate", "Generate", links.Generate);
+        if (store?.Attachments.HasAb == true) Nav("ab", "A/B", links.Ab);
         sb.Append("</nav><span class=\"source\">");
         if (store == null) { sb.Append("</span></header>\n<main>"); return; }
         var src = store.Source;

@@ -16,6 +16,8 @@ abstract class Links
     public abstract string Playground { get; }
     /// <summary>The Generate page, or "" when no model was packed for the page.</summary>
     public abstract string Generate { get; }
+    /// <summary>The A/B universality page (shown when the store has matches attached).</summary>
+    public abstract string Ab { get; }
     /// <summary>The folder of the in-page model's files (<see cref="WebModelFiles"/>), ending in "/".</summary>
     public abstract string ModelBase { get; }
     /// <summary>A feature page's address with "{id}" in place of the id (for scripts).</summary>
@@ -35,6 +37,7 @@ sealed class ServerLinks(bool model) : Links
     public override string Asset(string name) => $"/assets/{name}";
     public override string Playground => "/playground";
     public override string Generate => model ? "/generate" : "";
+    public override string Ab => "/ab";
     public override string ModelBase => "/model/";
     public override string UnitsData(UnitKind kind) => $"/data/units-{kind.Name()}.js";
 }
@@ -50,6 +53,7 @@ sealed class StaticLinks(int depth, bool model = false) : Links
     public override string Asset(string name) => $"{up}assets/{name}";
     public override string Playground => model ? up + "playground.html" : "";
     public override string Generate => model ? up + "generate.html" : "";
+    public override string Ab => up + "ab.html";
     public override string ModelBase => up + "model/";
     public override string UnitsData(UnitKind kind) => $"{up}data/units-{kind.Name()}.js";
 }

@@ -97,6 +97,7 @@ public static class StaticExport
             File.WriteAllText(Path.Combine(dir, "generate.html"), GeneratePage.Render(store, root), Encoding.UTF8);
             File.WriteAllText(Path.Combine(dir, "playground.html"), SimplePages.Playground(store, root, hasEncoder: true), Encoding.UTF8);
         }
+        if (store.Attachments.HasAb) File.WriteAllText(Path.Combine(dir, "ab.html"), AbPage.Render(store, root), Encoding.UTF8);
         foreach (var kind in store.Kinds)
         {
             if (store.UnitCount(kind) == 0) continue;

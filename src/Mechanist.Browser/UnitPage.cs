@@ -47,6 +47,7 @@ static class UnitPage
                   .Append(" <small>").Append(Html.Num(n.Cosine, "0.00")).Append("</small></a>");
             sb.Append("</div>");
         }
+        if (kind == UnitKind.Feature) UniversalitySections.Append(sb, store, links, id);
         sb.Append("</section>");
 
         if (u.Density <= 0 && u.TopExamples.Length == 0)

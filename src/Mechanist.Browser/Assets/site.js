@@ -152,4 +152,29 @@
     text.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(encode, 300); });
     encode();
   }
+
+  // Sortable tables (the A/B page): clicking a header sorts by that column's data-v (numbers) or text; again reverses.
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var heads = table.querySelectorAll("th[data-sort]");
+    heads.forEach(function (th, col) {
+      th.style.cursor = "pointer";
+      th.addEventListener("click", function () {
+        var numeric = th.dataset.sort === "num";
+        var down = !(th.classList.contains("on") && th.dataset.dir === "down");
+        heads.forEach(function (h) { h.classList.remove("on"); });
+        th.classList.add("on");
+        th.dataset.dir = down ? "down" : "up";
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        function key(r) {
+          var c = r.cells[col];
+          if (!numeric) return c.textContent.toLowerCase();
+          var v = parseFloat(c.dataset.v);
+          return isNaN(v) ? -Infinity : v;
+        }
+        rows.sort(function (a, b) { var x = key(a), y = key(b); var c = x < y ? -1 : x > y ? 1 : 0; return down ? -c : c; });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
 })();

@@ -18,7 +18,7 @@ static class FeatureSplitsCommand
         var tokens = new Option<long?>("--tokens") { Description = "Rows to read (default: all)." };
         var threshold = new Option<double>("--threshold") { Description = "An edge where sim = max(mc(a→b), mc(b→a)) exceeds this (the paper: 0.4).", DefaultValueFactory = _ => 0.4 };
         var minDensity = new Option<double>("--min-density") { Description = "Leave out ultralow latents firing on fewer than this fraction of tokens.", DefaultValueFactory = _ => 1e-5 };
-        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), for their explanations in families.json and the report.", AllowMultipleArgumentsPerToken = true };
+        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), their explanations go into families.json and the report, and the families are attached to each store (STORE/splits/) so its feature pages show them.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, manifest.json.", Required = true };
         var top = new Option<int>("--top") { Description = "Families to print.", DefaultValueFactory = _ => 5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
@@ -54,6 +54,7 @@ static class FeatureSplitsCommand
                     summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain);
                     staging.Commit();
                 }
+                foreach (var store in stores) if (store != null) SplitGraphOutput.Attach(store.Directory, outDir);
                 if (parse.GetValue(json)) { Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); return 0; }
                 var inv = CultureInfo.InvariantCulture;
                 Console.WriteLine(string.Create(inv, $"{Path.Combine(outDir, SplitGraphOutput.FamiliesFile)}: widths {string.Join(" → ", graph.Widths)} over {graph.Tokens:N0} tokens: {graph.Edges.Count:N0} edges, {graph.Families.Count:N0} families"));

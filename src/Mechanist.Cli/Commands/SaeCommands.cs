@@ -55,8 +55,14 @@ static class SaeCommands
         var force = new Option<bool>("--force") { Description = "Start over even if OUT exists." };
         var model = new Option<string?>("--model-name") { Description = "Metadata: the model the activations came from (default: from the store, or the --model folder)." };
         var hook = new Option<string?>("--hook") { Description = "With --model: the hook point to stream, e.g. blocks.0.mlp.hook_post (required). With --acts: metadata only (default: from the store)." };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Inputs of the SAE step's large matmuls: fp32, or bf16 (rounded to bf16, fp32 accumulation and weights; needs a CPU " +
+                          "with avx512_bf16 and libdnnl2, else it says so and uses fp32). A streamed model and the evaluation stay fp32.",
+            DefaultValueFactory = _ => "fp32",
+        };
         var cmd = new Command("train", "Train sparse autoencoders with Adam on a stored activation store (--acts) or on activations streamed from a model (--model), reading the data once for all widths/sparsities.")
-        { acts, modelDir, data, hook, split, perContext, context, includeFirst, shuffle, arch, width, l1, k, outDir, batch, tokens, lr, decay, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, resume, force, model };
+        { acts, modelDir, data, hook, split, perContext, context, includeFirst, shuffle, arch, width, l1, k, outDir, batch, tokens, lr, decay, warmup, l1Warmup, clip, deadWindow, resample, resampleWindow, bandwidth, thresholdInit, holdout, seed, ckpt, precision, resume, force, model };
         return cmd.WithAction((parse, cancel) =>
         {
             if (!SaeArchitectureNames.TryParse(parse.GetValue(arch)!, out var a)) throw new UserError($"--arch {parse.GetValue(arch)}: use relu, topk, batchtopk, jumprelu or gated");
@@ -110,6 +116,7 @@ static class SaeCommands
                     HoldoutRows = parse.GetValue(holdout),
                     Seed = parse.GetValue(seed),
                     CheckpointEverySteps = parse.GetValue(ckpt),
+                    Precision = parse.GetValue(precision)!,
                 },
                 ModelName = parse.GetValue(model),
                 Hook = streamFrom == null && parse.GetValue(hook) is string h ? HookPoint.Parse(h) : null,

@@ -109,6 +109,8 @@ static class UniversalCommands
         var context = new Option<int?>("--context") { Description = "With --data: tokens per window (default: the models' context)." };
         var batch = new Option<int?>("--batch") { Description = "Windows per forward pass with --data (default ≈ 4,096 tokens), rows per block with --acts (default 4,096)." };
         var output = new Option<string>("--out") { Description = "Output folder: matches.csv (a,b,corr,logit_corr,density_a), neurons.csv, histogram.svg, summary.json, manifest.json.", Required = true };
+        var featuresA = new Option<string?>("--features-a") { Description = "A's feature store (`features build`): the matches are attached to it (STORE/ab/), so its browser shows each feature's B match and an A/B page." };
+        var featuresB = new Option<string?>("--features-b") { Description = "B's feature store, for B's explanations beside the matches." };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json (median_max_corr_features, median_max_corr_neurons, ...) instead of the readable summary." };
         var cmd = new Command("features",
@@ -117,7 +119,7 @@ static class UniversalCommands
             "correlated the same way as the baseline (the paper: median 0.72 for features against 0.46 for neurons). Examples:\n" +
             "  mechanist universal features --a runs/A --b runs/B --data runs/A/tokens --out ab\n" +
             "  mechanist universal features --a sae-seed0 --b sae-seed1 --acts acts.npy --out ab")
-            { a, b, sae, data, acts, tokens, split, context, batch, output, force, json };
+            { a, b, sae, data, acts, tokens, split, context, batch, output, featuresA, featuresB, force, json };
         return cmd.WithAction((parse, cancel) =>
         {
             int? perBatch = parse.GetValue(batch);
@@ -127,6 +129,7 @@ static class UniversalCommands
                 A = parse.GetValue(a)!, B = parse.GetValue(b)!, SaeName = parse.GetValue(sae), Data = parse.GetValue(data),
                 Acts = parse.GetValue(acts) ?? [], Tokens = parse.GetValue(tokens), Split = parse.GetValue(split)!,
                 Context = parse.GetValue(context), Batch = perBatch, OutDir = parse.GetValue(output)!, Force = parse.GetValue(force),
+                FeaturesA = parse.GetValue(featuresA), FeaturesB = parse.GetValue(featuresB),
             };
             var (result, summary) = FeatureUniversalityStage.Run(options, ConsoleProgress.Instance, cancel);
             if (parse.GetValue(json)) { Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); return 0; }

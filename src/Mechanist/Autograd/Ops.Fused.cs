@@ -22,7 +22,7 @@ public static unsafe partial class Ops
         var shape = new AttentionKernel.Shape(batch, seq, heads, d / heads, causal);
         T s = scale ?? T.One / T.Sqrt(T.CreateTruncating(d / heads));
         var z = new Tensor<T>(q.Shape);
-        var pattern = new Tensor<T>(batch, heads, seq, seq);
+        var pattern = Tensor<T>.Uninitialized(batch, heads, seq, seq); // every entry written, masked ones as 0
         Tensor<T> Q = q.Value, K = k.Value, V = v.Value;
         AttentionKernel.Forward(shape, s, Q.Pointer, d, K.Pointer, d, V.Pointer, d, z.Pointer, d, pattern.Pointer);
         bool record = Tape.ShouldRecord(q, k, v);
@@ -70,7 +70,7 @@ public static unsafe partial class Ops
     public static Var<T> Embedding<T>(Var<T> table, int[] ids, params int[] idShape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int[] leading = idShape.Length > 0 ? idShape : [ids.Length];
-        var y = new Tensor<T>([.. leading, table.Value.Columns]);
+        var y = Tensor<T>.Uninitialized([.. leading, table.Value.Columns]);
         if (y.RowCount != ids.Length) throw new ArgumentException($"Embedding: {ids.Length} ids do not fill shape [{string.Join(", ", leading)}]");
         Gather.Rows(table.Value, ids, y);
         bool record = Tape.ShouldRecord(table);
@@ -133,8 +133,8 @@ public static unsafe partial class Ops
         int kept = 0;
         foreach (int t in targets) if (t != ignoreIndex) kept++;
         bool record = Tape.ShouldRecord(x, unembeddingRows);
-        var dx = record && kept > 0 && x.RequiresGrad ? new Tensor<T>(X.Shape) : null;
-        var dw = record && kept > 0 && unembeddingRows.RequiresGrad ? new Tensor<T>(W.Shape) : null;
+        var dx = record && kept > 0 && x.RequiresGrad ? Tensor<T>.Uninitialized(X.Shape) : null;
+        var dw = record && kept > 0 && unembeddingRows.RequiresGrad ? Tensor<T>.Uninitialized(W.Shape) : null;
         T g = kept == 0 ? T.Zero : T.One / T.CreateTruncating(kept);
         UnembeddingCrossEntropy.Run(X, W, targets, ignoreIndex, loss, g, dx, dw);
         T total = T.Zero;

@@ -28,7 +28,7 @@ public static unsafe partial class Ops
         int kb = transB ? B.Columns : B.RowCount, n = transB ? B.RowCount : B.Columns;
         if (k != kb) throw new ArgumentException($"MatMul: op(A) is {m}×{k} but op(B) is {kb}×{n}");
         int[] shape = transA ? [m, n] : [.. A.Shape[..^1], n];
-        var c = new Tensor<T>(shape);
+        var c = Tensor<T>.Uninitialized(shape); // β = 0: the product writes every element
         Gemm.Multiply(transA, transB, m, n, k, T.One, A.Span, A.Columns, B.Span, B.Columns, T.Zero, c.Span, n);
         bool record = Tape.ShouldRecord(a, b);
         var result = new Var<T>(c, record);
@@ -69,7 +69,7 @@ public static unsafe partial class Ops
         int m = X.RowCount, k = X.Columns, n = W.Columns;
         if (W.RowCount != k) throw new ArgumentException($"Linear: input has {k} features but the weight is {W.ShapeString}");
         if (bias != null && bias.Value.Length != n) throw new ArgumentException($"Linear: bias {bias.Value.ShapeString} does not match {n} outputs");
-        var y = new Tensor<T>([.. X.Shape[..^1], n]);
+        var y = Tensor<T>.Uninitialized([.. X.Shape[..^1], n]); // written whole: the bias rows, or the product with β = 0
         if (bias != null)
         {
             var b = bias.Value.Span;
@@ -103,7 +103,7 @@ public static unsafe partial class Ops
     public static Var<T> Add<T>(Var<T> a, Var<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int repeat = BroadcastRepeat(a.Value, b.Value, "Add");
-        var y = new Tensor<T>(a.Shape);
+        var y = Tensor<T>.Uninitialized(a.Shape);
         int bl = b.Value.Length;
         for (int r = 0; r < repeat; r++)
             TensorPrimitives.Add<T>(a.Value.Span.Slice(r * bl, bl), b.Value.Span, y.Span.Slice(r * bl, bl));
@@ -127,7 +127,7 @@ public static unsafe partial class Ops
     public static Var<T> Mul<T>(Var<T> a, Var<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int repeat = BroadcastRepeat(a.Value, b.Value, "Mul");
-        var y = new Tensor<T>(a.Shape);
+        var y = Tensor<T>.Uninitialized(a.Shape);
         int bl = b.Value.Length;
         Tensor<T> A = a.Value, B = b.Value;
         for (int r = 0; r < repeat; r++)
@@ -185,7 +185,7 @@ public static unsafe partial class Ops
     /// <summary>An element-wise activation.</summary>
     public static Var<T> Activate<T>(Var<T> x, Activation kind) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var y = new Tensor<T>(x.Shape);
+        var y = Tensor<T>.Uninitialized(x.Shape);
         ActivationKernels.Forward(kind, x.Value.Span, y.Span);
         bool record = Tape.ShouldRecord(x);
         var result = new Var<T>(y, record);
@@ -242,7 +242,7 @@ public static unsafe partial class Ops
         Tensor<T> X = x.Value;
         int rows = X.RowCount, d = X.Columns;
         if (start < 0 || count < 0 || start + count > d) throw new ArgumentOutOfRangeException(nameof(start), $"columns [{start}, {start + count}) of {d}");
-        var y = new Tensor<T>([.. X.Shape[..^1], count]);
+        var y = Tensor<T>.Uninitialized([.. X.Shape[..^1], count]);
         for (int r = 0; r < rows; r++) X.Span.Slice(r * d + start, count).CopyTo(y.Span.Slice(r * count, count));
         bool record = Tape.ShouldRecord(x);
         var result = new Var<T>(y, record);
@@ -266,7 +266,7 @@ public static unsafe partial class Ops
         CheckVector(gain, x, "LayerNorm gain");
         if (bias != null) CheckVector(bias, x, "LayerNorm bias");
         int rows = x.Value.RowCount;
-        var y = new Tensor<T>(x.Shape);
+        var y = Tensor<T>.Uninitialized(x.Shape);
         var mean = new T[rows];
         var rstd = new T[rows];
         Norms.LayerNormForward(x.Value, gain.Value, bias?.Value, eps, y, mean, rstd);

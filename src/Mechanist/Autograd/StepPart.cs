@@ -9,8 +9,10 @@ public enum StepPart
     Embedding,
     /// <summary>Every layer norm, the final one included.</summary>
     LayerNorm,
-    /// <summary>QKV projection, the attention kernel, the output projection.</summary>
+    /// <summary>The attention sublayer's projections: QKV (and its split into Q, K, V), the output projection.</summary>
     Attention,
+    /// <summary>The attention kernel itself: softmax(scale·q·kᵀ, causal mask)·v.</summary>
+    AttentionKernel,
     /// <summary>Both MLP projections and the activation.</summary>
     Mlp,
     /// <summary>The unembedding product and the cross-entropy loss.</summary>

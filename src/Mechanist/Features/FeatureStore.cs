@@ -32,6 +32,11 @@ public sealed unsafe class FeatureStore : IDisposable
     /// <summary>Units with at least one explanation.</summary>
     public int ExplanationCount => explanations.Count;
 
+    StoreAttachments? attachments;
+
+    /// <summary>What other commands attached to this store (A/B matches, split families), read on first use.</summary>
+    public StoreAttachments Attachments => attachments ??= StoreAttachments.Load(Directory, UnitCount(UnitKind.Feature));
+
     FeatureStore(string dir, FeatureStoreSource source, string[] vocabulary, int tokenIdBytes)
     {
         Directory = dir; Source = source; Vocabulary = vocabulary; this.tokenIdBytes = tokenIdBytes;

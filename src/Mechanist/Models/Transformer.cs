@@ -277,7 +277,8 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             T scale = T.One / T.Sqrt(T.CreateTruncating(_c.DHead));
             if (_c.ScaleAttnByInverseLayerIdx) scale /= T.CreateTruncating(i + 1);
             Var<T> z;
-            if (_cache == null) z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale);
+            if (_cache == null)
+                using (StepProfiler.Enter(StepPart.AttentionKernel)) z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale);
             else
             {
                 _cache.Write(i, k.Value, v.Value); // after hook_k and hook_v: their edits are what later steps see

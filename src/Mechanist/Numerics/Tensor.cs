@@ -20,14 +20,22 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Length { get; }
     public int Rank => Shape.Length;
 
-    public Tensor(params int[] shape)
+    public Tensor(params int[] shape) : this(shape, zeroed: true) { }
+
+    Tensor(int[] shape, bool zeroed)
     {
         Shape = (int[])shape.Clone();
         Length = CheckedLength(Shape);
         int pad = Alignment / Unsafe.SizeOf<T>();
-        _buffer = GC.AllocateArray<T>(Length + pad, pinned: true);
+        _buffer = zeroed ? GC.AllocateArray<T>(Length + pad, pinned: true) : GC.AllocateUninitializedArray<T>(Length + pad, pinned: true);
         _offset = AlignedOffset(_buffer);
     }
+
+    /// <summary>
+    /// A tensor whose contents are undefined, for an op that writes every element before anything reads it: the
+    /// runtime may skip zeroing the memory (a training step allocates hundreds of MB of such outputs).
+    /// </summary>
+    internal static Tensor<T> Uninitialized(params int[] shape) => new(shape, zeroed: false);
 
     Tensor(T[] buffer, int offset, int[] shape)
     {

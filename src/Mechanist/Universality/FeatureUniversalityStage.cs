@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Mechanist.Features;
 using Mechanist.IO;
 using Mechanist.Models;
 using Mechanist.Sae;
@@ -25,6 +26,10 @@ public sealed record FeatureUniversalityOptions
     public int? Batch { get; init; }
     public required string OutDir { get; init; }
     public bool Force { get; init; }
+    /// <summary>A's feature store: the matches are attached to it (<c>ab/</c>) so its browser shows them.</summary>
+    public string? FeaturesA { get; init; }
+    /// <summary>B's feature store, for B's explanations beside the matches.</summary>
+    public string? FeaturesB { get; init; }
 
     public const long DefaultTokens = 10_000_000;
 }
@@ -44,6 +49,7 @@ public static class FeatureUniversalityStage
             throw new UserError($"{o.OutDir}: already exists (use --force to replace it)");
         if ((o.Data != null) == (o.Acts.Count > 0)) throw new UserError("give either --data TOKENS (run folders with their models) or --acts FILE (activation rows the dictionaries read)");
         if (o.Acts.Count > 2) throw new UserError($"--acts takes one file (both dictionaries read it) or two (A's rows, B's rows), got {o.Acts.Count}");
+        if (o.FeaturesB != null && o.FeaturesA == null) throw new UserError("--features-b gives B's explanations to the pages of A's store: give --features-a too");
         var runA = FeatureRun.Resolve(o.A, o.SaeName, "--a");
         var runB = FeatureRun.Resolve(o.B, o.SaeName, "--b");
         var saeA = SaeLensFormat.Load(runA.Sae);
@@ -52,6 +58,12 @@ public static class FeatureUniversalityStage
         if (saeB.Metadata.Hook != hook)
             throw new UserError($"{runB.Sae}: the dictionary reads {saeB.Metadata.Hook?.Name ?? "an unrecorded hook"}, but {runA.Sae} reads {hook?.Name ?? "an unrecorded hook"}: compare dictionaries of one hook point");
 
+        using var storeA = o.FeaturesA == null ? null : FeatureStore.Open(o.FeaturesA);
+        using var storeB = o.FeaturesB == null ? null : FeatureStore.Open(o.FeaturesB);
+        if (storeA != null && storeA.UnitCount(UnitKind.Feature) != saeA.DSae)
+            throw new UserError($"--features-a {o.FeaturesA}: a store of {storeA.UnitCount(UnitKind.Feature):N0} features, but dictionary A has {saeA.DSae:N0}");
+        if (storeB != null && storeB.UnitCount(UnitKind.Feature) != saeB.DSae)
+            throw new UserError($"--features-b {o.FeaturesB}: a store of {storeB.UnitCount(UnitKind.Feature):N0} features, but dictionary B has {saeB.DSae:N0}");
         IUnitBatches data;
         LogitWeightCorrelation.Models? models = null;
         if (o.Data != null)
@@ -86,8 +98,26 @@ public static class FeatureUniversalityStage
                 summary = FeatureUniversalityOutput.Write(staging.TempPath, result, settings);
                 staging.Commit();
             }
+            if (storeA != null) Attach(storeA.Directory, o.OutDir, result, storeB);
             return (result, summary);
         }
+    }
+
+    /// <summary>Copies the run's results into A's store (<c>ab/</c>, replaced as a whole) for its browser.</summary>
+    static void Attach(string store, string outDir, FeatureUniversality r, FeatureStore? storeB)
+    {
+        using var staging = AtomicDirectory.Begin(Path.Combine(store, StoreAttachments.AbFolder), overwrite: true);
+        var rows = new JsonArray();
+        for (int a = 0; a < r.LatentsA; a++)
+        {
+            if (r.Match[a] < 0 || float.IsNaN(r.Correlation[a])) continue;
+            string? explanation = storeB?.GetSummary(UnitKind.Feature, r.Match[a]).Explanation?.Text;
+            rows.Add(new JsonArray(a, r.Match[a], Math.Round(r.Correlation[a], 5), float.IsNaN(r.LogitCorrelation[a]) ? null : Math.Round(r.LogitCorrelation[a], 5), explanation));
+        }
+        AtomicFile.WriteAllText(Path.Combine(staging.TempPath, StoreAttachments.AbMatchesFile), rows.ToJsonString());
+        foreach (string f in new[] { FeatureUniversalityOutput.HistogramFile, FeatureUniversalityOutput.SummaryFile })
+            File.Copy(Path.Combine(outDir, f), Path.Combine(staging.TempPath, f));
+        staging.Commit();
     }
 
     /// <summary>10 M tokens, or as many whole windows as the split holds when fewer.</summary>

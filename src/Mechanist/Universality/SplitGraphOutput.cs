@@ -70,4 +70,12 @@ public static class SplitGraphOutput
         }.SaveTo(dir);
         return summary;
     }
+
+    /// <summary>Copies the families into a feature store (<c>splits/</c>, replaced as a whole), so its pages show each feature's family.</summary>
+    public static void Attach(string store, string outDir)
+    {
+        using var staging = AtomicDirectory.Begin(Path.Combine(store, Features.StoreAttachments.SplitsFolder), overwrite: true);
+        File.Copy(Path.Combine(outDir, FamiliesFile), Path.Combine(staging.TempPath, FamiliesFile));
+        staging.Commit();
+    }
 }

@@ -155,6 +155,18 @@ public class OpGradientTests
             R(batch, seq, heads * dHead), R(batch, seq, heads * dHead), R(batch, seq, heads * dHead));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Attention_in_register_tiles(bool causal)
+    {
+        // d_head 16 in double is two Vector512s: the tiled path. 37 positions: four full tiles of 8 rows and a
+        // partial one, two full chunks of 16 keys and a tail.
+        int batch = 1, seq = 37, heads = 2, dHead = 16;
+        Check(v => Ops.Attention(v[0], v[1], v[2], heads, causal, 0.7 / Math.Sqrt(dHead)),
+            R(batch, seq, heads * dHead), R(batch, seq, heads * dHead), R(batch, seq, heads * dHead));
+    }
+
     [Fact]
     public void Attention_causal_mask_hides_the_future()
     {

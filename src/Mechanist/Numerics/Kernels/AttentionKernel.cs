@@ -7,6 +7,7 @@ namespace Mechanist.Numerics.Kernels;
 /// mask, softmax, z = pattern·v. Work is split over batch×head slices; each slice keeps kᵀ (or vᵀ) for its
 /// head in a small transposed buffer so every inner loop is a register-blocked multiply-add (<see cref="VectorMath.Combine"/>).
 /// Q, K and V may live inside one fused [.., 3·d] tensor: each has its own pointer and row stride.
+/// Heads two vectors wide (d_head 32 in float) run through the register-blocked tiles of <see cref="AttentionTiles"/>.
 /// Keys and values may also be longer than the queries (a key/value cache): the Seq queries are then the last
 /// Seq of KeySeq positions, and each batch's keys start KeyRows rows after the previous batch's.
 /// </summary>
@@ -27,6 +28,7 @@ public static unsafe class AttentionKernel
     public static void Forward<T>(Shape s, T scale, T* q, int ldq, T* k, int ldk, T* v, int ldv, T* z, int ldz, T* pattern)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        bool tiled = AttentionTiles.Fits<T>(s.DHead) && s.Seq >= AttentionTiles.Rows;
         RowParallel.For(s.Slices, 1, (start, end) =>
         {
             int keys = s.KeySeq;
@@ -39,6 +41,12 @@ public static unsafe class AttentionKernel
                     int col = h * s.DHead;
                     Transpose(k + keyBase * ldk + col, ldk, keys, s.DHead, ktp);
                     T* p = pattern + (long)slice * s.Seq * keys;
+                    if (tiled)
+                    {
+                        AttentionTiles.Forward(s.Seq, keys, s.QueryOffset, s.Causal, scale, q + rowBase * ldq + col, ldq, ktp,
+                            v + keyBase * ldv + col, ldv, z + rowBase * ldz + col, ldz, p, s.DHead);
+                        continue;
+                    }
                     for (int i = 0; i < s.Seq; i++)
                     {
                         int len = s.Causal ? s.QueryOffset + i + 1 : keys;
@@ -58,6 +66,7 @@ public static unsafe class AttentionKernel
         T* dz, int lddz, T* dq, int lddq, T* dk, int lddk, T* dv, int lddv) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (s.KeySeq != s.Seq || s.KeyRows != s.Seq) throw new ArgumentException("attention backward runs without a key/value cache");
+        bool tiled = AttentionTiles.Fits<T>(s.DHead) && s.Seq >= AttentionTiles.Rows;
         RowParallel.For(s.Slices, 1, (start, end) =>
         {
             var vt = new T[s.DHead * s.Seq];
@@ -70,6 +79,13 @@ public static unsafe class AttentionKernel
                     int col = h * s.DHead;
                     Transpose(v + rowBase * ldv + col, ldv, s.Seq, s.DHead, vtp);
                     T* p = pattern + (long)slice * s.Seq * s.Seq;
+                    if (tiled)
+                    {
+                        AttentionTiles.Backward(s.Seq, s.Causal, scale, q + rowBase * ldq + col, ldq, k + rowBase * ldk + col, ldk, vtp, p,
+                            dz + rowBase * lddz + col, lddz, ds, dq == null ? null : dq + rowBase * lddq + col, lddq,
+                            dk == null ? null : dk + rowBase * lddk + col, lddk, dv == null ? null : dv + rowBase * lddv + col, lddv, s.DHead);
+                        continue;
+                    }
                     new Span<T>(ds, s.Seq * s.Seq).Clear();
                     for (int i = 0; i < s.Seq; i++)
                     {

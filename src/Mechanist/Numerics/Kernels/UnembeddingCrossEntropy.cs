@@ -20,7 +20,7 @@ public static unsafe class UnembeddingCrossEntropy
     /// <summary>
     /// Writes each row's loss (0 where the target is <paramref name="ignoreIndex"/>). When <paramref name="dx"/>
     /// [N, d] and <paramref name="dw"/> [V, d] are given, also the gradients of Σ_i g·loss_i (g =
-    /// <paramref name="gradScale"/>, ignored rows contributing nothing): dx is overwritten, dw accumulated into.
+    /// <paramref name="gradScale"/>, ignored rows contributing nothing), overwriting both.
     /// </summary>
     public static void Run<T>(Tensor<T> x, Tensor<T> w, ReadOnlySpan<int> targets, int ignoreIndex, Span<T> loss,
         T gradScale = default, Tensor<T>? dx = null, Tensor<T>? dw = null, int blockRows = BlockRows)
@@ -56,7 +56,7 @@ public static unsafe class UnembeddingCrossEntropy
                 if (dx != null)
                     Gemm.Multiply(false, false, rows, d, vocab, T.One, logits, vocab, ws, d, T.Zero, dx.Span.Slice(r0 * d, rows * d), d);
                 if (dw != null)
-                    Gemm.Multiply(true, false, vocab, d, rows, T.One, logits, vocab, xs.Slice(r0 * d, rows * d), d, T.One, dw.Span, d);
+                    Gemm.Multiply(true, false, vocab, d, rows, T.One, logits, vocab, xs.Slice(r0 * d, rows * d), d, r0 == 0 ? T.Zero : T.One, dw.Span, d);
             }
         }
     }

@@ -70,6 +70,14 @@ public static class SaeTrainer
         task.SetDone(state.Step * o.BatchSize);
         if (o.LearningRate == 0)
             task.Note($"learning rate (default for the width and {totalSteps:N0} steps): {string.Join(", ", runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Name} {r.LearningRate:G3}")))}");
+        // Only the SAE steps take the precision: a streamed model's forward pass and the evaluation stay fp32.
+        var precision = GemmPrecisionScope.Parse(o.Precision);
+        using (var probe = GemmPrecisionScope.Enter(precision))
+            if (probe.FallbackMessage is string fallback)
+            {
+                task.Note(fallback);
+                precision = GemmPrecision.Float32;
+            }
         var clock = Stopwatch.StartNew();
         long tokensAtClock = state.Step * o.BatchSize;
         var lastSave = Stopwatch.StartNew();
@@ -86,7 +94,8 @@ public static class SaeTrainer
             var x = n == o.BatchSize ? batch : batch.Rows(0, n);
             if (state.Scale != 1) VectorMath.Scale(state.Scale, x.Span, x.Span);
             double sparsityFactor = Math.Min(1, (step + 1) / (double)sparsityWarmup);
-            foreach (var run in runs) run.Step(x, step, schedule.Rate(run.LearningRate, step), sparsityFactor, thresholdStart, o);
+            using (GemmPrecisionScope.Enter(precision))
+                foreach (var run in runs) run.Step(x, step, schedule.Rate(run.LearningRate, step), sparsityFactor, thresholdStart, o);
             if (resampleAt.Contains(step + 1))
                 foreach (var (name, count) in Resample(runs, data, state, o))
                 {

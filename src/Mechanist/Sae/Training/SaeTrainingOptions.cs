@@ -60,6 +60,11 @@ public sealed record SaeTrainingOptions
     /// <summary>Steps between lines of training.jsonl (not part of <see cref="ToJson"/>: it does not change the result).</summary>
     public int LogEverySteps { get; init; } = 100;
     public ulong Seed { get; init; }
+    /// <summary>
+    /// Inputs of the training step's large matmuls: "fp32", or "bf16" (rounded to bfloat16, fp32 accumulation and
+    /// weights; falls back to fp32, saying so, where bf16 cannot run). Evaluation and resampling stay fp32.
+    /// </summary>
+    public string Precision { get; init; } = "fp32";
     public SaeMetadata Metadata { get; init; } = new();
 
     /// <summary>
@@ -108,6 +113,7 @@ public sealed record SaeTrainingOptions
             throw new UserError($"--k {badK}: each k must be in [1, width] and the smallest --width is {Widths.Min()}");
         if (!UsesK && (L1.Length == 0 || L1.Any(l => !(l >= 0)))) throw new UserError("--l1: give one or more coefficients ≥ 0");
         if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
+        Numerics.GemmPrecisionScope.Parse(Precision);
         if (Tokens < 0) throw new UserError($"--tokens {Tokens}: must be ≥ 0 (0 = one pass over the training rows)");
         if (HoldoutRows < 0) throw new UserError($"--holdout {HoldoutRows}: must be ≥ 0 (0 = 5 %, at most 65,536)");
         if (LogEverySteps <= 0) throw new UserError($"log interval {LogEverySteps}: must be positive (steps)");
@@ -123,7 +129,15 @@ public sealed record SaeTrainingOptions
         if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");
     }
 
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
+    {
+        var json = Fields();
+        // Only a non-default precision is recorded, so runs and checkpoints from before the option still resume.
+        if (Numerics.GemmPrecisionScope.Parse(Precision) != Numerics.GemmPrecision.Float32) json["precision"] = "bf16";
+        return json;
+    }
+
+    JsonObject Fields() => new()
     {
         ["architecture"] = Architecture.CliName(),
         ["widths"] = new JsonArray(Widths.Select(w => (JsonNode)w).ToArray()),

@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using Mechanist.IO;
+
+namespace Mechanist.Features;
+
+/// <summary>A/B match of one A feature: its best B feature and their correlations, with B's explanation when known.</summary>
+public sealed record AbMatch(int A, int B, float Correlation, float? LogitCorrelation, string? BExplanation);
+
+/// <summary>One member of a split family: a latent of some dictionary width, with its explanation when known.</summary>
+public sealed record SplitMember(int Width, int Latent, double Density, string? Explanation);
+
+/// <summary>
+/// Results other commands attach to a feature store for the browser: <c>ab/</c> (written by
+/// <c>universal features --features-a</c>: matches.json, [a, b, corr, logit_corr|null, B's explanation|null] per
+/// matched A feature; histogram.svg; summary.json) and
+/// <c>splits/families.json</c> (written by <c>features splits --features</c>). Each is optional; a store without them
+/// shows no A/B or split sections.
+/// </summary>
+public sealed class StoreAttachments
+{
+    public const string AbFolder = "ab";
+    public const string SplitsFolder = "splits";
+    public const string AbMatchesFile = "matches.json";
+
+    readonly Dictionary<int, AbMatch> _matches = [];
+    readonly Dictionary<int, (int Family, IReadOnlyList<SplitMember> Members)> _families = [];
+
+    public bool HasAb { get; private set; }
+    public bool HasSplits => _families.Count > 0;
+    public IReadOnlyCollection<AbMatch> Matches => _matches.Values;
+    /// <summary>The A/B summary (medians features vs neurons, tokens...), or null.</summary>
+    public JsonObject? AbSummary { get; private set; }
+    /// <summary>The features-vs-neurons histogram, a standalone SVG document, or null.</summary>
+    public string? AbHistogram { get; private set; }
+    /// <summary>The width of this store's dictionary in the split families.</summary>
+    public int Width { get; private set; }
+
+    public AbMatch? Match(int feature) => _matches.GetValueOrDefault(feature);
+
+    public (int Family, IReadOnlyList<SplitMember> Members)? Family(int feature) => _families.TryGetValue(feature, out var f) ? f : null;
+
+    public static StoreAttachments Load(string storeDir, int features)
+    {
+        var a = new StoreAttachments { Width = features };
+        string ab = Path.Combine(storeDir, AbFolder);
+        string matches = Path.Combine(ab, AbMatchesFile);
+        if (File.Exists(matches))
+        {
+            a.HasAb = true;
+            try
+            {
+                foreach (var row in JsonNode.Parse(File.ReadAllText(matches))!.AsArray())
+                {
+                    var r = row!.AsArray();
+                    var m = new AbMatch((int)r[0]!, (int)r[1]!, (float)r[2]!, (float?)r[3], (string?)r[4]);
+                    a._matches[m.A] = m;
+                }
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NullReferenceException or FormatException)
+            {
+                throw new DataFormatError(matches, "", "expected an array of [a, b, corr, logit_corr, explanation] rows");
+            }
+            string summary = Path.Combine(ab, "summary.json");
+            if (File.Exists(summary)) a.AbSummary = JsonNode.Parse(File.ReadAllText(summary)) as JsonObject;
+            string histogram = Path.Combine(ab, "histogram.svg");
+            if (File.Exists(histogram)) a.AbHistogram = File.ReadAllText(histogram);
+        }
+        string families = Path.Combine(storeDir, SplitsFolder, "families.json");
+        if (File.Exists(families))
+        {
+            if (JsonNode.Parse(File.ReadAllText(families)) is not JsonArray all) throw new DataFormatError(families, "", "expected an array of families");
+            foreach (var f in all)
+            {
+                var members = f!["members"]!.AsArray().Select(m => new SplitMember((int)m!["width"]!, (int)m["latent"]!, (double)m["density"]!,
+                    (string?)m["explanation"])).ToList();
+                foreach (var m in members.Where(m => m.Width == features)) a._families[m.Latent] = ((int)f["id"]!, members);
+            }
+        }
+        return a;
+    }
+}
