@@ -18,6 +18,8 @@ static class BenchCommands
         bench.Subcommands.Add(ModelCommands.Bench());
         bench.Subcommands.Add(SaeCommands.Bench());
         bench.Subcommands.Add(BenchGenerateCommand.Create());
+        bench.Subcommands.Add(BenchCurvesCommand.Create());
+        bench.Subcommands.Add(BenchPrecisionCommand.Create());
         bench.Subcommands.Add(BenchCorrelationCommand.Create());
         return bench;
     }

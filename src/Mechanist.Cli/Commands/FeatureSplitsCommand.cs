@@ -8,7 +8,7 @@ using Mechanist.Universality;
 
 namespace Mechanist.Cli.Commands;
 
-/// <summary>`mechanist features splits`: how features split as the dictionary grows (docs/METHODS.md §3.3).</summary>
+/// <summary>`mechanist features splits`: how features split as the dictionary grows (docs/METHODS.md §3.5).</summary>
 static class FeatureSplitsCommand
 {
     public static Command Create()
@@ -24,7 +24,7 @@ static class FeatureSplitsCommand
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the report." };
         var cmd = new Command("splits",
-            "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.3): between each dictionary and the next larger, " +
+            "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.5): between each dictionary and the next larger, " +
             "mc(a→b) is the cosine of the two latents' activations on the tokens where a fires; an edge joins a and b where max(mc(a→b), mc(b→a)) > 0.4. " +
             "Families are connected trees across widths (e.g. one base64 feature → 3 → more). Example:\n" +
             "  mechanist sae train --acts run/acts --width 512,1024,2048,4096 --out run/sae\n" +

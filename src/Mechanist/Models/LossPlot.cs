@@ -18,7 +18,7 @@ public static class LossPlot
     }
 
     /// <summary>Exponential moving average with bias correction (as TensorBoard smooths curves).</summary>
-    static List<(long Step, double Loss)> Smooth(IReadOnlyList<(long Step, double Loss)> pts, double beta)
+    internal static List<(long Step, double Loss)> Smooth(IReadOnlyList<(long Step, double Loss)> pts, double beta)
     {
         var result = new List<(long, double)>(pts.Count);
         double avg = 0; int n = 0;

@@ -16,7 +16,7 @@ public sealed record SplitGraph(int[] Widths, double[][] Density, IReadOnlyList<
     double Threshold, double MinDensity);
 
 /// <summary>
-/// Feature splitting (docs/METHODS.md §3.3): dictionaries of growing width read the same rows; between each one and the
+/// Feature splitting (docs/METHODS.md §3.5): dictionaries of growing width read the same rows; between each one and the
 /// next larger, sim(a, b) = max(mc(a→b), mc(b→a)) from <see cref="SplitSums"/>, an edge where sim exceeds the threshold
 /// (0.4), ultralow latents (density below <c>minDensity</c>) left out. Families are the connected components that
 /// span at least two widths, largest first.

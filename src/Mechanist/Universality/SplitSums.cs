@@ -3,7 +3,7 @@ using Mechanist.Sae;
 namespace Mechanist.Universality;
 
 /// <summary>
-/// The sums of the split graph (docs/METHODS.md §3.3) between a smaller dictionary S and a larger one L read over the
+/// The sums of the split graph (docs/METHODS.md §3.5) between a smaller dictionary S and a larger one L read over the
 /// same tokens, from co-active pairs only: P[a, b] = Σ_t f_a·f_b, R_S[a, b] = Σ_{t: f_a > 0} f_b², R_L[a, b] =
 /// Σ_{t: f_b > 0} f_a², and each latent's Σ f². Then mc(a→b) = cos(f_a|T_a, f_b|T_a) = P / √(Σf_a² · R_S), the cosine of
 /// the two activation vectors on the tokens where a fires, and mc(b→a) likewise. Memory: 3 × 8 × m_S × m_L bytes.

@@ -47,6 +47,31 @@ public class BenchSmokeTests
             Finite(r.Bf16RoundingGflops) && Finite(r.Ratio) && Finite(r.RatioWithRounding), r.ToString()));
     }
 
+    [Mechanist.Tests.Numerics.BFloat16Fact]
+    public void Precision_times_model_training_in_fp32_and_bf16()
+    {
+        var r = PrecisionBench.Model("micro", vocab: 64, batch: 2, steps: 1, rounds: 1);
+        Assert.True(Finite(r.Fp32TokensPerSecond) && Finite(r.Bf16TokensPerSecond) && Finite(r.Ratio) && r.Rounds == 1, r.ToString());
+    }
+
+    [Fact]
+    public void Curves_compare_runs_at_shared_steps_and_plot_them_all()
+    {
+        string a = TestPaths.NewTempDir("curves-a"), b = TestPaths.NewTempDir("curves-b");
+        File.WriteAllLines(Path.Combine(a, Trainer.MetricsFile), ["{\"step\":1,\"loss\":4.0}", "{\"step\":2,\"loss\":3.0}", "{\"step\":2,\"val_loss\":2.0}"]);
+        File.WriteAllLines(Path.Combine(b, Trainer.MetricsFile), ["{\"step\":1,\"loss\":4.0}", "{\"step\":2,\"loss\":3.0}", "{\"step\":2,\"val_loss\":2.1}"]);
+        var runs = new[] { LossCurveComparison.Read("fp32", a), LossCurveComparison.Read("bf16", b) };
+        var ratio = Assert.Single(LossCurveComparison.Ratios(runs));
+        Assert.Equal(("bf16", "fp32"), (ratio.Label, ratio.Reference));
+        Assert.Equal(1.05, ratio.FinalValidRatio, 1e-12);
+        Assert.Equal(0.05, ratio.MaxValidDeviation, 1e-12);
+        Assert.Equal(0, ratio.MaxSmoothedTrainDeviation, 1e-12);
+        string svg = LossCurveComparison.Plot(runs, "t");
+        Assert.Contains("fp32 validation", svg);
+        Assert.Contains("bf16 train (smoothed)", svg);
+        Assert.Contains("no metrics.jsonl", Assert.Throws<UserError>(() => LossCurveComparison.Read("x", TestPaths.NewTempDir("curves-none"))).Message);
+    }
+
     [Fact]
     public void Tokenizer_contenders_give_the_same_ids_and_the_dotnet_peer_runs()
     {

@@ -7,7 +7,7 @@ using Mechanist.Universality;
 
 namespace Mechanist.Tests.Universality;
 
-/// <summary>Feature splitting (docs/METHODS.md §3.3): the co-active sums and the split graph.</summary>
+/// <summary>Feature splitting (docs/METHODS.md §3.5): the co-active sums and the split graph.</summary>
 public class FeatureSplitsTests
 {
     static SparseCodes Codes(int rows, int latents, int seed)

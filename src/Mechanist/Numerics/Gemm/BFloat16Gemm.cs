@@ -84,8 +84,40 @@ public static unsafe class BFloat16Gemm
             Gemm.Sgemm(false, false, m, n, 0, 1f, null, 1, null, 1, beta, c, ldc);
             return;
         }
-        OneDnnMatmul.Run(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, Parallelism.Threads);
+        long work = (long)m * n * k;
+        int threads = work < SplitThreshold ? 1 : Parallelism.Threads;
+        bool byRows = m >= n;
+        int extent = byRows ? m : n;
+        int parts = Math.Max(1, Math.Min(threads, extent / SplitUnit));
+        if (parts == 1)
+        {
+            OneDnnMatmul.Run(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, 1);
+            return;
+        }
+        // oneDNN runs single-threaded on each part, on our threads: Parallel.For lets the calling thread take a part
+        // whose worker has not started yet, where an OpenMP team's static split makes every call wait for its slowest
+        // thread (measured: 128³ calls took ≈ 20 ms each at load ≈ 40, when a worker was descheduled).
+        int perPart = ((extent + parts - 1) / parts + SplitUnit - 1) / SplitUnit * SplitUnit;
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        {
+            int start = t * perPart, count = Math.Min(extent, start + perPart) - start;
+            if (count <= 0) return;
+            BFloat16* a0 = (BFloat16*)pa, b0 = (BFloat16*)pb;
+            float* c0 = (float*)pc;
+            if (byRows)
+                OneDnnMatmul.Run(transA, transB, count, n, k, transA ? a0 + start : a0 + (nint)start * lda, lda, b0, ldb, beta,
+                    c0 + (nint)start * ldc, ldc, 1);
+            else
+                OneDnnMatmul.Run(transA, transB, m, count, k, a0, lda, transB ? b0 + (nint)start * ldb : b0 + start, ldb, beta,
+                    c0 + start, ldc, 1);
+        });
     }
+
+    /// <summary>Below this many multiply-adds one thread is faster than two (as for fp32).</summary>
+    const long SplitThreshold = 128L * 128 * 128;
+    /// <summary>Rows (or columns) of C per part come in multiples of this, so each part's kernel runs whole blocks.</summary>
+    const int SplitUnit = 64;
 
     /// <summary>
     /// C = op(A)·op(B) + β·C with fp32 A and B rounded to bf16 (nearest even) first, into this thread's

@@ -17,7 +17,8 @@ public sealed record SaeTrainingOptions
     public int BatchSize { get; init; } = 4096;
     /// <summary>Tokens (activation rows) to train on; 0 = one pass over the training rows.</summary>
     public long Tokens { get; init; }
-    public double LearningRate { get; init; } = 3e-4;
+    /// <summary>Adam learning rate; 0 (the default) = <see cref="DefaultLearningRate"/> for each SAE's width and the run's length.</summary>
+    public double LearningRate { get; init; }
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.999;
     public double Epsilon { get; init; } = 1e-8;
@@ -59,6 +60,11 @@ public sealed record SaeTrainingOptions
     /// <summary>Steps between lines of training.jsonl (not part of <see cref="ToJson"/>: it does not change the result).</summary>
     public int LogEverySteps { get; init; } = 100;
     public ulong Seed { get; init; }
+    /// <summary>
+    /// Inputs of the training step's large matmuls: "fp32", or "bf16" (rounded to bfloat16, fp32 accumulation and
+    /// weights; falls back to fp32, saying so, where bf16 cannot run). Evaluation and resampling stay fp32.
+    /// </summary>
+    public string Precision { get; init; } = "fp32";
     public SaeMetadata Metadata { get; init; } = new();
 
     /// <summary>
@@ -67,6 +73,25 @@ public sealed record SaeTrainingOptions
     /// AuxK, which trains only dead latents, never ran there (issue 13: 190 dead latents after 5 M tokens).
     /// </summary>
     public long DeadWindow(long runTokens) => DeadWindowTokens > 0 ? DeadWindowTokens : Math.Clamp(runTokens / 10, BatchSize, 10_000_000);
+
+    /// <summary>The learning rate an SAE of <paramref name="width"/> latents trains at in a run of <paramref name="steps"/> steps.</summary>
+    public double LearningRateFor(int width, long steps) => LearningRate > 0 ? LearningRate : DefaultLearningRate(width, steps);
+
+    /// <summary>
+    /// The default learning rate: lr = 2·10⁻⁴·√(2¹⁴/m)·max(1, 5,000/steps), at most 0.016 (docs/METHODS.md §2.6).
+    /// Width: wider SAEs want smaller rates, ∝ 1/√m (Gao et al. 2024; EleutherAI's sparsify uses 2·10⁻⁴/√(m/2¹⁴)).
+    /// Run length: Adam moves each weight by about lr per step, and a latent has to turn from its random start to its
+    /// feature, so a short run needs a rate that grows as 1/steps (measured: the rate below which recovery collapses
+    /// halves when the run doubles). Fitted on planted features (bench/quality/sae_defaults.md, 123 and 489 steps,
+    /// widths 512–2,048), where the fixed 3·10⁻⁴ recovered almost nothing; runs of 5,000 steps and more get the long-run
+    /// rule unchanged. The cap is the best rate measured at 123 steps, for every width (0.032 recovered less).
+    /// </summary>
+    public static double DefaultLearningRate(int width, long steps) =>
+        Math.Min(MaxDefaultLearningRate, 2e-4 * Math.Sqrt(16384.0 / width) * Math.Max(1, LongRunSteps / (double)Math.Max(1, steps)));
+
+    /// <summary>Steps from which <see cref="DefaultLearningRate"/> is the long-run rule, with no run-length factor.</summary>
+    public const long LongRunSteps = 5000;
+    public const double MaxDefaultLearningRate = 0.016;
 
     public bool UsesK => Architecture is SaeArchitecture.TopK or SaeArchitecture.BatchTopK;
 
@@ -88,6 +113,7 @@ public sealed record SaeTrainingOptions
             throw new UserError($"--k {badK}: each k must be in [1, width] and the smallest --width is {Widths.Min()}");
         if (!UsesK && (L1.Length == 0 || L1.Any(l => !(l >= 0)))) throw new UserError("--l1: give one or more coefficients ≥ 0");
         if (BatchSize <= 0) throw new UserError("--batch-size must be positive");
+        Numerics.GemmPrecisionScope.Parse(Precision);
         if (Tokens < 0) throw new UserError($"--tokens {Tokens}: must be ≥ 0 (0 = one pass over the training rows)");
         if (HoldoutRows < 0) throw new UserError($"--holdout {HoldoutRows}: must be ≥ 0 (0 = 5 %, at most 65,536)");
         if (LogEverySteps <= 0) throw new UserError($"log interval {LogEverySteps}: must be positive (steps)");
@@ -97,13 +123,21 @@ public sealed record SaeTrainingOptions
             throw new UserError("--warmup-steps, --checkpoint-every and --dead-window must be ≥ 0");
         if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))
             throw new UserError("--clip must be ≥ 0 and --l1-warmup in [0, 1]");
-        if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
+        if (!(LearningRate >= 0)) throw new UserError("--lr must be positive (or 0 for the default, set by width and run length)");
         if (!(DecayFraction is >= 0 and <= 1)) throw new UserError($"--decay {DecayFraction}: must be in [0, 1]");
         if (dIn <= 0) throw new UserError("activations have no columns");
         if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");
     }
 
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
+    {
+        var json = Fields();
+        // Only a non-default precision is recorded, so runs and checkpoints from before the option still resume.
+        if (Numerics.GemmPrecisionScope.Parse(Precision) != Numerics.GemmPrecision.Float32) json["precision"] = "bf16";
+        return json;
+    }
+
+    JsonObject Fields() => new()
     {
         ["architecture"] = Architecture.CliName(),
         ["widths"] = new JsonArray(Widths.Select(w => (JsonNode)w).ToArray()),
