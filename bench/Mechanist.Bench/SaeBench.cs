@@ -104,7 +104,7 @@ public static class SaeBench
             float bias = -inputs.Threshold(sae.WEnc.Value, firstBatch, l0);
             sae.BEnc.Value.Span.Fill(bias);
         }
-        return new SaeTrainingRun("bench", sae, o, o.L1[0]);
+        return new SaeTrainingRun("bench", sae, o, o.L1[0], o.LearningRate);
     }
 
     static double TimeSteps(SaeTrainingRun run, Tensor[] batches, double seconds, out double l0)

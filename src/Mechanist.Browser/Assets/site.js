@@ -54,7 +54,7 @@
         var pos = {};
         data.order[sort].forEach(function (id, i) { pos[id] = i; });
         ids = byToken.map(function (p) { return p[1]; }).concat(byText);
-        if (sort !== "id") ids.sort(function (a, b) { return pos[a] - pos[b]; });
+        ids.sort(function (a, b) { return pos[a] - pos[b]; }); // "id" too: matches come in relevance order
         status.innerHTML = ids.length + (ids.length === 1 ? " match" : " matches") + " for “" + esc(input.value.trim()) + "”.";
       } else {
         ids = data.order[sort];

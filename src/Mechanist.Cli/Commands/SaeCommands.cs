@@ -38,7 +38,7 @@ static class SaeCommands
         var outDir = new Option<string>("--out") { Description = "Output folder: one SAELens folder per SAE, metrics.json, training.jsonl (statistics every 100 steps, resamplings), checkpoint/.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
         var tokens = new Option<long>("--tokens") { Description = "Token budget (0 = one pass over the training rows of --acts; required with --model).", DefaultValueFactory = _ => 0 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, then linear decay to 0 over the last --decay of the run).", DefaultValueFactory = _ => 3e-4 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (linear warm-up, then linear decay to 0 over the last --decay of the run); 0 (default) = set per SAE from its width and the run's length (see README), printed and saved in cfg.json.", DefaultValueFactory = _ => 0 };
         var decay = new Option<double>("--decay") { Description = "Fraction of the run at the end over which the learning rate decays linearly to 0 (Anthropic's 2024 default 0.2; 0 = constant, as in Towards Monosemanticity).", DefaultValueFactory = _ => 0.2 };
         var warmup = new Option<long>("--warmup-steps") { Description = "Learning-rate warm-up steps (capped at 5 % of the run).", DefaultValueFactory = _ => 1000 };
         var l1Warmup = new Option<double>("--l1-warmup") { Description = "Fraction of the run over which λ rises from 0.", DefaultValueFactory = _ => 0.05 };
@@ -125,7 +125,7 @@ static class SaeCommands
             };
             foreach (var r in SaeTrainStage.Run(stage, ConsoleProgress.Instance, cancel).Saes)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Directory}: explained variance {r.Metrics.ExplainedVariance:F4}, MSE {r.Metrics.Mse:G4}, L0 {r.Metrics.L0:F1}, dead {r.Metrics.Dead}, ultralow {r.Metrics.Ultralow}"));
+                    $"{r.Directory}: explained variance {r.Metrics.ExplainedVariance:F4}, MSE {r.Metrics.Mse:G4}, L0 {r.Metrics.L0:F1}, dead {r.Metrics.Dead}, ultralow {r.Metrics.Ultralow}, lr {r.LearningRate:G3}"));
             return 0;
         });
     }

@@ -308,7 +308,7 @@ public class SaeModelTests
         };
         using (var source = ActivationSource.Open(data)) SaeTrainer.Train(source, o, Path.Combine(dir, "run"), IProgressReporter.None);
         var rates = File.ReadAllLines(Path.Combine(dir, "run", SaeTrainer.LogFile))
-            .Select(l => JsonNode.Parse(l)!).Where(l => l["event"] == null).Select(l => l["lr"]!.GetValue<double>()).ToArray();
+            .Select(l => JsonNode.Parse(l)!).Where(l => l["event"] == null).Select(l => l["saes"]!["relu-w32-l1_0.05"]!["lr"]!.GetValue<double>()).ToArray();
         Assert.Equal(20, rates.Length);
         if (decay == 0) Assert.All(rates, r => Assert.Equal(1e-3, r, 1e-9));
         else

@@ -10,7 +10,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Sae;
 
 /// <summary>One trained SAE: where it was saved and how it scored on the held-out rows.</summary>
-public sealed record SaeTrainingResult(string Name, string Directory, SaeMetrics Metrics);
+public sealed record SaeTrainingResult(string Name, string Directory, SaeMetrics Metrics, double LearningRate);
 
 /// <summary>
 /// Trains one or more SAEs on one activation stream, reading each batch once for all of them
@@ -56,8 +56,8 @@ public static class SaeTrainer
         var checkpointState = resume ? ReadCheckpointState(checkpoint, o, data) : null;
         data.Start(progress, cancel);
         var state = checkpointState != null
-            ? LoadCheckpoint(checkpoint, checkpointState, o, data, progress, cancel)
-            : Initialise(data, o);
+            ? LoadCheckpoint(checkpoint, checkpointState, o, data, totalSteps, progress, cancel)
+            : Initialise(data, o, totalSteps);
         var runs = state.Runs;
         var schedule = new LearningRateSchedule(Math.Min(o.WarmupSteps, Math.Max(1, totalSteps / 20)), totalSteps,
             DecayShape.Linear, 0, decayStart: (long)Math.Round(totalSteps * (1 - o.DecayFraction)));
@@ -68,6 +68,8 @@ public static class SaeTrainer
         var batch = new Tensor(o.BatchSize, d);
         using var task = progress.Start($"training {runs.Count} SAE{(runs.Count > 1 ? "s" : "")}{(data is StreamTrainingData ? " on streamed rows" : "")}", totalSteps * o.BatchSize, "tok");
         task.SetDone(state.Step * o.BatchSize);
+        if (o.LearningRate == 0)
+            task.Note($"learning rate (default for the width and {totalSteps:N0} steps): {string.Join(", ", runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Name} {r.LearningRate:G3}")))}");
         // Only the SAE steps take the precision: a streamed model's forward pass and the evaluation stay fp32.
         var precision = GemmPrecisionScope.Parse(o.Precision);
         using (var probe = GemmPrecisionScope.Enter(precision))
@@ -91,17 +93,16 @@ public static class SaeTrainer
             int n = data.NextBatch(batch.Span);
             var x = n == o.BatchSize ? batch : batch.Rows(0, n);
             if (state.Scale != 1) VectorMath.Scale(state.Scale, x.Span, x.Span);
-            float lr = schedule.Rate(o.LearningRate, step);
             double sparsityFactor = Math.Min(1, (step + 1) / (double)sparsityWarmup);
             using (GemmPrecisionScope.Enter(precision))
-                foreach (var run in runs) run.Step(x, step, lr, sparsityFactor, thresholdStart, o);
+                foreach (var run in runs) run.Step(x, step, schedule.Rate(run.LearningRate, step), sparsityFactor, thresholdStart, o);
             if (resampleAt.Contains(step + 1))
                 foreach (var (name, count) in Resample(runs, data, state, o))
                 {
                     log.Write(new JsonObject { ["step"] = step + 1, ["event"] = "resample", ["sae"] = name, ["latents"] = count });
                     task.Note($"step {step + 1:N0}: {name} resampled {count:N0} latents silent for {o.ResampleWindowSteps:N0} steps");
                 }
-            if ((step + 1) % o.LogEverySteps == 0 || step == totalSteps - 1) log.Write(LogEntry(runs, o, step + 1, lr, sparsityFactor));
+            if ((step + 1) % o.LogEverySteps == 0 || step == totalSteps - 1) log.Write(LogEntry(runs, o, step + 1, schedule, sparsityFactor));
             task.Advance(n);
             if (step % 10 == 0 || step == totalSteps - 1)
             {
@@ -134,6 +135,7 @@ public static class SaeTrainer
                 ["folded_input_scale"] = state.Scale,
                 ["fold"] = "W_enc·c, W_dec/c, b_dec/c (latents unchanged)",
                 ["lambda"] = run.Lambda,
+                ["lr"] = run.LearningRate,
                 ["training"] = o.ToJson(),
                 ["steps"] = totalSteps,
             };
@@ -143,7 +145,7 @@ public static class SaeTrainer
                 AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), metrics.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                 DensityHistogram.Save(Path.Combine(dir, "density"), metrics.Density, $"{run.Name}: feature density ({metrics.Tokens:N0} held-out tokens)");
                 perSae[run.Name] = metrics.ToJson();
-                results.Add(new SaeTrainingResult(run.Name, dir, metrics));
+                results.Add(new SaeTrainingResult(run.Name, dir, metrics, run.LearningRate));
             }
         }
         summary["saes"] = perSae;
@@ -171,7 +173,7 @@ public static class SaeTrainer
         public long Step;
     }
 
-    static TrainingState Initialise(ISaeTrainingData data, SaeTrainingOptions o)
+    static TrainingState Initialise(ISaeTrainingData data, SaeTrainingOptions o, long totalSteps)
     {
         var rng = new Rng(o.Seed);
         var sample = data.Sample(rng.Stream(1), Math.Max(o.GeometricMedianSamples, 1));
@@ -198,7 +200,7 @@ public static class SaeTrainer
             var sae = SparseAutoencoder.Create(o.Architecture, data.Width, width, SplitMix64.Mix(o.Seed + SplitMix64.Gamma * ++index), k > 0 ? k : 32);
             median.CopyTo(sae.BDec.Value.Span);
             sae.LogThreshold?.Value.Fill((float)Math.Log(o.ThresholdInit));
-            runs.Add(new SaeTrainingRun(name, sae, o, l1));
+            runs.Add(new SaeTrainingRun(name, sae, o, l1, o.LearningRateFor(width, totalSteps)));
         }
         return new TrainingState
         {
@@ -237,7 +239,7 @@ public static class SaeTrainer
     }
 
     /// <summary>One line of training.jsonl: the last batch's statistics of every SAE (scaled inputs, as trained).</summary>
-    static JsonObject LogEntry(List<SaeTrainingRun> runs, SaeTrainingOptions o, long step, float lr, double sparsityFactor)
+    static JsonObject LogEntry(List<SaeTrainingRun> runs, SaeTrainingOptions o, long step, LearningRateSchedule schedule, double sparsityFactor)
     {
         var saes = new JsonObject();
         foreach (var run in runs)
@@ -245,6 +247,7 @@ public static class SaeTrainer
             var s = run.Last;
             saes[run.Name] = new JsonObject
             {
+                ["lr"] = schedule.Rate(run.LearningRate, step - 1),
                 ["mse"] = s.Reconstruction / run.Sae.DIn,
                 ["explained_variance"] = s.ExplainedVariance,
                 ["l0"] = s.L0,
@@ -258,7 +261,6 @@ public static class SaeTrainer
         {
             ["step"] = step,
             ["tokens"] = step * o.BatchSize,
-            ["lr"] = lr,
             ["sparsity_factor"] = sparsityFactor,
             ["saes"] = saes,
         };
@@ -284,6 +286,7 @@ public static class SaeTrainer
                 ["width"] = run.Sae.DSae,
                 ["k"] = run.Sae.K,
                 ["lambda"] = run.Lambda,
+                ["lr"] = run.LearningRate,
                 ["batch_threshold_bits"] = BitConverter.SingleToInt32Bits(run.Sae.BatchThreshold),
                 ["adam_steps"] = new JsonObject(steps.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             });
@@ -324,7 +327,7 @@ public static class SaeTrainer
         return json;
     }
 
-    static TrainingState LoadCheckpoint(string dir, JsonObject json, SaeTrainingOptions o, ISaeTrainingData data, IProgressReporter progress, CancellationToken cancel)
+    static TrainingState LoadCheckpoint(string dir, JsonObject json, SaeTrainingOptions o, ISaeTrainingData data, long totalSteps, IProgressReporter progress, CancellationToken cancel)
     {
         string path = Path.Combine(dir, "state.json");
         var rngJson = json["rng"] as JsonObject ?? throw new DataFormatError(path, "rng", "missing");
@@ -342,7 +345,7 @@ public static class SaeTrainer
             {
                 BatchThreshold = BitConverter.Int32BitsToSingle((int)Long(rj, "batch_threshold_bits", path)),
             };
-            var run = new SaeTrainingRun(name, sae, o, l1);
+            var run = new SaeTrainingRun(name, sae, o, l1, o.LearningRateFor(width, totalSteps));
             string file = Path.Combine(dir, name + ".safetensors");
             using (var st = SafeTensorsFile.Open(file))
             {

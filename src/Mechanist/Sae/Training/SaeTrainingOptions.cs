@@ -17,7 +17,8 @@ public sealed record SaeTrainingOptions
     public int BatchSize { get; init; } = 4096;
     /// <summary>Tokens (activation rows) to train on; 0 = one pass over the training rows.</summary>
     public long Tokens { get; init; }
-    public double LearningRate { get; init; } = 3e-4;
+    /// <summary>Adam learning rate; 0 (the default) = <see cref="DefaultLearningRate"/> for each SAE's width and the run's length.</summary>
+    public double LearningRate { get; init; }
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.999;
     public double Epsilon { get; init; } = 1e-8;
@@ -73,6 +74,25 @@ public sealed record SaeTrainingOptions
     /// </summary>
     public long DeadWindow(long runTokens) => DeadWindowTokens > 0 ? DeadWindowTokens : Math.Clamp(runTokens / 10, BatchSize, 10_000_000);
 
+    /// <summary>The learning rate an SAE of <paramref name="width"/> latents trains at in a run of <paramref name="steps"/> steps.</summary>
+    public double LearningRateFor(int width, long steps) => LearningRate > 0 ? LearningRate : DefaultLearningRate(width, steps);
+
+    /// <summary>
+    /// The default learning rate: lr = 2·10⁻⁴·√(2¹⁴/m)·max(1, 5,000/steps), at most 0.016 (docs/METHODS.md §2.6).
+    /// Width: wider SAEs want smaller rates, ∝ 1/√m (Gao et al. 2024; EleutherAI's sparsify uses 2·10⁻⁴/√(m/2¹⁴)).
+    /// Run length: Adam moves each weight by about lr per step, and a latent has to turn from its random start to its
+    /// feature, so a short run needs a rate that grows as 1/steps (measured: the rate below which recovery collapses
+    /// halves when the run doubles). Fitted on planted features (bench/quality/sae_defaults.md, 123 and 489 steps,
+    /// widths 512–2,048), where the fixed 3·10⁻⁴ recovered almost nothing; runs of 5,000 steps and more get the long-run
+    /// rule unchanged. The cap is the best rate measured at 123 steps, for every width (0.032 recovered less).
+    /// </summary>
+    public static double DefaultLearningRate(int width, long steps) =>
+        Math.Min(MaxDefaultLearningRate, 2e-4 * Math.Sqrt(16384.0 / width) * Math.Max(1, LongRunSteps / (double)Math.Max(1, steps)));
+
+    /// <summary>Steps from which <see cref="DefaultLearningRate"/> is the long-run rule, with no run-length factor.</summary>
+    public const long LongRunSteps = 5000;
+    public const double MaxDefaultLearningRate = 0.016;
+
     public bool UsesK => Architecture is SaeArchitecture.TopK or SaeArchitecture.BatchTopK;
 
     /// <summary>The (width, sparsity) combinations, each with the folder name its SAE is saved under.</summary>
@@ -103,7 +123,7 @@ public sealed record SaeTrainingOptions
             throw new UserError("--warmup-steps, --checkpoint-every and --dead-window must be ≥ 0");
         if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))
             throw new UserError("--clip must be ≥ 0 and --l1-warmup in [0, 1]");
-        if (!(LearningRate > 0)) throw new UserError("--lr must be positive");
+        if (!(LearningRate >= 0)) throw new UserError("--lr must be positive (or 0 for the default, set by width and run length)");
         if (!(DecayFraction is >= 0 and <= 1)) throw new UserError($"--decay {DecayFraction}: must be in [0, 1]");
         if (dIn <= 0) throw new UserError("activations have no columns");
         if (!(Bandwidth > 0) || !(ThresholdInit > 0)) throw new UserError("--bandwidth and --threshold-init must be positive");

@@ -5,12 +5,13 @@ namespace Mechanist.Sae;
 /// <summary>One SAE being trained: its weights, optimizer, loss settings and firing history.</summary>
 public sealed class SaeTrainingRun
 {
-    internal SaeTrainingRun(string name, SparseAutoencoder sae, SaeTrainingOptions o, double lambda)
+    internal SaeTrainingRun(string name, SparseAutoencoder sae, SaeTrainingOptions o, double lambda, double learningRate)
     {
         Name = name;
         Sae = sae;
         Lambda = lambda;
-        Optimizer = new Adam(sae.Parameters, (float)o.LearningRate, (float)o.Beta1, (float)o.Beta2, (float)o.Epsilon);
+        LearningRate = learningRate;
+        Optimizer = new Adam(sae.Parameters, (float)learningRate, (float)o.Beta1, (float)o.Beta2, (float)o.Epsilon);
         TokensSinceFired = new long[sae.DSae];
         int kAux = o.KAux > 0 ? o.KAux : FloorPowerOfTwo(Math.Max(1, sae.DIn / 2));
         Settings = new SaeLossSettings
@@ -27,6 +28,8 @@ public sealed class SaeTrainingRun
     public string Name { get; }
     public SparseAutoencoder Sae { get; }
     public Adam Optimizer { get; }
+    /// <summary>Peak learning rate (<see cref="SaeTrainingOptions.LearningRateFor"/>), before warm-up and decay.</summary>
+    public double LearningRate { get; }
     /// <summary>Target sparsity coefficient λ (relu, jumprelu, gated); the loss uses it after warm-up.</summary>
     public double Lambda { get; }
     internal SaeLossSettings Settings { get; }
