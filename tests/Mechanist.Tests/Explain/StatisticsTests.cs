@@ -61,6 +61,31 @@ public class StatisticsTests
     }
 
     [Fact]
+    public void Detection_with_one_class_missing_is_the_accuracy_on_the_class_that_is_there()
+    {
+        var positives = Scoring.Detection([true, true, true], [1, 0, 1]);
+        Assert.Equal(2 / 3.0, positives.BalancedAccuracy, 12);
+        Assert.Equal(2 / 3.0, positives.Recall, 12);
+        Assert.Equal(1.0, positives.Precision, 12);
+        var negatives = Scoring.Detection([false, false], [0, 1]);
+        Assert.Equal(0.5, negatives.BalancedAccuracy, 12);
+        Assert.Equal(0, negatives.Recall);
+        Assert.Equal(0, Scoring.Detection([true, false], [-1, -1]).BalancedAccuracy);
+        Assert.Throws<ArgumentException>(() => Scoring.Detection([true], [1, 0]));
+    }
+
+    [Fact]
+    public void Pearson_and_spearman_of_two_points_and_of_unequal_lengths()
+    {
+        Assert.Equal(1, Correlation.Pearson([1, 2], [3, 5]), 12);
+        Assert.Equal(-1, Correlation.Spearman([1, 2], [5, 3]), 12);
+        Assert.Throws<ArgumentException>(() => Correlation.Pearson([1, 2], [1, 2, 3]));
+        Assert.Throws<ArgumentException>(() => Correlation.Spearman([1, 2], [1, 2, 3]));
+        // Tiny but genuine variation is not float noise: the relative threshold must not call it constant.
+        Assert.Equal(1, Correlation.Pearson([1e-10, 2e-10, 3e-10], [1, 2, 3]), 9);
+    }
+
+    [Fact]
     public void Quantisation_follows_b23()
     {
         Assert.Equal(0, Scoring.Quantise(-1, 10));
