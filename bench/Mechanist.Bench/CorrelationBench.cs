@@ -24,7 +24,7 @@ public static class CorrelationBench
     {
         var (a, b) = Codes(latents, tokens, l0, seed);
         var denseA = a.ToDense(); var denseB = b.ToDense();
-        var shiftA = Means(denseA); var shiftB = Means(denseB);
+        var shiftA = UnitMoments.ColumnMeans(denseA.Span, tokens, latents); var shiftB = UnitMoments.ColumnMeans(denseB.Span, tokens, latents);
         var accumulator = new PearsonAccumulator(latents, latents, tokens);
         var sparseRates = new List<double>(); var denseRates = new List<double>(); var ratios = new List<double>();
         PearsonSums? sparse = null, dense = null;
@@ -118,17 +118,6 @@ public static class CorrelationBench
             offsets[t + 1] = ia.Count; offsetsB[t + 1] = ib.Count;
         }
         return (new SparseCodes(latents, offsets, [.. ia], [.. va]), new SparseCodes(latents, offsetsB, [.. ib], [.. vb]));
-    }
-
-    static float[] Means(Numerics.Tensor<float> x)
-    {
-        var sum = new double[x.Columns];
-        for (int t = 0; t < x.RowCount; t++)
-        {
-            var row = x.Row(t);
-            for (int j = 0; j < row.Length; j++) sum[j] += row[j];
-        }
-        return sum.Select(s => (float)(s / x.RowCount)).ToArray();
     }
 
     static double Median(List<double> v)

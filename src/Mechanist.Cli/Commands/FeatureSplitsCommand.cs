@@ -83,7 +83,7 @@ static class FeatureSplitsCommand
         {
             if (File.Exists(Path.Combine(g, SaeLensFormat.ConfigFile))) { dirs.Add(g); continue; }
             if (!Directory.Exists(g)) throw new UserError($"--sae {g}: no such folder");
-            var inside = Directory.GetDirectories(g).Where(d => File.Exists(Path.Combine(d, SaeLensFormat.ConfigFile))).Order(StringComparer.Ordinal).ToArray();
+            var inside = SaeLensFormat.DictionariesIn(g);
             if (inside.Length == 0) throw new UserError($"--sae {g}: neither a dictionary ({SaeLensFormat.ConfigFile}) nor a folder holding dictionaries");
             dirs.AddRange(inside);
         }

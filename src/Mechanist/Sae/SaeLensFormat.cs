@@ -15,6 +15,10 @@ namespace Mechanist.Sae;
 public static class SaeLensFormat
 {
     public const string ConfigFile = "cfg.json";
+
+    /// <summary>The dictionaries directly inside <paramref name="dir"/> (sub-folders holding a cfg.json), in name order.</summary>
+    public static string[] DictionariesIn(string dir) =>
+        Directory.GetDirectories(dir).Where(d => File.Exists(Path.Combine(d, ConfigFile))).Order(StringComparer.Ordinal).ToArray();
     public const string WeightsFile = "sae_weights.safetensors";
     public const string SparsityFile = "sparsity.safetensors";
 

@@ -50,7 +50,7 @@ public static class FeatureCorrelation
                     if (neurons == null)
                     {
                         // Provisional means from the first batch: neurons are dense, and shifting keeps Q − S²/n from cancelling.
-                        neurons = new PearsonSums(Means(buffers[0], n, layouts[0].Units), Means(buffers[1], n, layouts[1].Units));
+                        neurons = new PearsonSums(UnitMoments.ColumnMeans(buffers[0], n, layouts[0].Units), UnitMoments.ColumnMeans(buffers[1], n, layouts[1].Units));
                         dense = new PearsonAccumulator(layouts[0].Units, layouts[1].Units, data.MaxTokens);
                     }
                     fixed (float* x = buffers[0]) fixed (float* y = buffers[1])
@@ -71,16 +71,5 @@ public static class FeatureCorrelation
         var density = firing.Select(c => (double)c / tokens).ToArray();
         return new FeatureUniversality(best.ArgMax, best.Max, logit, density, neurons?.RowMaxima(), tokens,
             (double)activeA / tokens, (double)activeB / tokens, b.DSae, sparseClock.Elapsed.TotalSeconds, data.Describe());
-    }
-
-    static float[] Means(float[] rows, int n, int width)
-    {
-        var sum = new double[width];
-        for (int t = 0; t < n; t++)
-        {
-            var row = rows.AsSpan(t * width, width);
-            for (int j = 0; j < width; j++) sum[j] += row[j];
-        }
-        return sum.Select(s => (float)(s / n)).ToArray();
     }
 }

@@ -17,7 +17,7 @@ public sealed record FeatureRun(string? Model, string Sae)
         string saeRoot = Path.Combine(path, "sae");
         if (!Directory.Exists(saeRoot))
             throw new UserError($"{option} {path}: neither a dictionary ({SaeLensFormat.ConfigFile}) nor a run folder (model/ and sae/NAME/)");
-        var saes = Directory.GetDirectories(saeRoot).Where(d => File.Exists(Path.Combine(d, SaeLensFormat.ConfigFile))).Order(StringComparer.Ordinal).ToArray();
+        var saes = SaeLensFormat.DictionariesIn(saeRoot);
         string sae;
         if (saeName != null)
         {

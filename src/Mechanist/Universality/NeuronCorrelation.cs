@@ -240,16 +240,7 @@ public static class NeuronCorrelation
         Dictionary<CorrelationBaseline, BaselineTransform> transforms, float[][] buffers, float[] scratch)
     {
         int count = data.Read(0, buffers);
-        float[] Mean(float[] rows, int width)
-        {
-            var sum = new double[width];
-            for (int t = 0; t < count; t++)
-            {
-                var row = rows.AsSpan(t * width, width);
-                for (int j = 0; j < width; j++) sum[j] += row[j];
-            }
-            return sum.Select(s => count == 0 ? 0f : (float)(s / count)).ToArray();
-        }
+        float[] Mean(float[] rows, int width) => UnitMoments.ColumnMeans(rows, count, width);
         var rowShift = Mean(buffers[0], data.Layouts[0].Units);
         var columns = new float[targets.Count][];
         for (int t = 0; t < targets.Count; t++)

@@ -20,6 +20,18 @@ public sealed class UnitMoments
         Tokens = tokens;
     }
 
+    /// <summary>Per column, the mean of the first <paramref name="count"/> rows of <paramref name="width"/> values (0 when there are none): a provisional shift.</summary>
+    public static float[] ColumnMeans(ReadOnlySpan<float> rows, int count, int width)
+    {
+        var sum = new double[width];
+        for (int t = 0; t < count; t++)
+        {
+            var row = rows.Slice(t * width, width);
+            for (int j = 0; j < width; j++) sum[j] += row[j];
+        }
+        return sum.Select(s => count == 0 ? 0f : (float)(s / count)).ToArray();
+    }
+
     /// <summary>Units (length of every array).</summary>
     public int Count => Shift.Length;
 
