@@ -100,14 +100,23 @@ public static unsafe class SparseGemm
             if (r0 >= r1) return;
             var scratch = SparseTiles.Scratch.Current;
             float* at = scratch.First((nint)s.Columns * tile), bt = scratch.Second((nint)(r1 - r0) * tile);
-            fixed (int* offsets = s.Offsets) fixed (int* indices = s.Indices)
+            // Sums go to a compact array in entry order, and into dense once at the end: the kept entries of a large
+            // dense matrix are scattered over many cache lines, and every tile would touch them all.
+            int e0 = s.Offsets[r0];
+            var sums = new float[s.Offsets[r1] - e0];
+            fixed (int* offsets = s.Offsets) fixed (int* indices = s.Indices) fixed (float* ps = sums)
+            {
                 for (int t0 = 0; t0 < n; t0 += tile)
                 {
                     int tokens = Math.Min(tile, n - t0);
                     SparseTiles.TransposeIn((float*)pb + (nint)t0 * s.Rows + r0, s.Rows, tokens, r1 - r0, bt);
                     SparseTiles.TransposeIn((float*)pa + (nint)t0 * s.Columns, s.Columns, tokens, s.Columns, at);
-                    SparseTiles.SampledTile(r0, r1, offsets, indices, bt, at, (float*)pd, s.Columns);
+                    SparseTiles.SampledTile(r0, r1, offsets, indices, bt, at, ps - e0);
                 }
+                float* d = (float*)pd;
+                for (int r = r0; r < r1; r++)
+                    for (int e = offsets[r]; e < offsets[r + 1]; e++) d[(nint)r * s.Columns + indices[e]] += ps[e - e0];
+            }
         });
     }
 

@@ -124,23 +124,23 @@ static unsafe class SparseTiles
     }
 
     /// <summary>
-    /// dense[r·ld + Indices[e]] += Σ_l bt[(r − r0)·Tile + l]·at[Indices[e]·Tile + l] for rows r in [r0, r1): the
+    /// sums[e] += Σ_l bt[(r − r0)·Tile + l]·at[Indices[e]·Tile + l] for the entries e of rows r in [r0, r1): the
     /// sampled product of two transposed tiles at the pattern's entries (row r's tile stays in registers).
     /// </summary>
-    public static void SampledTile(int r0, int r1, int* offsets, int* indices, float* bt, float* at, float* dense, nint ld)
+    public static void SampledTile(int r0, int r1, int* offsets, int* indices, float* bt, float* at, float* sums)
     {
         if (!Vector512.IsHardwareAccelerated)
         {
             for (int r = r0; r < r1; r++)
             {
-                float* br = bt + (nint)(r - r0) * Tile, row = dense + r * ld;
-                for (int e = offsets[r]; e < offsets[r + 1]; e++) row[indices[e]] += VectorMath.Dot(br, at + (nint)indices[e] * Tile, Tile);
+                float* br = bt + (nint)(r - r0) * Tile;
+                for (int e = offsets[r]; e < offsets[r + 1]; e++) sums[e] += VectorMath.Dot(br, at + (nint)indices[e] * Tile, Tile);
             }
             return;
         }
         for (int r = r0; r < r1; r++)
         {
-            float* br = bt + (nint)(r - r0) * Tile, row = dense + r * ld;
+            float* br = bt + (nint)(r - r0) * Tile;
             var d0 = Vector512.Load(br); var d1 = Vector512.Load(br + 16);
             var d2 = Vector512.Load(br + 32); var d3 = Vector512.Load(br + 48);
             for (int e = offsets[r]; e < offsets[r + 1]; e++)
@@ -148,7 +148,7 @@ static unsafe class SparseTiles
                 float* p = at + (nint)indices[e] * Tile;
                 var s0 = Vector512.FusedMultiplyAdd(d0, Vector512.Load(p), d1 * Vector512.Load(p + 16));
                 var s1 = Vector512.FusedMultiplyAdd(d2, Vector512.Load(p + 32), d3 * Vector512.Load(p + 48));
-                row[indices[e]] += Vector512.Sum(s0 + s1);
+                sums[e] += Vector512.Sum(s0 + s1);
             }
         }
     }
