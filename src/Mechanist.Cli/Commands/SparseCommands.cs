@@ -115,7 +115,8 @@ static class SparseCommands
             var report = SparsityReport.Of(ModelFiles.Load(outDir));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"trained {result.Train.Steps} steps: loss {result.Train.LastLoss:0.0000}{(result.Train.ValidationLoss is double v ? $", validation {v:0.0000}" : "")}, " +
-                $"hidden weights {report.HiddenDensity:P2} nonzero, embeddings/biases {report.OtherDensity:P2} → {outDir}"));
+                $"hidden weights {report.HiddenDensity:P2} nonzero, embeddings/biases {report.OtherDensity:P2}" +
+                $"{(result.Train.TokensPerSecond > 0 ? $", {result.Train.TokensPerSecond:N0} tokens/s" : "")} → {outDir}"));
             return 0;
         });
     }
