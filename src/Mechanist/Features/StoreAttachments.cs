@@ -21,6 +21,8 @@ public sealed class StoreAttachments
     public const string AbFolder = "ab";
     public const string SplitsFolder = "splits";
     public const string AbMatchesFile = "matches.json";
+    /// <summary>Circuit reports (<c>circuit prune --features</c>): one folder per task, <c>circuits/TASK/report.json</c> + <c>loss-vs-k.svg</c>.</summary>
+    public const string CircuitsFolder = "circuits";
 
     readonly Dictionary<int, AbMatch> _matches = [];
     readonly Dictionary<int, (int Family, IReadOnlyList<SplitMember> Members)> _families = [];

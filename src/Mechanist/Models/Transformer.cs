@@ -199,13 +199,20 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
             var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
-            ReadOnlyHook(scalePoint, () =>
+            if (!Stopped && Hooked(scalePoint))
             {
                 var rstd = normalized.NormStatistics!.Value.Rstd;
                 var scale = new Tensor<T>(_batch, _seq, 1);
                 for (int i = 0; i < rstd.Length; i++) scale[i] = T.One / rstd[i];
-                return scale;
-            });
+                var computed = Ops.Constant(scale);
+                var hooked = Hook(scalePoint, computed);
+                // A replaced σ freezes the norm (circuit pruning's frozen normalisation, METHODS.md §6.4): x̂ = (x − μ)/σ_given.
+                if (!ReferenceEquals(hooked, computed))
+                {
+                    if (!hooked.Value.SameShape(scale)) throw new ArgumentException($"hook {scalePoint}: replacement {hooked.Value.ShapeString} does not match {scale.ShapeString}");
+                    normalized = Ops.FrozenScaleNorm(x, hooked.Value, centre: true);
+                }
+            }
             normalized = Hook(normalizedPoint, normalized);
             return Ops.Add(Ops.Mul(normalized, gain), bias);
         }
