@@ -49,8 +49,8 @@ static class CircuitCommands
                 var entry = new JsonObject { ["task"] = task.Name, ["cue"] = task.Cue };
                 var rng = new Numerics.Rng(0);
                 entry["examples"] = new JsonArray(
-                    (JsonNode)(task.Write(rng, TaskVocabulary.Train, true) + "⟨" + task.Answers[0].Target + "⟩"),
-                    (JsonNode)(task.Write(rng, TaskVocabulary.Train, false) + "⟨" + task.Answers[0].Alternative + "⟩"));
+                    (JsonNode)(task.Write(rng, TaskVocabulary.Train, true) + "⟨" + task.Answers[0].PromptEnd + task.Answers[0].Target + "⟩"),
+                    (JsonNode)(task.Write(rng, TaskVocabulary.Train, false) + "⟨" + task.Answers[0].PromptEnd + task.Answers[0].Alternative + "⟩"));
                 if (tok != null)
                 {
                     try

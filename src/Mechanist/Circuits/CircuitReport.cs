@@ -31,7 +31,8 @@ public sealed record CircuitReport(JsonObject Json, string SweepSvg)
         JsonObject json;
         try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatError(path, "(root)", "not a JSON object"); }
         catch (JsonException e) { throw new DataFormatError(path, "(json)", e.Message, e); }
-        if (json["task"] is null) throw new DataFormatError(path, "task", "missing");
+        if (json["task"] is not JsonValue task || !task.TryGetValue(out string? name) || !System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_-]+$"))
+            throw new DataFormatError(path, "task", "missing, or not a task name (letters, digits, _ and -)");
         string chart = Path.Combine(dir, ChartFile);
         return new CircuitReport(json, File.Exists(chart) ? File.ReadAllText(chart) : "");
     }

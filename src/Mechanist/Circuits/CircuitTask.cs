@@ -12,5 +12,5 @@ namespace Mechanist.Circuits;
 /// <param name="Cue">What in the prompt decides the answer.</param>
 /// <param name="Answers">(target, alternative) continuations, preferred first.</param>
 /// <param name="Write">Writes one prompt from names to draw from; positive: the target is right.</param>
-public sealed record CircuitTask(string Name, string Cue, IReadOnlyList<(string Target, string Alternative)> Answers,
+public sealed record CircuitTask(string Name, string Cue, IReadOnlyList<AnswerPair> Answers,
     Func<Rng, TaskVocabulary, bool, string> Write);

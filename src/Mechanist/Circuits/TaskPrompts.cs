@@ -65,23 +65,22 @@ public sealed class TaskPrompts
         var rng = new Rng(seed).Stream(3);
         var train = Write(task, TaskVocabulary.Train, pairs, rng);
         var heldOut = Write(task, TaskVocabulary.HeldOut, heldOutPairs, rng);
-        var all = train.Concat(heldOut).ToList();
-        var encoded = tokenizer.EncodeBatch(all.Select(p => p.Text).ToList());
-        string? why = null;
-        foreach (var (target, alternative) in task.Answers)
+        foreach (var answer in task.Answers)
         {
-            int t = SingleToken(tokenizer, all, encoded, target), a = SingleToken(tokenizer, all, encoded, alternative);
-            if (t < 0 || a < 0 || t == a) { why ??= $"'{Show(target)}' / '{Show(alternative)}'"; continue; }
+            var all = train.Concat(heldOut).Select(p => (Text: p.Text + answer.PromptEnd, p.Positive)).ToList();
+            var encoded = tokenizer.EncodeBatch(all.Select(p => p.Text).ToList());
+            int t = SingleToken(tokenizer, all, encoded, answer.Target), a = SingleToken(tokenizer, all, encoded, answer.Alternative);
+            if (t < 0 || a < 0 || t == a) continue;
             int longest = encoded.Max(e => e.Length);
             if (longest > context) throw new UserError($"task {task.Name}: a prompt of {longest} tokens does not fit the model's context of {context}");
             if (encoded.Any(e => e.Length == 0)) throw new UserError($"task {task.Name}: a prompt encodes to no tokens");
-            TaskPrompts Make(int from, int count) => new(task, target, alternative, t, a,
+            TaskPrompts Make(int from, int count) => new(task, answer.Target, answer.Alternative, t, a,
                 all.Skip(from).Take(count).Select(p => p.Text).ToList(), encoded.Skip(from).Take(count).ToList(),
                 all.Skip(from).Take(count).Select(p => p.Positive).ToArray());
             return (Make(0, train.Count), Make(train.Count, heldOut.Count));
         }
         throw new UserError($"task {task.Name}: this tokenizer cannot represent the task: none of its answer pairs " +
-            $"({string.Join(", ", task.Answers.Select(p => $"'{Show(p.Target)}' / '{Show(p.Alternative)}'"))}) is one token each after every prompt");
+            $"({string.Join(", ", task.Answers.Select(p => $"'{Show(p.PromptEnd + p.Target)}' / '{Show(p.PromptEnd + p.Alternative)}'"))}) is one token each after every prompt");
     }
 
     static List<(string Text, bool Positive)> Write(CircuitTask task, TaskVocabulary vocabulary, int pairs, Rng rng)

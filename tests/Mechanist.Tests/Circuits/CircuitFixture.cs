@@ -21,8 +21,8 @@ public sealed class CircuitFixture : IDisposable
         foreach (var task in PythonTasks.All)
             for (int i = 0; i < 30; i++)
             {
-                texts.Add(task.Write(rng, i % 2 == 0 ? TaskVocabulary.Train : TaskVocabulary.HeldOut, true) + task.Answers[0].Target);
-                texts.Add(task.Write(rng, i % 2 == 0 ? TaskVocabulary.Train : TaskVocabulary.HeldOut, false) + task.Answers[0].Alternative);
+                texts.Add(task.Write(rng, i % 2 == 0 ? TaskVocabulary.Train : TaskVocabulary.HeldOut, true) + task.Answers[0].PromptEnd + task.Answers[0].Target);
+                texts.Add(task.Write(rng, i % 2 == 0 ? TaskVocabulary.Train : TaskVocabulary.HeldOut, false) + task.Answers[0].PromptEnd + task.Answers[0].Alternative);
             }
         Tokenizer = BpeTrainer.Train(texts, 400);
         Model = RandomModel(Tokenizer.VocabSize, 1);

@@ -46,12 +46,15 @@ public class CircuitTaskTests(CircuitFixture fx) : IClassFixture<CircuitFixture>
     public void A_tokenizer_that_cannot_write_an_answer_as_one_token_is_refused_by_name_or_falls_back()
     {
         var bytesOnly = BpeTrainer.Train(["x"], 257); // 256 bytes and <|endoftext|>: no merges at all
-        var e = Assert.Throws<UserError>(() => TaskPrompts.Create(PythonTasks.Get("bracket_counting"), bytesOnly, 4, 2, 0, 64));
-        Assert.Contains("task bracket_counting: this tokenizer cannot represent the task", e.Message);
-        Assert.Contains("']]' / ']'", e.Message);
-        // The quote task has a fallback pair of single characters.
+        var e = Assert.Throws<UserError>(() => TaskPrompts.Create(PythonTasks.Get("if_equals"), bytesOnly, 4, 2, 0, 64));
+        Assert.Contains("task if_equals: this tokenizer cannot represent the task", e.Message);
+        Assert.Contains("' ==' / ' ='", e.Message);
+        // The quote task falls back to single characters; bracket counting to "]" vs a newline after a first "]".
         var (train, _) = TaskPrompts.Create(PythonTasks.Get("single_double_quote"), bytesOnly, 4, 2, 0, 64);
         Assert.Equal(("\"", "'"), (train.Target, train.Alternative));
+        (train, _) = TaskPrompts.Create(PythonTasks.Get("bracket_counting"), bytesOnly, 4, 2, 0, 64);
+        Assert.Equal(("]", "\n"), (train.Target, train.Alternative));
+        Assert.All(train.Texts, t => Assert.EndsWith("]", t));
     }
 
     [Fact]
