@@ -42,20 +42,49 @@ public class PruningTests(CircuitFixture fx) : IClassFixture<CircuitFixture>
         Assert.True(AblationMeans.FromStore(fx.Model, gated.Nodes, fx.Data, 4).Tokens == 4 * fx.Model.Config.Context);
     }
 
-    [Fact]
-    public void A_replaced_norm_scale_is_used_and_the_models_own_changes_nothing()
+    [Theory]
+    [InlineData("dense")]
+    [InlineData("sparse-micro")]
+    public void A_replaced_norm_scale_is_used_and_the_models_own_changes_nothing(string family)
     {
+        var model = family == "dense" ? fx.Model : SparseMicro();
         var tokens = fx.Tokenizer.Encode("x = [1, 2");
-        var point = HookPoint.Scale(0, 1);
         using var _ = Tape.NoGrad();
-        var clean = fx.Model.Forward(tokens, 1, tokens.Length).Value;
-        var (_, cache) = fx.Model.RunWithCache(tokens, 1, tokens.Length, [point]);
-        var same = fx.Model.Forward(tokens, 1, tokens.Length, new Hooks<float>().Replace(point, _ => cache[point])).Value;
-        for (int i = 0; i < clean.Length; i++) Assert.Equal(clean[i], same[i], 1e-5);
-        var doubled = cache[point].Clone();
-        for (int i = 0; i < doubled.Length; i++) doubled[i] *= 2;
-        var other = fx.Model.Forward(tokens, 1, tokens.Length, new Hooks<float>().Replace(point, _ => doubled)).Value;
-        Assert.True(Enumerable.Range(0, clean.Length).Max(i => Math.Abs(clean[i] - other[i])) > 1e-3, "a doubled σ must change the logits");
+        var clean = model.Forward(tokens, 1, tokens.Length).Value;
+        foreach (var point in new CircuitNodes(model.Config).ScalePoints())
+        {
+            var (_, cache) = model.RunWithCache(tokens, 1, tokens.Length, [point]);
+            var same = model.Forward(tokens, 1, tokens.Length, new Hooks<float>().Replace(point, _ => cache[point])).Value;
+            for (int i = 0; i < clean.Length; i++) Assert.Equal(clean[i], same[i], 1e-4);
+            var doubled = cache[point].Clone();
+            for (int i = 0; i < doubled.Length; i++) doubled[i] *= 2;
+            var other = model.Forward(tokens, 1, tokens.Length, new Hooks<float>().Replace(point, _ => doubled)).Value;
+            Assert.True(Enumerable.Range(0, clean.Length).Max(i => Math.Abs(clean[i] - other[i])) > 1e-3, $"{point}: a doubled σ must change the logits");
+        }
+    }
+
+    /// <summary>The weight-sparse family's smallest preset (RMSNorm, bigram table, attention sink, AbsTopK) with random weights.</summary>
+    Transformer<float> SparseMicro()
+    {
+        var m = Transformer<float>.Create(TransformerConfig.Preset("sparse-micro", fx.Tokenizer.VocabSize), 4);
+        var rng = new Random(4);
+        foreach (var (name, w) in m.Weights)
+            if (!name.Contains("ln_")) for (int i = 0; i < w.Value.Length; i++) w.Value[i] = (float)(rng.NextDouble() * 0.6 - 0.3);
+        return m;
+    }
+
+    [Fact]
+    public void Gates_work_on_the_weight_sparse_family_too()
+    {
+        var model = SparseMicro();
+        var nodes = new CircuitNodes(model.Config);
+        var gated = new GatedModel(model, AblationMeans.FromStore(model, nodes, fx.Data, 2));
+        var (train, _) = Prompts();
+        var full = gated.Score(train, null, false);
+        Assert.Equal(full.Loss, gated.Score(train, Enumerable.Repeat(true, nodes.Count).ToArray(), true).Loss, 1e-4);
+        var result = Pruner.Prune(gated, train, new PruneOptions { Steps = 5, PairsPerBatch = 4, FreezeNorms = true }, budget: 10);
+        Assert.Equal(10, result.Keep.Count(k => k));
+        Assert.True(CircuitEdges.Of(model, nodes, result.Keep).Count >= 0);
     }
 
     [Fact]
