@@ -7,7 +7,7 @@ using Mechanist.Features;
 namespace Mechanist.Browser;
 
 /// <summary>
-/// A task's circuit page (docs/METHODS.md §6.4–6.5), from a report attached with <c>circuit prune --features</c>: the
+/// A task's circuit page (docs/METHODS.md §6.5–6.6), from a report attached with <c>circuit prune --features</c>: the
 /// sizes and losses, the loss-vs-k plot, the seven controls, the kept nodes by layer and site, each detailed node's
 /// top-activating tokens on the task prompts and ablation effect, and the edges with their weights.
 /// </summary>

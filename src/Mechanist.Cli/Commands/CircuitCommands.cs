@@ -9,7 +9,7 @@ using Mechanist.Text;
 
 namespace Mechanist.Cli.Commands;
 
-/// <summary>`mechanist circuit tasks|prune`: task circuits by pruning, with faithfulness controls (docs/METHODS.md §6.3–6.5).</summary>
+/// <summary>`mechanist circuit tasks|prune`: task circuits by pruning, with faithfulness controls (docs/METHODS.md §6.4–6.6).</summary>
 static class CircuitCommands
 {
     public static Command Create()
@@ -108,7 +108,7 @@ static class CircuitCommands
         var pairs = new Option<int>("--pairs") { Description = "Pairs of train prompts (held-out: half as many).", DefaultValueFactory = _ => 128 };
         var meanWindows = new Option<int>("--mean-windows") { Description = "Context windows of pretraining text the ablation means average.", DefaultValueFactory = _ => 64 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the prompts, the gates' initialisation and the controls.", DefaultValueFactory = _ => 0UL };
-        var cmd = new Command("prune", "Prune a model to the smallest set of nodes (channels) that still does a task, with the seven faithfulness controls of METHODS.md §6.5 in the report.")
+        var cmd = new Command("prune", "Prune a model to the smallest set of nodes (channels) that still does a task, with the seven faithfulness controls of METHODS.md §6.6 in the report.")
             { model, task, data, tokenizer, output, features, json, budget, target, steps, kCoef, lr, freeze, pairs, meanWindows, seed };
         return cmd.WithAction((parse, cancel) =>
         {

@@ -3,7 +3,7 @@ using Mechanist.Numerics;
 
 namespace Mechanist.Autograd;
 
-/// <summary>Ops that circuit pruning needs (docs/METHODS.md §6.4): hard gates, frozen norm scales and the two-sided contrast loss.</summary>
+/// <summary>Ops that circuit pruning needs (docs/METHODS.md §6.5): hard gates, frozen norm scales and the two-sided contrast loss.</summary>
 public static partial class Ops
 {
     /// <summary>
@@ -34,7 +34,7 @@ public static partial class Ops
     /// <summary>
     /// A norm whose scale is given rather than computed: y[r, :] = (x[r, :] − centre·mean(x[r, :])) / scale[r]
     /// (LayerNorm's x̂ with <paramref name="centre"/>, RMSNorm's without). No gradient flows through the scale: this
-    /// is "frozen normalisation" (§6.5), the scales taken from another run (the unpruned model on the same prompts).
+    /// is "frozen normalisation" (§6.6), the scales taken from another run (the unpruned model on the same prompts).
     /// </summary>
     public static Var<T> FrozenScaleNorm<T>(Var<T> x, Tensor<T> scale, bool centre) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -73,7 +73,7 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// The two-sided contrast loss of §6.3, per prompt: for row r of <paramref name="logits"/> [rows, vocab] (each
+    /// The two-sided contrast loss of §6.4, per prompt: for row r of <paramref name="logits"/> [rows, vocab] (each
     /// prompt's last position), −log softmax over {right[r], wrong[r]} at right[r]. Returns the mean over rows (a pair of
     /// prompts, one whose answer is the task's target and one whose answer is its alternative, sums two rows: the mean is
     /// the pair sum halved, the per-prompt value the paper's viewer shows).

@@ -5,7 +5,7 @@ using Mechanist.Text;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// What a pruned node is replaced with (docs/METHODS.md §6.4): its mean over pretraining tokens (mean ablation, the
+/// What a pruned node is replaced with (docs/METHODS.md §6.5): its mean over pretraining tokens (mean ablation, the
 /// method), or zero (zero ablation, a comparison only). <see cref="Source"/> names the data and <see cref="Tokens"/>
 /// how many positions the means average.
 /// </summary>

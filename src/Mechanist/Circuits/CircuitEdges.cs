@@ -3,7 +3,7 @@ using Mechanist.Models;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// The edges of a circuit (docs/METHODS.md §6.4): nonzero weights between kept nodes. Inside a sublayer: a channel the
+/// The edges of a circuit (docs/METHODS.md §6.5): nonzero weights between kept nodes. Inside a sublayer: a channel the
 /// attention reads → a q, k or v channel (c_attn), a v channel → a channel the attention writes (c_proj, through the
 /// head's z), a channel the MLP reads → a neuron (c_fc), a neuron → a channel the MLP writes (c_proj). Between
 /// sublayers the residual stream carries channel c from a writer to every later reader of channel c (weight 1; the

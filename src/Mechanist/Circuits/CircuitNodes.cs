@@ -4,7 +4,7 @@ namespace Mechanist.Circuits;
 
 /// <summary>
 /// Every node a circuit can keep, for any model of the shared forward pass, as hook points of its channels
-/// (docs/METHODS.md §6.4): per layer the residual channels the attention reads (after ln1: hook_normalized), the
+/// (docs/METHODS.md §6.5): per layer the residual channels the attention reads (after ln1: hook_normalized), the
 /// q, k and v channels, the channels the attention writes (hook_attn_out), the channels the MLP reads (after ln2),
 /// its neurons (hook_post) and the channels it writes (hook_mlp_out); then the channels the unembedding reads
 /// (after ln_final). A node is one channel of one site; one mask serves every prompt and position.

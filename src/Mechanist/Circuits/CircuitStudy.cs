@@ -7,7 +7,7 @@ using Mechanist.Text;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// Prunes a model to a task's circuit and runs the seven faithfulness controls of docs/METHODS.md §6.5 around it:
+/// Prunes a model to a task's circuit and runs the seven faithfulness controls of docs/METHODS.md §6.6 around it:
 /// a random (weight-shuffled) model, a nonsense task (answers permuted), zero vs mean ablation, held-out prompts,
 /// the other norm setting (frozen vs live), completeness (the model without the circuit) and sizes at equal loss.
 /// Works on any model of the shared forward pass.

@@ -3,7 +3,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// A binary next-token task on Python (docs/METHODS.md §6.3): a template writes a prompt whose right next token is
+/// A binary next-token task on Python (docs/METHODS.md §6.4): a template writes a prompt whose right next token is
 /// the task's target (<c>positive</c>) or its alternative, from a cue earlier in the prompt. <see cref="Answers"/>
 /// lists (target, alternative) continuations in order of preference: the first pair the model's tokenizer writes as
 /// one token each, after every prompt, is used (<see cref="TaskPrompts"/>).

@@ -5,7 +5,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// A model with a gate on every circuit node (docs/METHODS.md §6.4), through the forward pass's differentiable hooks:
+/// A model with a gate on every circuit node (docs/METHODS.md §6.5), through the forward pass's differentiable hooks:
 /// at each site, x ↦ μ + (x − μ)·m with m the site's gates (1 keeps a channel, 0 replaces it by its ablation value
 /// μ). With frozen norms every norm divides by the σ the unpruned model had on the same prompts (ln*.hook_scale
 /// replaced), so ablating channels cannot rescale the others.

@@ -1,7 +1,7 @@
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// The fit the paper applies to a discretised circuit, whose logits are miscalibrated (docs/METHODS.md §6.4): a scale a
+/// The fit the paper applies to a discretised circuit, whose logits are miscalibrated (docs/METHODS.md §6.5): a scale a
 /// and shift b of the logit difference d = logit(target) − logit(alternative), minimising the mean contrast loss
 /// softplus(−y(a·d + b)) (y = +1 when the target is right). The loss is convex in (a, b): 16 Newton steps (the paper uses
 /// 16 L-BFGS steps) reach its minimum.

@@ -3,7 +3,7 @@ using Mechanist.Models;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// One kind of circuit node at one layer (docs/METHODS.md §6.4): the hook point whose channels are gated, its name
+/// One kind of circuit node at one layer (docs/METHODS.md §6.5): the hook point whose channels are gated, its name
 /// in the paper's terms (<c>0.attn.act_in</c>, <c>0.mlp.post_act</c>, <c>final_resid</c>...), its width, and where
 /// its nodes start in the flat list of all nodes.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// Settings of one pruning run (docs/METHODS.md §6.4), defaulting to the centres of the paper's search: k_coef 1e-4,
+/// Settings of one pruning run (docs/METHODS.md §6.5), defaulting to the centres of the paper's search: k_coef 1e-4,
 /// τ₀ ~ N(0.1, 0.01²), AdamW lr 3e-3, β2 0.95, weight decay 1e-3, 5 % warm-up then linear decay, gradient clipping
 /// at norm 1, batches of 32 pairs. The step count is not published; 300 suffices for the small models here.
 /// </summary>

@@ -5,7 +5,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// Learns which nodes a task needs (docs/METHODS.md §6.4): a τ per node, hard gates H(τ) in the forward pass with the
+/// Learns which nodes a task needs (docs/METHODS.md §6.5): a τ per node, hard gates H(τ) in the forward pass with the
 /// sigmoid-derivative surrogate backward (<see cref="Ops.HardGate{T}"/>), loss = task contrast loss + k_coef · open
 /// gates, AdamW, τ clamped to [−1, 1] after every step. Then ranks the nodes by τ and bisects the budget k to the
 /// smallest that reaches the target loss with hard masks.

@@ -1,7 +1,7 @@
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// The binary Python tasks of docs/METHODS.md §6.3, written from our own templates (the paper's generators are not
+/// The binary Python tasks of docs/METHODS.md §6.4, written from our own templates (the paper's generators are not
 /// released). Each prompt ends just before the answer, after a letter, digit or space, so that the answer starts a
 /// new pre-token and can be one token of a byte-level BPE.
 /// </summary>

@@ -4,7 +4,7 @@ using Mechanist.Numerics;
 namespace Mechanist.Circuits;
 
 /// <summary>
-/// The random-model control of §6.5: the same architecture with every weight tensor's entries permuted at random, so
+/// The random-model control of §6.6: the same architecture with every weight tensor's entries permuted at random, so
 /// it keeps each tensor's values and its count of zeros (a weight-sparse model stays exactly as sparse) but none of
 /// what training arranged.
 /// </summary>

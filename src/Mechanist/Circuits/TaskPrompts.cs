@@ -42,7 +42,7 @@ public sealed class TaskPrompts
         indices.Select(i => Texts[i]).ToList(), indices.Select(i => Tokens[i]).ToList(), indices.Select(i => Positive[i]).ToArray());
 
     /// <summary>
-    /// The nonsense-task control (§6.5): the same prompts with their answers permuted at random (as many of each
+    /// The nonsense-task control (§6.6): the same prompts with their answers permuted at random (as many of each
     /// answer as before), so that no cue in a prompt predicts its answer.
     /// </summary>
     public TaskPrompts WithPermutedAnswers(ulong seed)

@@ -234,7 +234,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// <summary>A norm op's σ (or RMS) per position [b, p, 1], for hook_scale.</summary>
         /// <summary>
         /// Runs the hooks at a norm's hook_scale. They may read σ, or replace it by a given σ [b, p, 1]: the norm is then
-        /// frozen (circuit pruning's frozen normalisation, METHODS.md §6.4), and this returns x̂ = (x − centre·μ)/σ_given
+        /// frozen (circuit pruning's frozen normalisation, METHODS.md §6.5), and this returns x̂ = (x − centre·μ)/σ_given
         /// (no gain; no gradient through σ). Null when σ was not replaced.
         /// </summary>
         Var<T>? FrozenScale(Var<T> x, Var<T> normalized, HookPoint scalePoint, bool centre)
