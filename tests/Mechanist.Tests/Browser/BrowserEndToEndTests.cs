@@ -26,6 +26,17 @@ public sealed class ChromiumFixture : IAsyncLifetime
         });
     }
 
+    /// <summary>A fresh page that records every URL it requests, so tests can check nothing left the machine.</summary>
+    public async Task<(IPage Page, List<string> Requests)> NewPage()
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        var requests = new List<string>();
+        page.Request += (_, r) => { lock (requests) requests.Add(r.Url); };
+        return (page, requests);
+    }
+
     public async Task DisposeAsync()
     {
         await Browser.CloseAsync();
@@ -36,28 +47,19 @@ public sealed class ChromiumFixture : IAsyncLifetime
 [Collection("browser")]
 public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
 {
-    /// <summary>A fresh page that records every URL it requests, so tests can check nothing left the machine.</summary>
-    async Task<(IPage Page, List<string> Requests)> NewPage()
-    {
-        var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(15_000);
-        var requests = new List<string>();
-        page.Request += (_, r) => { lock (requests) requests.Add(r.Url); };
-        return (page, requests);
-    }
+    Task<(IPage Page, List<string> Requests)> NewPage() => chromium.NewPage();
 
-    static Task Shot(IPage page, string name) =>
+    internal static Task Shot(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ChromiumFixture.Screenshots, name + ".png"), FullPage = true });
 
     /// <summary>Waits for a navigation to <paramref name="glob"/> and its DOM (not every subresource: robust on a loaded machine).</summary>
-    static async Task Navigated(IPage page, string glob)
+    internal static async Task Navigated(IPage page, string glob)
     {
         await page.WaitForURLAsync(glob, new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 30_000 });
         await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded, new PageWaitForLoadStateOptions { Timeout = 30_000 });
     }
 
-    static void AllLocal(List<string> requests, string prefix)
+    internal static void AllLocal(List<string> requests, string prefix)
     {
         lock (requests) Assert.All(requests, url => Assert.StartsWith(prefix, url));
     }

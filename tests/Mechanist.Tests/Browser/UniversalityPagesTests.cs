@@ -1,7 +1,5 @@
 using Mechanist.Browser;
-using Mechanist.Cli.Commands;
 using Mechanist.Features;
-using Mechanist.Sae;
 
 namespace Mechanist.Tests.Browser;
 
@@ -12,42 +10,11 @@ namespace Mechanist.Tests.Browser;
 [Collection("browser")]
 public class UniversalityPagesTests(BrowserFixture fx)
 {
-    static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
-        foreach (string d in Directory.GetDirectories(from)) Copy(d, Path.Combine(to, Path.GetFileName(d)));
-    }
-
     [Fact]
     public async Task Matches_and_families_attached_to_a_store_show_on_its_pages_served_and_exported()
     {
-        string run = Path.GetDirectoryName(fx.StoreDir)!;
+        string store = AttachedStore.For(fx);
         string root = TestPaths.NewTempDir();
-        string store = Path.Combine(root, "features");
-        Copy(fx.StoreDir, store);
-
-        // A against itself: every live feature's best match is itself (corr 1), which makes the expected lines exact.
-        var (code, _, err) = CliRun.Capture(UniversalCommands.Create(), "universal", "features", "--a", run, "--b", run,
-            "--data", Path.Combine(run, "tokens"), "--tokens", "4000", "--features-a", store, "--features-b", store, "--out", Path.Combine(root, "ab"));
-        Assert.True(code == 0, err);
-
-        // A dictionary of half the width made of the first half of the fixture's latents: each is its own family's parent.
-        string saeDir = fx.Store.Source.Sae;
-        var full = SaeLensFormat.Load(saeDir);
-        var half = new SparseAutoencoder(full.Architecture, full.DIn, full.DSae / 2, Math.Min(full.K, full.DSae / 2)) { Metadata = full.Metadata };
-        for (int i = 0; i < half.DSae; i++)
-        {
-            full.WEnc.Value.Row(i).CopyTo(half.WEnc.Value.Row(i));
-            full.WDec.Value.Row(i).CopyTo(half.WDec.Value.Row(i));
-            half.BEnc.Value[i] = full.BEnc.Value[i];
-        }
-        full.BDec.Value.Span.CopyTo(half.BDec.Value.Span);
-        string halfDir = Path.Combine(root, "half");
-        half.Save(halfDir);
-        (code, _, err) = CliRun.Capture(FeaturesCommands.Create(), "features", "splits", "--sae", saeDir, halfDir,
-            "--acts", Path.Combine(run, "acts"), "--features", store, "--out", Path.Combine(root, "splits"), "--min-density", "0");
-        Assert.True(code == 0, err);
 
         using var opened = FeatureStore.Open(store);
         var attached = opened.Attachments;

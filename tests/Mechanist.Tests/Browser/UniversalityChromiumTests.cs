@@ -1,0 +1,85 @@
+using Mechanist.Browser;
+using Mechanist.Features;
+using Microsoft.Playwright;
+using static Mechanist.Tests.Browser.BrowserEndToEndTests;
+
+namespace Mechanist.Tests.Browser;
+
+/// <summary>
+/// The A/B page, a feature page's best match and its split family in Chromium (issue 15 item 5), served and from the
+/// static export over file://, on the store of <see cref="AttachedStore"/> (every live feature matches itself).
+/// </summary>
+[Collection("browser")]
+public class UniversalityChromiumTests(BrowserFixture fx, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
+{
+    /// <summary>The A/B page sorts by A, opens the largest matched feature; its page shows the match and its family, whose chip links back.</summary>
+    async Task AbPageThenFeature(IPage page, FeatureStore store, string featureGlob, Func<int, string> featurePath)
+    {
+        var attached = store.Attachments;
+        var rows = page.Locator("#abtable tbody tr");
+        Assert.Equal(attached.Matches.Count, await rows.CountAsync());
+        Assert.True(await page.Locator("figure.hist.ab svg rect").CountAsync() > 1, "the features-vs-neurons histogram is drawn");
+        // Sorted by correlation first; one click on "A feature" sorts by A, largest first.
+        await page.ClickAsync("#abtable th:has-text('A feature')");
+        int largest = attached.Matches.Max(m => m.A);
+        Assert.Equal(largest.ToString(), await rows.First.Locator("td").First.InnerTextAsync());
+        await page.ClickAsync("#abtable th:has-text('A feature')");
+        int smallest = attached.Matches.Min(m => m.A);
+        Assert.Equal(smallest.ToString(), await rows.First.Locator("td").First.InnerTextAsync());
+
+        int id = attached.Matches.Select(m => m.A).Where(a => attached.Family(a) != null).Min();
+        await page.Locator($"#abtable tbody td a:text-is('{id}')").ClickAsync();
+        await Navigated(page, featurePath(id));
+        Assert.Equal($"Feature {id}", await page.Locator("h1").InnerTextAsync());
+        string match = await page.Locator("#abmatch").InnerTextAsync();
+        Assert.Contains($"B {id}", match);
+        Assert.Contains("corr 1.00", match);
+        if (attached.Match(id)!.BExplanation is string explanation) Assert.Contains(explanation, match);
+
+        var (family, members) = attached.Family(id)!.Value;
+        var line = page.Locator("#splitfamily");
+        Assert.Contains($"Split family {family}", await line.InnerTextAsync());
+        Assert.Equal(members.Count, await line.Locator(".chip").CountAsync());
+        Assert.Equal(members.Select(m => m.Width).Distinct().Count(), await line.Locator(".width").CountAsync());
+        Assert.Equal(id.ToString(), await line.Locator("a.chip.link.on").InnerTextAsync());
+        // A latent of the smaller width shows its explanation or density on hover (a title), not a link.
+        var other = members.First(m => m.Width != attached.Width);
+        var chip = line.Locator($"span.chip:text-is('{other.Latent}')").First;
+        Assert.False(string.IsNullOrEmpty(await chip.GetAttributeAsync("title")));
+        await Shot(page, featureGlob.Contains("html") ? "static-feature-ab" : "feature-ab");
+
+        await page.Locator("#abmatch .label a").ClickAsync();
+        await Navigated(page, featureGlob.Contains("html") ? "**/ab.html" : "**/ab");
+        Assert.Equal("A/B universality", await page.Locator("h1").InnerTextAsync());
+    }
+
+    [Fact]
+    public async Task Ab_page_best_match_and_split_family_work_served_in_chromium()
+    {
+        using var store = FeatureStore.Open(AttachedStore.For(fx));
+        await using var server = await BrowserServer.StartAsync(store);
+        var (page, requests) = await chromium.NewPage();
+        await page.GotoAsync(server.Address + "/");
+        await page.ClickAsync("header.top nav a:has-text('A/B')");
+        await Navigated(page, "**/ab");
+        await Shot(page, "ab");
+        await AbPageThenFeature(page, store, "**/feature/*", id => $"**/feature/{id}");
+        AllLocal(requests, server.Address);
+    }
+
+    [Fact]
+    public async Task Ab_page_best_match_and_split_family_work_from_the_static_export()
+    {
+        string storeDir = AttachedStore.For(fx);
+        string site = Path.Combine(TestPaths.NewTempDir(), "site");
+        StaticExport.Export(storeDir, site, IProgressReporter.None, modelPrecision: null);
+        using var store = FeatureStore.Open(storeDir);
+        var (page, requests) = await chromium.NewPage();
+        await page.GotoAsync(new Uri(Path.Combine(site, "index.html")).AbsoluteUri);
+        await page.ClickAsync("header.top nav a:has-text('A/B')");
+        await Navigated(page, "**/ab.html");
+        await Shot(page, "static-ab");
+        await AbPageThenFeature(page, store, "**/feature/*.html", id => $"**/feature/{id}.html");
+        AllLocal(requests, "file://");
+    }
+}
