@@ -22,6 +22,7 @@ static class BenchCommands
         bench.Subcommands.Add(BenchPrecisionCommand.Create());
         bench.Subcommands.Add(BenchCorrelationCommand.Create());
         bench.Subcommands.Add(BenchSparseCommand.Create());
+        bench.Subcommands.Add(BenchSparseTrainCommand.Create());
         return bench;
     }
 

@@ -204,4 +204,13 @@ public class BenchSmokeTests
         Assert.Null(SparseBench.Crossover([Row(0.5, 0.3), Row(0.125, 0.9)], r => r.ForwardRatio));      // never wins
         Assert.Equal(0.5, SparseBench.Crossover([Row(0.5, 1.3), Row(0.125, 3)], r => r.ForwardRatio)); // wins at every swept density
     }
+
+    [Fact]
+    public void Sparse_training_times_dense_training_and_sparse_training_on_both_kernels()
+    {
+        var r = SparseTrainingBench.Run("sparse-micro", vocab: 64, density: 1.0 / 32, batch: 2, steps: 1, rounds: 2);
+        Assert.Equal(("sparse-micro", 2, 2), (r.Preset, r.Batch, r.Rounds));
+        Assert.True(new[] { r.DenseTokensPerSecond, r.SparseGemmTokensPerSecond, r.SparseKernelTokensPerSecond, r.GemmRatio, r.KernelRatio, r.KernelOverGemm }.All(Finite), r.ToString());
+        Assert.True(r.LoadBefore.Length > 0 && r.LoadAfter.Length > 0);
+    }
 }

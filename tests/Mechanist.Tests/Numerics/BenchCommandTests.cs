@@ -18,6 +18,9 @@ public class BenchCommandTests
     [InlineData("sparse", "--densities", "2")]
     [InlineData("sparse", "--densities", "1/0")]
     [InlineData("sparse", "--tokens", "0")]
+    [InlineData("sparse-train", "--preset", "nonexistent")]
+    [InlineData("sparse-train", "--weight-density", "0")]
+    [InlineData("sparse-train", "--vocab", "1")]
     public void Bad_values_are_user_errors_naming_the_option(string bench, string option, string value)
     {
         var error = new StringWriter();
