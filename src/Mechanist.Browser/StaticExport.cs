@@ -99,6 +99,12 @@ public static class StaticExport
         }
         if (store.Attachments.HasAb) File.WriteAllText(Path.Combine(dir, "ab.html"), AbPage.Render(store, root), Encoding.UTF8);
         if (store.Attachments.Universal != null) File.WriteAllText(Path.Combine(dir, "universal.html"), UniversalPage.Render(store, root), Encoding.UTF8);
+        if (store.Attachments.Circuits.Count > 0)
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "circuit"));
+            foreach (var report in store.Attachments.Circuits)
+                File.WriteAllText(Path.Combine(dir, "circuit", report.Task + ".html"), CircuitPage.Render(store, unitLinks, report), Encoding.UTF8);
+        }
         foreach (var kind in store.Kinds)
         {
             if (store.UnitCount(kind) == 0) continue;

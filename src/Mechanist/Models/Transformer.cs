@@ -220,18 +220,34 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (_c.Norm == NormKind.RmsNorm)
             {
                 var y = Ops.RmsNorm(x, gain, eps);
-                ReadOnlyHook(scalePoint, () => ScaleOf(y));
+                if (FrozenScale(x, y, scalePoint, centre: false) is { } frozen) y = Ops.Mul(frozen, gain);
                 return Hook(normalizedPoint, Sparsify(site, y));
             }
             if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
             var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
-            ReadOnlyHook(scalePoint, () => ScaleOf(normalized));
+            normalized = FrozenScale(x, normalized, scalePoint, centre: true) ?? normalized;
             normalized = Hook(normalizedPoint, normalized);
             return Ops.Add(Ops.Mul(normalized, gain), bias!);
         }
 
         /// <summary>A norm op's σ (or RMS) per position [b, p, 1], for hook_scale.</summary>
+        /// <summary>
+        /// Runs the hooks at a norm's hook_scale. They may read σ, or replace it by a given σ [b, p, 1]: the norm is then
+        /// frozen (circuit pruning's frozen normalisation, METHODS.md §6.5), and this returns x̂ = (x − centre·μ)/σ_given
+        /// (no gain; no gradient through σ). Null when σ was not replaced.
+        /// </summary>
+        Var<T>? FrozenScale(Var<T> x, Var<T> normalized, HookPoint scalePoint, bool centre)
+        {
+            if (Stopped || !Hooked(scalePoint)) return null;
+            var scale = ScaleOf(normalized);
+            var computed = Ops.Constant(scale);
+            var hooked = Hook(scalePoint, computed);
+            if (ReferenceEquals(hooked, computed)) return null;
+            if (!hooked.Value.SameShape(scale)) throw new ArgumentException($"hook {scalePoint}: replacement {hooked.Value.ShapeString} does not match {scale.ShapeString}");
+            return Ops.FrozenScaleNorm(x, hooked.Value, centre);
+        }
+
         Tensor<T> ScaleOf(Var<T> normalized)
         {
             var rstd = normalized.NormStatistics!.Value.Rstd;
