@@ -1,6 +1,7 @@
 using System.Numerics;
 using Mechanist.Autograd;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Sparse;
 
 namespace Mechanist.Models;
 
@@ -20,6 +21,7 @@ namespace Mechanist.Models;
 public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     readonly List<(string Name, Var<T> Weight)> _weights = [];
+    readonly Dictionary<Var<T>, SparsePattern> _sparseForms = new(ReferenceEqualityComparer.Instance);
     readonly Tensor<T> _ones;
 
     Transformer(TransformerConfig config)
@@ -77,6 +79,21 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _weights.Add((name, v));
         return v;
     }
+
+    /// <summary>
+    /// Runs the linear map of <paramref name="weight"/> (a Conv1D [in, out] hidden matrix) on its kept entries with the
+    /// sparse kernels (<see cref="Ops.SparseLinear{T}"/>, the dense weight gradient), or densely again when
+    /// <paramref name="pattern"/> is null. Weight-sparse training sets it after each projection for the matrices sparse
+    /// enough to gain (docs/METHODS.md §6.2); the pattern must hold every nonzero of the weight until it is replaced.
+    /// </summary>
+    public void UseSparseForm(Var<T> weight, SparsePattern? pattern)
+    {
+        if (pattern == null) _sparseForms.Remove(weight);
+        else _sparseForms[weight] = pattern;
+    }
+
+    /// <summary>Whether <paramref name="weight"/> runs on the sparse kernels (<see cref="UseSparseForm"/>).</summary>
+    public bool HasSparseForm(Var<T> weight) => _sparseForms.ContainsKey(weight);
 
     /// <summary>A model with every weight zero (to be filled by a loader).</summary>
     public static Transformer<T> Empty(TransformerConfig config) => new(config);
@@ -257,6 +274,10 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
 
         /// <summary>AbsTopK at <paramref name="site"/> when the model sparsifies it (over the whole row: heads side by side for q/k/v).</summary>
+        /// <summary>x·W + b, on W's kept entries when training has given W a sparse form.</summary>
+        Var<T> Linear(Var<T> x, Var<T> weight, Var<T>? bias) => _model._sparseForms.TryGetValue(weight, out var pattern)
+            ? Ops.SparseLinear(x, weight, pattern, bias, SparseWeightGradient.Dense, inputMajor: true) : Ops.Linear(x, weight, bias);
+
         Var<T> Sparsify(SparsitySites site, Var<T> x) =>
             site != SparsitySites.None && _c.KeptAt(site, x.Value.Columns) is int k && k < x.Value.Columns ? Ops.AbsTopK(x, k) : x;
 
@@ -322,7 +343,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             using var part = StepProfiler.Enter(StepPart.Attention);
             var x = Norm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1), SparsitySites.AttnIn);
             if (Stopped) return null;
-            var qkv = Ops.Linear(x, w.AttnWeight, w.AttnBias);
+            var qkv = Linear(x, w.AttnWeight, w.AttnBias);
             var q = Hook(HookPoint.Q(i), Sparsify(SparsitySites.AttnQ, Ops.Columns(qkv, 0, d)));
             var k = Hook(HookPoint.K(i), Sparsify(SparsitySites.AttnK, Ops.Columns(qkv, d, d)));
             var v = Hook(HookPoint.V(i), Sparsify(SparsitySites.AttnV, Ops.Columns(qkv, 2 * d, d)));
@@ -340,7 +361,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             ReadOnlyHook(HookPoint.Pattern(i), () => Ops.PatternOf(z));
             z = Hook(HookPoint.Z(i), z);
             if (Stopped) return null;
-            return Hook(HookPoint.AttnOut(i), Sparsify(SparsitySites.AttnOut, Ops.Linear(z, w.AttnOutWeight, w.AttnOutBias)));
+            return Hook(HookPoint.AttnOut(i), Sparsify(SparsitySites.AttnOut, Linear(z, w.AttnOutWeight, w.AttnOutBias)));
         }
 
         /// <summary>The MLP sublayer's output (hook_mlp_out), or null once the pass has stopped.</summary>
@@ -350,11 +371,11 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             using var part = StepProfiler.Enter(StepPart.Mlp);
             var x = Norm(mid, w.Ln2Gain!, w.Ln2Bias, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2), SparsitySites.MlpIn);
             if (Stopped) return null;
-            var pre = Hook(HookPoint.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));
+            var pre = Hook(HookPoint.MlpPre(i), Linear(x, w.MlpInWeight!, w.MlpInBias));
             if (Stopped) return null;
             var post = Hook(HookPoint.MlpPost(i), Sparsify(SparsitySites.MlpNeuron, Ops.Activate(pre, _c.Activation)));
             if (Stopped) return null;
-            return Hook(HookPoint.MlpOut(i), Sparsify(SparsitySites.MlpOut, Ops.Linear(post, w.MlpOutWeight!, w.MlpOutBias)));
+            return Hook(HookPoint.MlpOut(i), Sparsify(SparsitySites.MlpOut, Linear(post, w.MlpOutWeight!, w.MlpOutBias)));
         }
     }
 }
