@@ -14,7 +14,7 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// The feature browser as a local web server (Kestrel). Pages: `/`, `/feature/{id}`, `/neuron/{id}`,
-/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
+/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/universal` (with a universal-neurons run attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
 /// (<see cref="WebModelFiles"/>); the index data under `/data/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
 /// Binds to 127.0.0.1 unless told otherwise; port 0 picks a free port (see <see cref="Address"/>).
 /// </summary>
@@ -108,6 +108,7 @@ public sealed class BrowserServer : IAsyncDisposable
                 : HtmlResult(SimplePages.NotFound(store, links, $"There is no {kind} “{id}” in this store ({store.UnitCount(k):N0} {k.Name()}s, ids 0 to {store.UnitCount(k) - 1})."), 404));
 
         app.MapGet("/ab", () => HtmlResult(AbPage.Render(store, links), store.Attachments.HasAb ? 200 : 404));
+        app.MapGet("/universal", () => HtmlResult(UniversalPage.Render(store, links), store.Attachments.Universal != null ? 200 : 404));
 
         app.MapGet("/circuit/{task}", (string task) => store.Attachments.Circuit(task) is { } report
             ? HtmlResult(CircuitPage.Render(store, links, report))

@@ -18,6 +18,8 @@ abstract class Links
     public abstract string Generate { get; }
     /// <summary>The A/B universality page (shown when the store has matches attached).</summary>
     public abstract string Ab { get; }
+    /// <summary>The universal-neurons page (with a universal-neurons run attached).</summary>
+    public abstract string Universal { get; }
     /// <summary>A task's circuit page (shown when a circuit report is attached for it).</summary>
     public abstract string Circuit(string task);
     /// <summary>The folder of the in-page model's files (<see cref="WebModelFiles"/>), ending in "/".</summary>
@@ -40,6 +42,7 @@ sealed class ServerLinks(bool model) : Links
     public override string Playground => "/playground";
     public override string Generate => model ? "/generate" : "";
     public override string Ab => "/ab";
+    public override string Universal => "/universal";
     public override string Circuit(string task) => $"/circuit/{Uri.EscapeDataString(task)}";
     public override string ModelBase => "/model/";
     public override string UnitsData(UnitKind kind) => $"/data/units-{kind.Name()}.js";
@@ -57,6 +60,7 @@ sealed class StaticLinks(int depth, bool model = false) : Links
     public override string Playground => model ? up + "playground.html" : "";
     public override string Generate => model ? up + "generate.html" : "";
     public override string Ab => up + "ab.html";
+    public override string Universal => up + "universal.html";
     public override string Circuit(string task) => $"{up}circuit/{Uri.EscapeDataString(task)}.html";
     public override string ModelBase => up + "model/";
     public override string UnitsData(UnitKind kind) => $"{up}data/units-{kind.Name()}.js";

@@ -98,6 +98,7 @@ public static class StaticExport
             File.WriteAllText(Path.Combine(dir, "playground.html"), SimplePages.Playground(store, root, hasEncoder: true), Encoding.UTF8);
         }
         if (store.Attachments.HasAb) File.WriteAllText(Path.Combine(dir, "ab.html"), AbPage.Render(store, root), Encoding.UTF8);
+        if (store.Attachments.Universal != null) File.WriteAllText(Path.Combine(dir, "universal.html"), UniversalPage.Render(store, root), Encoding.UTF8);
         if (store.Attachments.Circuits.Count > 0)
         {
             Directory.CreateDirectory(Path.Combine(dir, "circuit"));

@@ -48,6 +48,7 @@ static class UnitPage
             sb.Append("</div>");
         }
         if (kind == UnitKind.Feature) UniversalitySections.Append(sb, store, links, id);
+        else UniversalitySections.AppendNeuron(sb, store, links, id);
         sb.Append("</section>");
 
         if (u.Density <= 0 && u.TopExamples.Length == 0)

@@ -153,6 +153,20 @@
     encode();
   }
 
+  // Filterable tables (the universal-neurons page): a search box hides rows without its text, a checkbox rows without class "universal".
+  document.querySelectorAll("input[data-filter]").forEach(function (box) {
+    var table = document.getElementById(box.dataset.filter);
+    var only = document.querySelector("input[data-filter-universal='" + box.dataset.filter + "']");
+    function apply() {
+      var q = box.value.toLowerCase();
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
+        r.hidden = (q && r.textContent.toLowerCase().indexOf(q) < 0) || (only && only.checked && !r.classList.contains("universal"));
+      });
+    }
+    box.addEventListener("input", apply);
+    if (only) only.addEventListener("change", apply);
+  });
+
   // Sortable tables (the A/B page): clicking a header sorts by that column's data-v (numbers) or text; again reverses.
   document.querySelectorAll("table.sortable").forEach(function (table) {
     var heads = table.querySelectorAll("th[data-sort]");

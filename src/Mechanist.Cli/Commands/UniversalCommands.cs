@@ -43,12 +43,13 @@ static class UniversalCommands
         var threshold = new Option<double>("--threshold") { Description = "Universal when excess_corr exceeds this.", DefaultValueFactory = _ => 0.5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the readable summary." };
+        var features = FeaturesOption();
         var cmd = new Command("neurons",
             "Correlate every neuron of model 0 with every neuron of each other model over the same tokens (streaming Pearson in float64, " +
             "the cross-products from float32 GEMMs), against baselines, and mark universal neurons (excess_corr = mean max_corr − mean baseline > 0.5). " +
             "BOS-like position 0 of each window, <|endoftext|> and \"\\n\" are dropped. Example:\n" +
             "  mechanist universal neurons --models runs/s0 runs/s1 runs/s2 runs/s3 runs/s4 --data tokens --tokens 10_000_000 --out un")
-            { models, data, tokens, acts, layers, output, baselines, seed, memory, tileRows, shard, split, context, batch, statsTokens, interventionTokens, entropyCandidates, ablations, threshold, force, json };
+            { models, data, tokens, acts, layers, output, baselines, seed, memory, tileRows, shard, split, context, batch, statsTokens, interventionTokens, entropyCandidates, ablations, threshold, features, force, json };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
@@ -63,6 +64,7 @@ static class UniversalCommands
                 TileRows = parse.GetValue(tileRows),
             };
             bool force_ = parse.GetValue(force);
+            CheckStore(parse.GetValue(features));
             if (shardSpec.IsWhole && !force_ && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
                 throw new UserError($"{outDir}: already exists (use --force to replace it)");
             using var source = Open(parse, models, data, tokens, acts, layers, split, context, batch);
@@ -100,6 +102,7 @@ static class UniversalCommands
                 summary = UniversalOutput.Write(staging.TempPath, table, extra, reports);
                 staging.Commit();
             }
+            Attach(parse.GetValue(features), outDir);
             Print(parse.GetValue(json), outDir, table, summary);
             return 0;
         });
@@ -155,19 +158,43 @@ static class UniversalCommands
         var output = new Option<string>("--out") { Description = "The folder the shards wrote into (OUT/shard-*-of-N/); universal.csv, summary.json and manifest.json are written beside them.", Required = true };
         var force = new Option<bool>("--force") { Description = "Replace an existing universal.csv." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the readable summary." };
+        var features = FeaturesOption();
         var cmd = new Command("merge", "Add up the partial sums of all N shards of one `universal neurons --shard i/N` run (checked to be complete and of the same run) and write its results, as one unsharded run would.")
-            { output, force, json };
+            { output, features, force, json };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
+            CheckStore(parse.GetValue(features));
             if (!parse.GetValue(force) && File.Exists(Path.Combine(outDir, UniversalOutput.CsvFile)))
                 throw new UserError($"{Path.Combine(outDir, UniversalOutput.CsvFile)}: already exists (use --force to replace it)");
             var result = NeuronCorrelation.Merge(outDir, ConsoleProgress.Instance, cancel);
             var table = UniversalTable.From(result);
             var summary = UniversalOutput.Write(outDir, table);
+            Attach(parse.GetValue(features), outDir);
             Print(parse.GetValue(json), outDir, table, summary);
             return 0;
         });
+    }
+
+    static Option<string?> FeaturesOption() => new("--features")
+    {
+        Description = "A feature store of model 0 (`features build`): the results are attached to it (STORE/universal/), so its browser shows each neuron's " +
+                      "universality, family, role and intervention plot, and a universal-neurons page.",
+    };
+
+    /// <summary>Copies the run into the store's universal/ folder for its browser.</summary>
+    static void Attach(string? store, string outDir)
+    {
+        if (store == null) return;
+        UniversalAttachment.Attach(store, outDir);
+        Console.WriteLine($"attached to the feature store {store} ({UniversalAttachment.Folder}/)");
+    }
+
+    /// <summary>Refuses, before any work, a --features folder that is not a feature store.</summary>
+    static void CheckStore(string? store)
+    {
+        if (store != null && !File.Exists(Mechanist.Features.FeatureStore.ManifestPath(store)))
+            throw new UserError($"--features {store}: not a feature store (no {Path.GetFileName(Mechanist.Features.FeatureStore.ManifestPath(store))}; `mechanist features build` writes one)");
     }
 
     static IUnitBatches Open(ParseResult parse, Option<string[]> models, Option<string?> data, Option<long?> tokens, Option<string[]> acts,

@@ -13,8 +13,9 @@ public sealed record SplitMember(int Width, int Latent, double Density, string? 
 /// Results other commands attach to a feature store for the browser: <c>ab/</c> (written by
 /// <c>universal features --features-a</c>: matches.json, [a, b, corr, logit_corr|null, B's explanation|null] per
 /// matched A feature; histogram.svg; summary.json) and
-/// <c>splits/families.json</c> (written by <c>features splits --features</c>). Each is optional; a store without them
-/// shows no A/B or split sections.
+/// <c>splits/families.json</c> (written by <c>features splits --features</c>) and <c>universal/</c> (written by
+/// <c>universal neurons --features</c>, <see cref="Universality.UniversalAttachment"/>). Each is optional; a store
+/// without them shows no A/B, split or universal-neuron sections.
 /// </summary>
 public sealed class StoreAttachments
 {
@@ -32,6 +33,8 @@ public sealed class StoreAttachments
     public IReadOnlyList<Circuits.CircuitReport> Circuits { get; private set; } = [];
     public Circuits.CircuitReport? Circuit(string task) => Circuits.FirstOrDefault(c => c.Task == task);
     public bool HasSplits => _families.Count > 0;
+    /// <summary>The attached universal-neurons run, or null.</summary>
+    public Universality.UniversalAttachment? Universal { get; private set; }
     public IReadOnlyCollection<AbMatch> Matches => _matches.Values;
     /// <summary>The A/B summary (medians features vs neurons, tokens...), or null.</summary>
     public JsonObject? AbSummary { get; private set; }
@@ -46,7 +49,7 @@ public sealed class StoreAttachments
 
     public static StoreAttachments Load(string storeDir, int features)
     {
-        var a = new StoreAttachments { Width = features };
+        var a = new StoreAttachments { Width = features, Universal = Universality.UniversalAttachment.Load(storeDir) };
         string ab = Path.Combine(storeDir, AbFolder);
         string matches = Path.Combine(ab, AbMatchesFile);
         if (File.Exists(matches))

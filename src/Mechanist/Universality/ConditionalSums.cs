@@ -2,7 +2,8 @@ namespace Mechanist.Universality;
 
 /// <summary>
 /// Sums of each neuron's activation split by what the token is: by current token id, by previous token id,
-/// by position in the window and by context flags (line start, inside brackets, inside quotes). From them
+/// by position in the window, by context flags (line start, inside brackets, inside quotes) and by the corpus
+/// subset the token's document came from (the token store's source labels). From them
 /// the variance reduction of any binary feature that is a set of token ids (or a flag) follows exactly
 /// (docs/METHODS.md §5.6): VR = [S_f²/n_f + (S − S_f)²/(n − n_f) − S²/n] / (Q − S²/n).
 /// </summary>
@@ -13,9 +14,11 @@ public sealed class ConditionalSums
 
     readonly int _units, _vocab, _context;
 
-    public ConditionalSums(int units, int vocab, int context)
+    /// <param name="sources">Source labels of the token store (0 when it keeps none).</param>
+    public ConditionalSums(int units, int vocab, int context, int sources = 0)
     {
         _units = units; _vocab = vocab; _context = context;
+        BySource = new double[(long)sources * units]; SourceCount = new long[sources];
         Sum = new double[units]; Squares = new double[units];
         ByToken = new double[(long)vocab * units]; ByPrevious = new double[(long)vocab * units];
         ByPosition = new double[(long)context * units]; ByFlag = new double[(long)Flags * units];
@@ -33,10 +36,18 @@ public sealed class ConditionalSums
     public long[] PreviousCount { get; }
     public long[] PositionCount { get; }
     public long[] FlagCount { get; }
+    public double[] BySource { get; }
+    public long[] SourceCount { get; }
 
-    /// <summary>Adds one row: the neurons' activations at a token with its id, the previous id, position and flags (bits).</summary>
-    public void Add(ReadOnlySpan<float> row, int token, int previous, int position, int flags)
+    /// <summary>Adds one row: the neurons' activations at a token with its id, the previous id, position, flags (bits) and source (−1: unknown).</summary>
+    public void Add(ReadOnlySpan<float> row, int token, int previous, int position, int flags, int source = -1)
     {
+        if (source >= 0)
+        {
+            SourceCount[source]++;
+            var src = BySource.AsSpan((int)((long)source * _units), _units);
+            for (int j = 0; j < _units; j++) src[j] += row[j];
+        }
         Tokens++;
         TokenCount[token]++; PreviousCount[previous]++; PositionCount[position]++;
         var t = ByToken.AsSpan((int)((long)token * _units), _units);
@@ -76,6 +87,9 @@ public sealed class ConditionalSums
         foreach (int id in ids) { s += sums[(long)id * _units + unit]; c += counts[id]; }
         return VarianceReduction(unit, s, c);
     }
+
+    /// <summary>VR of "the token's document comes from source <paramref name="source"/>".</summary>
+    public double SourceVr(int unit, int source) => VarianceReduction(unit, BySource[(long)source * _units + unit], SourceCount[source]);
 
     public double FlagVr(int unit, int flag) => VarianceReduction(unit, ByFlag[(long)flag * _units + unit], FlagCount[flag]);
 

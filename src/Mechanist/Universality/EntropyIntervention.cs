@@ -117,8 +117,33 @@ public sealed class EntropyIntervention
         return (logZ - (t - max), logZ - weighted / z, rank);
     }
 
+    /// <summary>Reads back what <see cref="ToCsv"/> wrote (for the browser's plots).</summary>
+    public static EntropyIntervention Parse(string path, UnitLayout layout)
+    {
+        var rows = new List<Row>();
+        var lines = File.ReadAllLines(path);
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            var f = lines[i].Split(',');
+            if (f.Length != 8) throw new DataFormatError(path, $"line {i + 1}", "expected 8 fields: layer,neuron,kind,value,loss,entropy,median_true_rank,ln_final_scale");
+            double Num(string x) => x.Length == 0 ? double.NaN : double.Parse(x, CultureInfo.InvariantCulture);
+            try
+            {
+                int unit = f[0].Length == 0 ? -1 : int.Parse(f[0], CultureInfo.InvariantCulture) * layout.Width + int.Parse(f[1], CultureInfo.InvariantCulture);
+                rows.Add(new Row(unit, f[2], Num(f[3]), Num(f[4]), Num(f[5]), Num(f[6]), Num(f[7])));
+            }
+            catch (FormatException) { throw new DataFormatError(path, $"line {i + 1}", "expected numbers"); }
+        }
+        if (rows.Count == 0 || rows[0].Kind != "clean") throw new DataFormatError(path, "line 2", "expected the clean run first");
+        return new EntropyIntervention(layout, rows);
+    }
+
     /// <summary>The row of <paramref name="unit"/> at <paramref name="value"/>.</summary>
-    public Row At(int unit, double value) => Rows.First(r => r.Unit == unit && r.Value == value);
+    public Row At(int unit, double value) => Rows.First(r => r.Unit == unit && Math.Abs(r.Value - value) < 1e-9);
+
+    /// <summary>Whether <paramref name="unit"/> was fixed in this run (a candidate or a random control).</summary>
+    public bool Has(int unit) => unit >= 0 && Rows.Any(r => r.Unit == unit);
 
     public IEnumerable<int> Units(string kind) => Rows.Where(r => r.Kind == kind).Select(r => r.Unit).Distinct();
 

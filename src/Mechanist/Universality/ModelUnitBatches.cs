@@ -61,6 +61,13 @@ public sealed class ModelUnitBatches : IUnitBatches
         return (ids, keep, windows);
     }
 
+    /// <summary>The token store's source labels (corpus subsets, e.g. meta.pile_set_name); empty when it keeps none.</summary>
+    public IReadOnlyList<string> SourceLabels => _tokens.HasSources ? _tokens.SourceLabels : [];
+
+    /// <summary>The source label index of the document that holds position <paramref name="index"/> of batch <paramref name="batch"/>'s ids (−1: none kept).</summary>
+    public int SourceOf(int batch, int index) =>
+        _tokens.HasSources ? _tokens.DocumentSource(_tokens.DocumentOf((long)batch * _batchWindows * _context + index)) : -1;
+
     /// <summary>Token ids whose rows are dropped (end-of-text and the newline token when the tokenizer is known).</summary>
     public IReadOnlyCollection<int> DroppedTokens => _dropped;
 

@@ -10,12 +10,12 @@ namespace Mechanist.Universality;
 /// alphabet: the best neuron per first letter, kept when VR &gt; 0.37; position: kurtosis &lt; 2 and position
 /// explaining &gt; 0.3 of the variance; syntax: token-level proxies that need no tagger (capitalised, digits,
 /// punctuation, brackets, quotes, leading space, newline, line start, inside brackets, inside quotes) with
-/// VR &gt; 0.5. Semantic families (topic sets, corpus subsets) are not built. The label is the qualifying family
-/// with the highest VR.
+/// VR &gt; 0.5; semantic: a topic token set (<see cref="TopicSets"/>) or the token's corpus subset (the token
+/// store's source label) with VR &gt; 0.5. The label is the qualifying family with the highest VR.
 /// </summary>
 public static class NeuronFamilies
 {
-    public const double UnigramVr = 0.5, AlphabetVr = 0.37, SyntaxVr = 0.5, PositionVr = 0.3, PositionKurtosis = 2;
+    public const double UnigramVr = 0.5, AlphabetVr = 0.37, SyntaxVr = 0.5, SemanticVr = 0.5, PositionVr = 0.3, PositionKurtosis = 2;
 
     public static NeuronFamily[] Label(NeuronProfile profile, BpeTokenizer? tokenizer)
     {
@@ -31,6 +31,10 @@ public static class NeuronFamilies
         var letters = tokenizer == null ? [] : Enumerable.Range('a', 26).Select(c => new Group(((char)c).ToString(),
             Enumerable.Range(0, vocab).Where(id => Normalise(texts[id]).StartsWith((char)c)).ToList(), -1)).ToList();
 
+        var topics = tokenizer == null ? [] : TopicSets.Tokens(texts).Select(t => new Group("topic:" + t.Topic, t.Ids, -1)).ToList();
+        // Corpus subsets as groups whose Flag is the source index (only where there are at least two).
+        var subsets = profile.SourceLabels.Count < 2 ? [] : profile.SourceLabels.Select((name, i) => new Group("source:" + name, [], i))
+            .Where(g => sums.SourceCount[g.Flag] > 0).ToList();
         var result = new NeuronFamily[units];
         Parallel.For(0, units, u =>
         {
@@ -41,6 +45,8 @@ public static class NeuronFamilies
             if (pVr > UnigramVr) candidates.Add(new("previous_token", pName, pVr));
             var (sName, sVr) = Best(syntax, g => g.Flag >= 0 ? sums.FlagVr(u, g.Flag) : sums.TokenSetVr(u, g.Ids, false));
             if (sVr > SyntaxVr) candidates.Add(new("syntax", sName, sVr));
+            var (tName, tVr) = Best(topics.Concat(subsets), g => g.Flag >= 0 ? sums.SourceVr(u, g.Flag) : sums.TokenSetVr(u, g.Ids, false));
+            if (tVr > SemanticVr) candidates.Add(new("semantic", tName, tVr));
             double posVr = sums.PositionVr(u);
             if (profile.Pre.Moments(u).Kurt < PositionKurtosis && posVr > PositionVr) candidates.Add(new("position", "position", posVr));
             result[u] = candidates.MaxBy(c => c.Vr) ?? NeuronFamily.None;

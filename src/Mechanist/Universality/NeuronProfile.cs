@@ -6,21 +6,23 @@ namespace Mechanist.Universality;
 /// <summary>
 /// One model's neurons over the run's first batches, for their statistics and families: the pre-activation
 /// histograms (<c>mlp.hook_pre</c>, §5.4) and the activation's sums split by token, previous token, position and
-/// context (<c>mlp.hook_post</c>, §5.6), on the same kept rows as the correlations.
+/// context and corpus subset (<c>mlp.hook_post</c>, §5.6), on the same kept rows as the correlations.
 /// </summary>
 public sealed class NeuronProfile
 {
-    NeuronProfile(PreActivationHistogram pre, ConditionalSums post) { Pre = pre; Post = post; }
+    internal NeuronProfile(PreActivationHistogram pre, ConditionalSums post, IReadOnlyList<string> sources) { Pre = pre; Post = post; SourceLabels = sources; }
 
     public PreActivationHistogram Pre { get; }
     public ConditionalSums Post { get; }
+    /// <summary>Names of the corpus subsets <see cref="ConditionalSums.BySource"/> splits by.</summary>
+    public IReadOnlyList<string> SourceLabels { get; }
 
     public static NeuronProfile Measure(ModelUnitBatches data, int model, int batches, IProgressReporter? progress = null, CancellationToken cancel = default)
     {
         var layout = data.Layouts[model];
         var transformer = data.Model(model);
         var pre = new PreActivationHistogram(layout.Units);
-        var post = new ConditionalSums(layout.Units, transformer.Config.Vocab, data.Context);
+        var post = new ConditionalSums(layout.Units, transformer.Config.Vocab, data.Context, data.SourceLabels.Count);
         var texts = data.Tokenizer is { } tok ? Enumerable.Range(0, tok.VocabSize).Select(id => tok.Decode([id])).ToArray() : null;
         int n = Math.Min(batches, data.BatchCount);
         using var bar = (progress ?? IProgressReporter.None).Start($"neuron statistics of model {model}", n, "batch");
@@ -45,11 +47,11 @@ public sealed class NeuronProfile
             for (int r = 0; r < keep.Count; r++)
             {
                 int i = keep[r];
-                post.Add(postRows.AsSpan(r * layout.Units, layout.Units), ids[i], ids[i - 1], i % data.Context, flags?[i] ?? 0);
+                post.Add(postRows.AsSpan(r * layout.Units, layout.Units), ids[i], ids[i - 1], i % data.Context, flags?[i] ?? 0, data.SourceOf(b, i));
             }
             bar.Advance(1);
         }
-        return new NeuronProfile(pre, post);
+        return new NeuronProfile(pre, post, data.SourceLabels);
     }
 
     static void Gather(ReadOnlySpan<float> all, List<int> keep, UnitLayout layout, int layer, float[] rows)
