@@ -14,7 +14,7 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// The feature browser as a local web server (Kestrel). Pages: `/`, `/feature/{id}`, `/neuron/{id}`,
-/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached); assets under `/assets/`; the packed model's files under `/model/`
+/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/map` (with a feature map attached); assets under `/assets/`; the packed model's files under `/model/`
 /// (<see cref="WebModelFiles"/>); the index data under `/data/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
 /// Binds to 127.0.0.1 unless told otherwise; port 0 picks a free port (see <see cref="Address"/>).
 /// </summary>
@@ -109,6 +109,8 @@ public sealed class BrowserServer : IAsyncDisposable
 
         app.MapGet("/ab", () => HtmlResult(AbPage.Render(store, links), store.Attachments.HasAb ? 200 : 404));
 
+        app.MapGet("/map", () => HtmlResult(MapPage.Render(store, links), store.Attachments.MapFile != null ? 200 : 404));
+
         app.MapGet("/playground", () => HtmlResult(SimplePages.Playground(store, links, encoder != null)));
 
         app.MapGet("/generate", () => model != null
@@ -124,6 +126,7 @@ public sealed class BrowserServer : IAsyncDisposable
         foreach (var kind in store.Kinds)
             if (store.UnitCount(kind) > 0)
                 unitsScripts[$"units-{kind.Name()}.js"] = new(() => System.Text.Encoding.UTF8.GetBytes(StaticExport.UnitsScript(store, kind)));
+        if (store.Attachments.MapFile != null) unitsScripts["map.js"] = new(() => System.Text.Encoding.UTF8.GetBytes(MapPage.DataScript(store)));
         app.MapGet("/data/{name}", (string name) => unitsScripts.TryGetValue(name, out var script)
             ? Results.Bytes(script.Value, "text/javascript; charset=utf-8")
             : Results.Text("no such data file", "text/plain", statusCode: 404));

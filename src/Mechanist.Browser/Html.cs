@@ -104,6 +104,7 @@ static class Html
         if (store != null && links.Playground != "") Nav("playground", "Playground", links.Playground);
         if (links.Generate != "") Nav("generate", "Generate", links.Generate);
         if (store?.Attachments.HasAb == true) Nav("ab", "A/B", links.Ab);
+        if (store?.Attachments.MapFile != null) Nav("map", "Map", links.Map);
         sb.Append("</nav><span class=\"source\">");
         if (store == null) { sb.Append("</span></header>\n<main>"); return; }
         var src = store.Source;

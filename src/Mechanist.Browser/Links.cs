@@ -18,6 +18,10 @@ abstract class Links
     public abstract string Generate { get; }
     /// <summary>The A/B universality page (shown when the store has matches attached).</summary>
     public abstract string Ab { get; }
+    /// <summary>The feature map page (shown when the store has a map attached).</summary>
+    public abstract string Map { get; }
+    /// <summary>The script with the map's neighbour graph (<c>window.MECHANIST_MAP</c>).</summary>
+    public abstract string MapData { get; }
     /// <summary>The folder of the in-page model's files (<see cref="WebModelFiles"/>), ending in "/".</summary>
     public abstract string ModelBase { get; }
     /// <summary>A feature page's address with "{id}" in place of the id (for scripts).</summary>
@@ -38,6 +42,8 @@ sealed class ServerLinks(bool model) : Links
     public override string Playground => "/playground";
     public override string Generate => model ? "/generate" : "";
     public override string Ab => "/ab";
+    public override string Map => "/map";
+    public override string MapData => "/data/map.js";
     public override string ModelBase => "/model/";
     public override string UnitsData(UnitKind kind) => $"/data/units-{kind.Name()}.js";
 }
@@ -54,6 +60,8 @@ sealed class StaticLinks(int depth, bool model = false) : Links
     public override string Playground => model ? up + "playground.html" : "";
     public override string Generate => model ? up + "generate.html" : "";
     public override string Ab => up + "ab.html";
+    public override string Map => up + "map.html";
+    public override string MapData => up + "data/map.js";
     public override string ModelBase => up + "model/";
     public override string UnitsData(UnitKind kind) => $"{up}data/units-{kind.Name()}.js";
 }

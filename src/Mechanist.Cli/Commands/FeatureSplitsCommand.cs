@@ -19,14 +19,17 @@ static class FeatureSplitsCommand
         var threshold = new Option<double>("--threshold") { Description = "An edge where sim = max(mc(a→b), mc(b→a)) exceeds this (the paper: 0.4).", DefaultValueFactory = _ => 0.4 };
         var minDensity = new Option<double>("--min-density") { Description = "Leave out ultralow latents firing on fewer than this fraction of tokens.", DefaultValueFactory = _ => 1e-5 };
         var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), their explanations go into families.json and the report, and the families are attached to each store (STORE/splits/) so its feature pages show them.", AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, manifest.json.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, map.json (the feature map's neighbour graph), manifest.json.", Required = true };
         var top = new Option<int>("--top") { Description = "Families to print.", DefaultValueFactory = _ => 5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the report." };
         var cmd = new Command("splits",
             "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.5): between each dictionary and the next larger, " +
             "mc(a→b) is the cosine of the two latents' activations on the tokens where a fires; an edge joins a and b where max(mc(a→b), mc(b→a)) > 0.4. " +
-            "Families are connected trees across widths (e.g. one base64 feature → 3 → more). Example:\n" +
+            "Families are connected trees across widths (e.g. one base64 feature → 3 → more). " +
+            "It also writes map.json, the 15 nearest decoder directions (cosine) of every live latent of all the dictionaries together; " +
+            "with --features the browser of each store gets a Map page that lays them out with UMAP (min_dist 0.05) in the page, coloured by width " +
+            "(the layout runs in the reader's browser: a few thousand points take seconds to tens of seconds, 30,000 take minutes). Example:\n" +
             "  mechanist sae train --acts run/acts --width 512,1024,2048,4096 --out run/sae\n" +
             "  mechanist features splits --sae run/sae --acts run/acts --out run/splits")
             { saes, acts, tokens, threshold, minDensity, features, output, top, force, json };
@@ -51,7 +54,8 @@ static class FeatureSplitsCommand
                 string? Explain(int k, int latent) => stores[k]?.GetSummary(UnitKind.Feature, latent).Explanation?.Text;
                 using (var staging = AtomicDirectory.Begin(outDir, overwrite))
                 {
-                    summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain);
+                    var map = DecoderMap.Build(order.Select(i => loaded[i]).ToArray(), graph.Density, graph.MinDensity);
+                    summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain, map);
                     staging.Commit();
                 }
                 foreach (var store in stores) if (store != null) SplitGraphOutput.Attach(store.Directory, outDir);
