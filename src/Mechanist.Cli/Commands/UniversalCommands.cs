@@ -37,6 +37,9 @@ static class UniversalCommands
         var context = new Option<int?>("--context") { Description = "With --models: tokens per window (default: the models' context)." };
         var batch = new Option<int?>("--batch") { Description = "Windows per forward pass with --models (default ≈ 4,096 tokens), rows per block with --acts (default 4,096). One float32 GEMM sums one batch." };
         var statsTokens = new Option<long>("--stats-tokens") { Description = "With --models: tokens (the run's first) for each model's neuron statistics, families and roles (neurons-model{m}.csv, appended to universal.csv); 0 skips them.", DefaultValueFactory = _ => 1_000_000 };
+        var interventionTokens = new Option<long>("--intervention-tokens") { Description = "With --models and statistics: tokens (the run's first windows) for model 0's interventions: the entropy-neuron intervention (entropy-intervention.csv/.svg) and the attention-deactivation path ablation (attention-deactivation.csv); 0 skips them.", DefaultValueFactory = _ => 16_384 };
+        var entropyCandidates = new Option<int>("--entropy-candidates") { Description = "Last-layer entropy-neuron candidates to fix at −0.17, 0, 1, …, 6 (largest L2 penalty among low vocab_kurt and vocab_var), each against 20 random neurons.", DefaultValueFactory = _ => 4 };
+        var ablations = new Option<int>("--ablations") { Description = "(neuron, later head) pairs with the highest attention-deactivation score to path-ablate.", DefaultValueFactory = _ => 5 };
         var threshold = new Option<double>("--threshold") { Description = "Universal when excess_corr exceeds this.", DefaultValueFactory = _ => 0.5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the readable summary." };
@@ -45,7 +48,7 @@ static class UniversalCommands
             "the cross-products from float32 GEMMs), against baselines, and mark universal neurons (excess_corr = mean max_corr − mean baseline > 0.5). " +
             "BOS-like position 0 of each window, <|endoftext|> and \"\\n\" are dropped. Example:\n" +
             "  mechanist universal neurons --models runs/s0 runs/s1 runs/s2 runs/s3 runs/s4 --data tokens --tokens 10_000_000 --out un")
-            { models, data, tokens, acts, layers, output, baselines, seed, memory, tileRows, shard, split, context, batch, statsTokens, threshold, force, json };
+            { models, data, tokens, acts, layers, output, baselines, seed, memory, tileRows, shard, split, context, batch, statsTokens, interventionTokens, entropyCandidates, ablations, threshold, force, json };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
@@ -82,7 +85,12 @@ static class UniversalCommands
                 for (int k = 0; k < modelData.Layouts.Count; k++)
                 {
                     var profile = NeuronProfile.Measure(modelData, k, batches, ConsoleProgress.Instance, cancel);
-                    reports.Add(new NeuronReport(NeuronStatistics.Of(modelData.Model(k), profile.Pre), NeuronFamilies.Label(profile, modelData.Tokenizer)));
+                    var statistics = NeuronStatistics.Of(modelData.Model(k), profile.Pre);
+                    var roles = k == 0 && parse.GetValue(interventionTokens) > 0
+                        ? RoleExperiments.Run(modelData, statistics, new RoleExperiments.Settings(parse.GetValue(interventionTokens), parse.GetValue(entropyCandidates),
+                            Ablations: parse.GetValue(ablations), Seed: parse.GetValue(seed)), ConsoleProgress.Instance, cancel)
+                        : null;
+                    reports.Add(new NeuronReport(statistics, NeuronFamilies.Label(profile, modelData.Tokenizer), roles));
                 }
                 extra["neurons"] = UniversalComparison.Summarise(table, reports[0]);
             }

@@ -12,7 +12,9 @@ public static unsafe partial class Ops
     /// scale defaults to 1/√dHead; pass 1/(√dHead·(layer+1)) for CRFM's scale_attn_by_inverse_layer_idx.
     /// The pattern [batch, heads, seq, seq] is available through <see cref="PatternOf{T}"/>.
     /// </summary>
-    public static Var<T> Attention<T>(Var<T> q, Var<T> k, Var<T> v, int heads, bool causal = true, T? scale = null)
+    /// <param name="sink">Optional attention sink [heads] (docs/METHODS.md §6.1): a learnable logit per head on a dummy key whose
+    /// value is 0, so a query can put weight on nothing; the pattern's rows then sum to 1 − the sink's share.</param>
+    public static Var<T> Attention<T>(Var<T> q, Var<T> k, Var<T> v, int heads, bool causal = true, T? scale = null, Var<T>? sink = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (q.Value.Rank != 3 || !q.Value.SameShape(k.Value) || !q.Value.SameShape(v.Value))
@@ -25,7 +27,8 @@ public static unsafe partial class Ops
         var pattern = Tensor<T>.Uninitialized(batch, heads, seq, seq); // every entry written, masked ones as 0
         Tensor<T> Q = q.Value, K = k.Value, V = v.Value;
         AttentionKernel.Forward(shape, s, Q.Pointer, d, K.Pointer, d, V.Pointer, d, z.Pointer, d, pattern.Pointer);
-        bool record = Tape.ShouldRecord(q, k, v);
+        var sinkShare = sink == null ? null : AttentionSink.Apply(shape, s, Q, K, sink.Value, z, pattern);
+        bool record = Tape.ShouldRecord(q, k, v, sink);
         var result = new Var<T>(z, record) { AttentionPattern = pattern };
         if (record)
             Tape.Active!.Record(() =>
@@ -34,7 +37,11 @@ public static unsafe partial class Ops
                 T* dq = q.RequiresGrad ? q.GradForAccumulation().Pointer : null;
                 T* dk = k.RequiresGrad ? k.GradForAccumulation().Pointer : null;
                 T* dv = v.RequiresGrad ? v.GradForAccumulation().Pointer : null;
-                AttentionKernel.Backward(shape, s, Q.Pointer, d, K.Pointer, d, V.Pointer, d, pattern.Pointer, dz.Pointer, d, dq, d, dk, d, dv, d);
+                // With a sink the saved pattern is the sink-normalised one; the softmax backward dS = P∘(dP − Σ P·dP)
+                // is then exact as it stands, because the sink's value is 0 (its dP is 0).
+                if (dq != null || dk != null || dv != null)
+                    AttentionKernel.Backward(shape, s, Q.Pointer, d, K.Pointer, d, V.Pointer, d, pattern.Pointer, dz.Pointer, d, dq, d, dk, d, dv, d);
+                if (sink is { RequiresGrad: true }) AttentionSink.Backward(shape, sinkShare!, z, dz, sink.GradForAccumulation());
             });
         return result;
     }
@@ -46,7 +53,7 @@ public static unsafe partial class Ops
     /// queries' own keys and values. Causal: query i sees positions 0 … length − n + i. The pattern
     /// [batch, heads, n, length] is available through <see cref="PatternOf{T}"/>.
     /// </summary>
-    public static Var<T> Attention<T>(Var<T> q, Tensor<T> keys, Tensor<T> values, int length, int heads, T scale)
+    public static Var<T> Attention<T>(Var<T> q, Tensor<T> keys, Tensor<T> values, int length, int heads, T scale, Tensor<T>? sink = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (q.Value.Rank != 3) throw new ArgumentException($"Attention: q must be [batch, n, d]; got {q.Value.ShapeString}");
@@ -59,6 +66,7 @@ public static unsafe partial class Ops
         var z = new Tensor<T>(q.Shape);
         var pattern = new Tensor<T>(batch, heads, n, length);
         AttentionKernel.Forward(shape, scale, q.Value.Pointer, d, keys.Pointer, d, values.Pointer, d, z.Pointer, d, pattern.Pointer);
+        if (sink != null) AttentionSink.Apply(shape, scale, q.Value, keys, sink, z, pattern);
         return new Var<T>(z, false) { AttentionPattern = pattern };
     }
 
@@ -124,19 +132,25 @@ public static unsafe partial class Ops
     /// recording, the gradients for x and W are computed in the same pass (the logits are at hand then; backward
     /// would have to remake them) and backward only scales them by the loss's gradient.
     /// </summary>
-    public static Var<T> UnembedCrossEntropy<T>(Var<T> x, Var<T> unembeddingRows, int[] targets, int ignoreIndex = -100, Span<T> perToken = default)
+    /// <param name="bigram">Optional WS25 bigram table [vocab, vocab] (docs/METHODS.md §6.1): row <paramref name="bigramRows"/>[i]
+    /// (row i's current token) is added to row i's logits.</param>
+    public static Var<T> UnembedCrossEntropy<T>(Var<T> x, Var<T> unembeddingRows, int[] targets, int ignoreIndex = -100, Span<T> perToken = default,
+        Var<T>? bigram = null, int[]? bigramRows = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tensor<T> X = x.Value, W = unembeddingRows.Value;
         int rows = X.RowCount;
+        if (bigram != null && (bigramRows == null || bigramRows.Length != rows))
+            throw new ArgumentException($"UnembedCrossEntropy: a bigram table needs one row id per row ({rows})");
         var loss = new T[rows];
         int kept = 0;
         foreach (int t in targets) if (t != ignoreIndex) kept++;
-        bool record = Tape.ShouldRecord(x, unembeddingRows);
+        bool record = Tape.ShouldRecord(x, unembeddingRows, bigram);
         var dx = record && kept > 0 && x.RequiresGrad ? Tensor<T>.Uninitialized(X.Shape) : null;
         var dw = record && kept > 0 && unembeddingRows.RequiresGrad ? Tensor<T>.Uninitialized(W.Shape) : null;
+        var db = record && kept > 0 && bigram is { RequiresGrad: true } ? new Tensor<T>(bigram.Value.Shape) : null;
         T g = kept == 0 ? T.Zero : T.One / T.CreateTruncating(kept);
-        UnembeddingCrossEntropy.Run(X, W, targets, ignoreIndex, loss, g, dx, dw);
+        UnembeddingCrossEntropy.Run(X, W, targets, ignoreIndex, loss, g, dx, dw, UnembeddingCrossEntropy.BlockRows, bigram?.Value, bigramRows, db);
         T total = T.Zero;
         for (int i = 0; i < rows; i++) total += loss[i];
         if (!perToken.IsEmpty) loss.AsSpan().CopyTo(perToken);
@@ -149,6 +163,7 @@ public static unsafe partial class Ops
                 if (result.Grad is not { } dy) return;
                 if (dx != null) VectorMath.Axpy(dy[0], dx.Span, x.GradForAccumulation().Span);
                 if (dw != null) VectorMath.Axpy(dy[0], dw.Span, unembeddingRows.GradForAccumulation().Span);
+                if (db != null) VectorMath.Axpy(dy[0], db.Span, bigram!.GradForAccumulation().Span);
             });
         return result;
     }

@@ -40,6 +40,9 @@ public sealed class Tape : IDisposable
     internal static bool ShouldRecord<T>(Var<T> a, Var<T>? b, Var<T>? c) where T : unmanaged, IFloatingPointIeee754<T>
         => (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false)) && Active != null;
 
+    internal static bool ShouldRecord<T>(Var<T> a, Var<T>? b, Var<T>? c, Var<T>? d) where T : unmanaged, IFloatingPointIeee754<T>
+        => (ShouldRecord(a, b, c) || (d?.RequiresGrad ?? false)) && Active != null;
+
     /// <summary>Inference scope: no op records, so no activations are saved for backward.</summary>
     public static IDisposable NoGrad()
     {

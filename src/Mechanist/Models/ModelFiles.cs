@@ -76,6 +76,8 @@ public static class ModelFiles
     {
         if (model.Config.AttentionOnly)
             throw new UserError("an attention-only model has no GPT2LMHeadModel equivalent (GPT-2 blocks always have an MLP)");
+        if (!model.Config.IsGpt2)
+            throw new UserError("a weight-sparse-family model (RMSNorm, bigram table, attention sink, AbsTopK) has no GPT2LMHeadModel equivalent");
         Save(model, dir);
     }
 }

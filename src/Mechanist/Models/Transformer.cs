@@ -10,6 +10,12 @@ namespace Mechanist.Models;
 /// otherwise). Weights are named exactly as in Hugging Face <c>GPT2LMHeadModel</c>. Float32 for all real
 /// work; <c>Transformer&lt;double&gt;</c> exists so whole-model gradients can be checked by finite differences.
 /// Every forward pass can be hooked at TransformerLens's hook points (<see cref="Hooks{T}"/>).
+/// <para>
+/// The same class runs the weight-sparse family (WS25, docs/METHODS.md §6.1) when its config turns those switches on:
+/// RMSNorm, a bigram table added to the logits, an attention sink per head, no learned positions, and AbsTopK
+/// activation sparsity at the configured sites (each site's hook point sees the sparsified values; see
+/// docs/ARCHITECTURE.md, "the weight-sparse family").
+/// </para>
 /// </summary>
 public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -21,12 +27,13 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Config = config.Validate();
         int d = config.DModel;
         TokenEmbedding = NewWeight("transformer.wte.weight", [config.Vocab, d], true);
-        PositionEmbedding = NewWeight("transformer.wpe.weight", [config.Context, d], true);
+        if (config.LearnedPositions) PositionEmbedding = NewWeight("transformer.wpe.weight", [config.Context, d], true);
         Blocks = new TransformerBlock<T>[config.Layers];
         for (int i = 0; i < config.Layers; i++) Blocks[i] = new TransformerBlock<T>(config, i, NewWeight);
         FinalNormGain = NewWeight("transformer.ln_f.weight", [d], false);
-        FinalNormBias = NewWeight("transformer.ln_f.bias", [d], false);
+        if (config.Norm == NormKind.LayerNorm) FinalNormBias = NewWeight("transformer.ln_f.bias", [d], false);
         if (!config.TiedEmbeddings) LmHead = NewWeight("lm_head.weight", [config.Vocab, d], true);
+        if (config.Bigram) Bigram = NewWeight(BigramName, [config.Vocab, config.Vocab], false);
         _ones = new Tensor<T>(d);
         _ones.Fill(T.One);
     }
@@ -35,11 +42,17 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>W_E: [vocab, d_model].</summary>
     public Var<T> TokenEmbedding { get; }
-    /// <summary>W_pos: [context, d_model].</summary>
-    public Var<T> PositionEmbedding { get; }
+    /// <summary>Weight name of the bigram table.</summary>
+    public const string BigramName = "bigram.weight";
+
+    /// <summary>W_pos: [context, d_model], or null in a model without learned positions.</summary>
+    public Var<T>? PositionEmbedding { get; }
     public TransformerBlock<T>[] Blocks { get; }
     public Var<T> FinalNormGain { get; }
-    public Var<T> FinalNormBias { get; }
+    /// <summary>The final LayerNorm's bias; null for RMSNorm.</summary>
+    public Var<T>? FinalNormBias { get; }
+    /// <summary>The bigram table [vocab, vocab]: row t is added to the logits after token t; or null.</summary>
+    public Var<T>? Bigram { get; }
     /// <summary>Untied lm_head [vocab, d_model], or null when the unembedding is tied to W_E.</summary>
     public Var<T>? LmHead { get; }
 
@@ -54,6 +67,8 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     Var<T> NewWeight(string name, int[] shape, bool decay)
     {
+        // The weight-sparse recipe decays every tensor but the bigram table (METHODS.md §6.2).
+        if (!Config.IsGpt2) decay = name != BigramName;
         Var<T> v;
         if (typeof(T) == typeof(float))
             v = (Var<T>)(object)Var<float>.Of(new Parameter(name, new Tensor(shape), decay));
@@ -68,7 +83,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// GPT-2 initialisation from a seed: weights N(0, 0.02), the two residual projections (attn.c_proj,
-    /// mlp.c_proj) N(0, 0.02/√(2·layers)), biases 0, LayerNorm gains 1.
+    /// mlp.c_proj) N(0, 0.02/√(2·layers)), biases 0, LayerNorm gains 1; sinks and the bigram table 0.
     /// </summary>
     public static Transformer<T> Create(TransformerConfig config, ulong seed)
     {
@@ -78,7 +93,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         foreach (var (name, w) in model._weights)
         {
             var value = w.Value;
-            if (name.EndsWith(".bias")) continue;
+            if (name.EndsWith(".bias") || name.EndsWith(".sink") || name == BigramName) continue; // zero
             if (name.Contains("ln_")) { value.Fill(T.One); continue; }
             float std = name.EndsWith("c_proj.weight") ? residualStd : 0.02f;
             var draw = new float[value.Length];
@@ -112,7 +127,8 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         // The pass stops before the unembedding: the fused op makes the logits block by block and never keeps them.
         var final = new Pass(this, hooks, null, null, false, unembed: false).Run(inputs, batch, seq);
         using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
-        return Ops.UnembedCrossEntropy(Ops.Reshape(final, batch * seq, Config.DModel), UnembeddingRows, targets, -1, perToken);
+        return Ops.UnembedCrossEntropy(Ops.Reshape(final, batch * seq, Config.DModel), UnembeddingRows, targets, -1, perToken,
+            Bigram, Bigram != null ? inputs : null);
     }
 
     public static (int[] Inputs, int[] Targets) SplitWindows(int[] windows, int batch, int seq)
@@ -192,23 +208,41 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 throw new UserError($"hook point {point} can be read but not replaced");
         }
 
-        Var<T> LayerNorm(Var<T> x, Var<T> gain, Var<T> bias, HookPoint normalizedPoint, HookPoint scalePoint)
+        /// <summary>
+        /// The norm before a sublayer (or the unembedding). LayerNorm: hook_normalized is x̂ before the gain and bias
+        /// (TransformerLens). RMSNorm: hook_normalized is what the sublayer reads, x/rms·gain after the AbsTopK of
+        /// <paramref name="site"/> (circuit_sparsity's act_in); hook_scale is the RMS either way.
+        /// </summary>
+        Var<T> Norm(Var<T> x, Var<T> gain, Var<T>? bias, HookPoint normalizedPoint, HookPoint scalePoint, SparsitySites site)
         {
             T eps = T.CreateTruncating(_c.LayerNormEps);
             using var part = StepProfiler.Enter(StepPart.LayerNorm);
+            if (_c.Norm == NormKind.RmsNorm)
+            {
+                var y = Ops.RmsNorm(x, gain, eps);
+                ReadOnlyHook(scalePoint, () => ScaleOf(y));
+                return Hook(normalizedPoint, Sparsify(site, y));
+            }
             if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
             var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
-            ReadOnlyHook(scalePoint, () =>
-            {
-                var rstd = normalized.NormStatistics!.Value.Rstd;
-                var scale = new Tensor<T>(_batch, _seq, 1);
-                for (int i = 0; i < rstd.Length; i++) scale[i] = T.One / rstd[i];
-                return scale;
-            });
+            ReadOnlyHook(scalePoint, () => ScaleOf(normalized));
             normalized = Hook(normalizedPoint, normalized);
-            return Ops.Add(Ops.Mul(normalized, gain), bias);
+            return Ops.Add(Ops.Mul(normalized, gain), bias!);
         }
+
+        /// <summary>A norm op's σ (or RMS) per position [b, p, 1], for hook_scale.</summary>
+        Tensor<T> ScaleOf(Var<T> normalized)
+        {
+            var rstd = normalized.NormStatistics!.Value.Rstd;
+            var scale = new Tensor<T>(_batch, _seq, 1);
+            for (int i = 0; i < rstd.Length; i++) scale[i] = T.One / rstd[i];
+            return scale;
+        }
+
+        /// <summary>AbsTopK at <paramref name="site"/> when the model sparsifies it (over the whole row: heads side by side for q/k/v).</summary>
+        Var<T> Sparsify(SparsitySites site, Var<T> x) =>
+            site != SparsitySites.None && _c.KeptAt(site, x.Value.Columns) is int k && k < x.Value.Columns ? Ops.AbsTopK(x, k) : x;
 
         /// <summary>The logits [batch, seq, vocab], or the activation at the stop point.</summary>
         public Var<T> Run(int[] tokens, int batch, int seq)
@@ -226,19 +260,22 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             Var<T>? resid;
             using (StepProfiler.Enter(StepPart.Embedding))
             {
-                var embed = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
-                var pos = Hook(HookPoint.PosEmbed, Ops.Embedding(_model.PositionEmbedding, positions, batch, seq));
-                resid = Ops.Add(embed, pos);
+                resid = Hook(HookPoint.Embed, Ops.Embedding(_model.TokenEmbedding, tokens, batch, seq));
+                if (_model.PositionEmbedding is { } wpe)
+                    resid = Ops.Add(resid, Hook(HookPoint.PosEmbed, Ops.Embedding(wpe, positions, batch, seq)));
             }
             for (int i = 0; i < _c.Layers && resid != null; i++) resid = Block(i, resid);
             if (resid == null || Stopped) return _reached!;
-            var final = LayerNorm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale);
+            var final = Norm(resid, _model.FinalNormGain, _model.FinalNormBias, HookPoint.FinalNormalized, HookPoint.FinalScale, SparsitySites.None);
             if (Stopped) return _reached!;
             _cache?.Advance(seq);
             if (!_unembed) return final;
             if (_lastOnly) final = LastPositions(final);
             using var part = StepProfiler.Enter(StepPart.UnembeddingLoss);
-            return Ops.MatMul(final, _model.UnembeddingRows, transB: true);
+            var logits = Ops.MatMul(final, _model.UnembeddingRows, transB: true);
+            if (_model.Bigram is not { } bigram) return logits;
+            int[] current = _lastOnly ? Enumerable.Range(1, batch).Select(b => tokens[b * seq - 1]).ToArray() : tokens;
+            return Ops.Add(logits, Ops.Embedding(bigram, current, batch, _lastOnly ? 1 : seq));
         }
 
         /// <summary>[b, p, d] → [b, 1, d]: each sequence's last position (a row gather, differentiable).</summary>
@@ -267,27 +304,27 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (Stopped) return null;
             int d = _c.DModel;
             using var part = StepProfiler.Enter(StepPart.Attention);
-            var x = LayerNorm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1));
+            var x = Norm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1), SparsitySites.AttnIn);
             if (Stopped) return null;
             var qkv = Ops.Linear(x, w.AttnWeight, w.AttnBias);
-            var q = Hook(HookPoint.Q(i), Ops.Columns(qkv, 0, d));
-            var k = Hook(HookPoint.K(i), Ops.Columns(qkv, d, d));
-            var v = Hook(HookPoint.V(i), Ops.Columns(qkv, 2 * d, d));
+            var q = Hook(HookPoint.Q(i), Sparsify(SparsitySites.AttnQ, Ops.Columns(qkv, 0, d)));
+            var k = Hook(HookPoint.K(i), Sparsify(SparsitySites.AttnK, Ops.Columns(qkv, d, d)));
+            var v = Hook(HookPoint.V(i), Sparsify(SparsitySites.AttnV, Ops.Columns(qkv, 2 * d, d)));
             if (Stopped) return null;
             T scale = T.One / T.Sqrt(T.CreateTruncating(_c.DHead));
             if (_c.ScaleAttnByInverseLayerIdx) scale /= T.CreateTruncating(i + 1);
             Var<T> z;
             if (_cache == null)
-                using (StepProfiler.Enter(StepPart.AttentionKernel)) z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale);
+                using (StepProfiler.Enter(StepPart.AttentionKernel)) z = Ops.Attention(q, k, v, _c.Heads, causal: true, scale, w.Sink);
             else
             {
                 _cache.Write(i, k.Value, v.Value); // after hook_k and hook_v: their edits are what later steps see
-                z = Ops.Attention(q, _cache.Keys(i), _cache.Values(i), _start + _seq, _c.Heads, scale);
+                z = Ops.Attention(q, _cache.Keys(i), _cache.Values(i), _start + _seq, _c.Heads, scale, w.Sink?.Value);
             }
             ReadOnlyHook(HookPoint.Pattern(i), () => Ops.PatternOf(z));
             z = Hook(HookPoint.Z(i), z);
             if (Stopped) return null;
-            return Hook(HookPoint.AttnOut(i), Ops.Linear(z, w.AttnOutWeight, w.AttnOutBias));
+            return Hook(HookPoint.AttnOut(i), Sparsify(SparsitySites.AttnOut, Ops.Linear(z, w.AttnOutWeight, w.AttnOutBias)));
         }
 
         /// <summary>The MLP sublayer's output (hook_mlp_out), or null once the pass has stopped.</summary>
@@ -295,13 +332,13 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (Stopped) return null;
             using var part = StepProfiler.Enter(StepPart.Mlp);
-            var x = LayerNorm(mid, w.Ln2Gain!, w.Ln2Bias!, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2));
+            var x = Norm(mid, w.Ln2Gain!, w.Ln2Bias, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2), SparsitySites.MlpIn);
             if (Stopped) return null;
             var pre = Hook(HookPoint.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));
             if (Stopped) return null;
-            var post = Hook(HookPoint.MlpPost(i), Ops.Activate(pre, _c.Activation));
+            var post = Hook(HookPoint.MlpPost(i), Sparsify(SparsitySites.MlpNeuron, Ops.Activate(pre, _c.Activation)));
             if (Stopped) return null;
-            return Hook(HookPoint.MlpOut(i), Ops.Linear(post, w.MlpOutWeight!, w.MlpOutBias));
+            return Hook(HookPoint.MlpOut(i), Sparsify(SparsitySites.MlpOut, Ops.Linear(post, w.MlpOutWeight!, w.MlpOutBias)));
         }
     }
 }

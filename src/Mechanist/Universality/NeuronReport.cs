@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace Mechanist.Universality;
 
-/// <summary>One model's neuron statistics (§5.4), families (§5.6) and weight-based roles (§5.5), as CSV columns.</summary>
-public sealed record NeuronReport(NeuronStatistics Statistics, NeuronFamily[] Families)
+/// <summary>
+/// One model's neuron statistics (§5.4), families (§5.6) and roles (§5.5) as CSV columns: the weight-based role,
+/// joined by ';' with any role the interventions found (<see cref="RoleExperiments"/>, model 0 only).
+/// </summary>
+public sealed record NeuronReport(NeuronStatistics Statistics, NeuronFamily[] Families, RoleExperiments? Measured = null)
 {
     public static IReadOnlyList<string> Header { get; } = [.. NeuronStatistics.Columns, "family", "family_feature", "family_vr", "role"];
 
@@ -13,7 +16,7 @@ public sealed record NeuronReport(NeuronStatistics Statistics, NeuronFamily[] Fa
         yield return Families[unit].Family;
         yield return Csv(Families[unit].Feature);
         yield return NeuronFamilies.Format(Families[unit].Vr);
-        yield return Statistics.Role(unit);
+        yield return string.Join(';', new[] { Statistics.Role(unit), Measured?.RoleOf(unit) }.Where(r => !string.IsNullOrEmpty(r)));
     }
 
     static string Number(double v) => double.IsNaN(v) ? "nan" : v.ToString("0.######", CultureInfo.InvariantCulture);

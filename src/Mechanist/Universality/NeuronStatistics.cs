@@ -6,14 +6,15 @@ namespace Mechanist.Universality;
 /// The per-neuron statistics of docs/METHODS.md §5.4 under the paper's column names: activation statistics from
 /// <see cref="PreActivationHistogram"/> and weight statistics read from the model. The vocabulary moments are
 /// those of cos(W_U[:, v], w_out) over the vocabulary, with the final LayerNorm's gain folded into W_U and w_out
-/// centred (LayerNorm removes the mean of what a neuron writes), W_U's columns unit-normalised.
+/// centred (LayerNorm removes the mean of what a neuron writes), W_U's columns unit-normalised; and the largest
+/// composition score with any attention head (<see cref="HeadComposition"/>).
 /// </summary>
 public sealed class NeuronStatistics
 {
     public static readonly string[] Columns =
     [
         "sparsity", "mean", "var", "skew", "kurt", "w_in_norm", "w_out_norm", "input_bias", "in_out_sim", "l2_penalty",
-        "vocab_mean", "vocab_var", "vocab_skew", "vocab_kurt",
+        "vocab_mean", "vocab_var", "vocab_skew", "vocab_kurt", .. HeadComposition.Columns,
     ];
 
     readonly Dictionary<string, double[]> _values;
@@ -77,6 +78,8 @@ public sealed class NeuronStatistics
                 v["vocab_mean"][unit] = m; v["vocab_var"][unit] = var; v["vocab_skew"][unit] = skew; v["vocab_kurt"][unit] = kurt;
             }
         }
+        var composition = HeadComposition.Of(model);
+        for (int k = 0; k < HeadComposition.Columns.Length; k++) v[HeadComposition.Columns[k]] = composition[k];
         if (histogram != null)
             for (int unit = 0; unit < layout.Units; unit++)
             {

@@ -15,7 +15,8 @@ public static class UniversalOutput
 
     /// <summary>Writes each file atomically into <paramref name="dir"/> (which may already hold shards).</summary>
     /// <param name="neurons">Each model's neuron statistics, when known: model 0's are appended to universal.csv and
-    /// each model gets <c>neurons-model{m}.csv</c> (model 0's with its universality columns).</param>
+    /// each model gets <c>neurons-model{m}.csv</c> (model 0's with its universality columns); model 0's role
+    /// experiments, when run, write their files (<see cref="RoleExperiments.WriteTo"/>) and go into the summary as "roles".</param>
     public static JsonObject Write(string dir, UniversalTable table, JsonObject? extraSummary = null, IReadOnlyList<NeuronReport>? neurons = null)
     {
         var summary = table.Summary();
@@ -40,6 +41,11 @@ public static class UniversalOutput
                 sb.AppendJoin(',', row).Append('\n');
             }
             AtomicFile.WriteAllText(Path.Combine(dir, $"neurons-model{m}.csv"), sb.ToString());
+        }
+        if (first?.Measured is RoleExperiments roles)
+        {
+            roles.WriteTo(dir);
+            summary["roles"] = roles.Summary();
         }
         AtomicFile.WriteAllText(Path.Combine(dir, SummaryFile), summary.ToJsonString(Indented) + "\n");
         var manifest = new Manifest

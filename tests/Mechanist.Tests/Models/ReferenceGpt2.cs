@@ -18,11 +18,11 @@ static class ReferenceGpt2
         var x = new double[p, d];
         for (int t = 0; t < p; t++)
             for (int j = 0; j < d; j++)
-                x[t, j] = W(m.TokenEmbedding, tokens[t] * d + j) + W(m.PositionEmbedding, t * d + j);
+                x[t, j] = W(m.TokenEmbedding, tokens[t] * d + j) + W(m.PositionEmbedding!, t * d + j);
         for (int layer = 0; layer < c.Layers; layer++)
         {
             var b = m.Blocks[layer];
-            var h = LayerNorm(x, b.Ln1Gain.Value.ToArray(), b.Ln1Bias.Value.ToArray(), c.LayerNormEps);
+            var h = LayerNorm(x, b.Ln1Gain.Value.ToArray(), b.Ln1Bias!.Value.ToArray(), c.LayerNormEps);
             var qkv = Affine(h, b.AttnWeight.Value.ToArray(), b.AttnBias.Value.ToArray(), d, 3 * d);
             var z = new double[p, d];
             for (int head = 0; head < c.Heads; head++)
@@ -54,7 +54,7 @@ static class ReferenceGpt2
             var mlp = Affine(pre, b.MlpOutWeight!.Value.ToArray(), b.MlpOutBias!.Value.ToArray(), c.DMlp, d);
             for (int t = 0; t < p; t++) for (int j = 0; j < d; j++) x[t, j] += mlp[t, j];
         }
-        var f = LayerNorm(x, m.FinalNormGain.Value.ToArray(), m.FinalNormBias.Value.ToArray(), c.LayerNormEps);
+        var f = LayerNorm(x, m.FinalNormGain.Value.ToArray(), m.FinalNormBias!.Value.ToArray(), c.LayerNormEps);
         var u = m.UnembeddingRows.Value;
         var logits = new double[p, c.Vocab];
         for (int t = 0; t < p; t++)

@@ -129,6 +129,10 @@ public class UniversalCommandTests
         }
         var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, UniversalOutput.SummaryFile)))!;
         Assert.NotNull(summary["neurons"]!["other"]!["median_activation_frequency"]);
+        Assert.Equal(1 + 24 * 8, File.ReadAllLines(Path.Combine(outDir, EntropyIntervention.CsvFile)).Length - 1);
+        Assert.True(File.Exists(Path.Combine(outDir, EntropyIntervention.PlotFile)));
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(outDir, AttentionDeactivation.CsvFile)).Length - 1);
+        Assert.NotNull(summary["roles"]!["entropy_intervention"]!["clean"]!["loss"]);
     }
 
     [Fact]

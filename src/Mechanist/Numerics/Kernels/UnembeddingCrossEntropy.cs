@@ -22,17 +22,22 @@ public static unsafe class UnembeddingCrossEntropy
     /// [N, d] and <paramref name="dw"/> [V, d] are given, also the gradients of Σ_i g·loss_i (g =
     /// <paramref name="gradScale"/>, ignored rows contributing nothing), overwriting both.
     /// </summary>
+    /// <param name="logitBias">Optional table [R, V] of which row <paramref name="logitBiasRows"/>[i] is added to row i's
+    /// logits (WS25's bigram table, indexed by the current token); its gradient is added into <paramref name="dLogitBias"/>.</param>
     public static void Run<T>(Tensor<T> x, Tensor<T> w, ReadOnlySpan<int> targets, int ignoreIndex, Span<T> loss,
-        T gradScale = default, Tensor<T>? dx = null, Tensor<T>? dw = null, int blockRows = BlockRows)
+        T gradScale = default, Tensor<T>? dx = null, Tensor<T>? dw = null, int blockRows = BlockRows,
+        Tensor<T>? logitBias = null, ReadOnlySpan<int> logitBiasRows = default, Tensor<T>? dLogitBias = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (logitBias != null && (logitBias.Columns != w.RowCount || logitBiasRows.Length != x.RowCount))
+            throw new ArgumentException($"logit bias {logitBias.ShapeString} with {logitBiasRows.Length} row ids does not fit {x.RowCount} rows of {w.RowCount} logits");
         int n = x.RowCount, d = x.Columns, vocab = w.RowCount;
         if (w.Columns != d) throw new ArgumentException($"unembedding {w.ShapeString} does not match rows of width {d}");
         if (targets.Length != n || loss.Length != n) throw new ArgumentException($"cross-entropy: {n} rows but {targets.Length} targets");
         foreach (int t in targets)
             if (t != ignoreIndex && (uint)t >= (uint)vocab)
                 throw new ArgumentOutOfRangeException(nameof(targets), $"target {t} is outside the vocabulary of {vocab}");
-        bool grad = dx != null || dw != null;
+        bool grad = dx != null || dw != null || dLogitBias != null;
         int rowsPerBlock = Math.Max(1, Math.Min(blockRows, n));
         var block = Scratch<T>.Get((long)rowsPerBlock * vocab);
         var xs = x.Span;
@@ -46,6 +51,12 @@ public static unsafe class UnembeddingCrossEntropy
                 int rows = Math.Min(rowsPerBlock, n - r0);
                 var logits = new Span<T>(blockp, rows * vocab);
                 Gemm.Multiply(false, true, rows, vocab, d, T.One, xs.Slice(r0 * d, rows * d), d, ws, d, T.Zero, logits, vocab);
+                if (logitBias != null)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var row = logits.Slice(r * vocab, vocab);
+                        TensorPrimitives.Add(row, logitBias.Row(logitBiasRows[r0 + r]), row);
+                    }
                 int first = r0;
                 RowParallel.For(rows, 16, (s, e) =>
                 {
@@ -53,6 +64,12 @@ public static unsafe class UnembeddingCrossEntropy
                         lossp[first + r] = Row(blockp + (long)r * vocab, vocab, tp[first + r], ignoreIndex, grad, gradScale);
                 });
                 if (!grad) continue;
+                if (dLogitBias != null) // the block now holds each row's logit gradient
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var dst = dLogitBias.Row(logitBiasRows[r0 + r]);
+                        TensorPrimitives.Add(dst, logits.Slice(r * vocab, vocab), dst);
+                    }
                 if (dx != null)
                     Gemm.Multiply(false, false, rows, d, vocab, T.One, logits, vocab, ws, d, T.Zero, dx.Span.Slice(r0 * d, rows * d), d);
                 if (dw != null)
