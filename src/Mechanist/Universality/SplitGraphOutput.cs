@@ -58,12 +58,12 @@ public static class SplitGraphOutput
             ["largest_family"] = g.Families.Count == 0 ? 0 : g.Families[0].Members.Count,
             ["families_spanning_all_widths"] = g.Families.Count(f => f.Widths == g.Widths.Length),
         };
-        AtomicFile.WriteAllText(Path.Combine(dir, SummaryFile), summary.ToJsonString(Indented) + "\n");
         if (map != null)
         {
             summary["map_points"] = map.Points.Count;
             AtomicFile.WriteAllText(Path.Combine(dir, DecoderMap.FileName), map.ToJson(explain));
         }
+        AtomicFile.WriteAllText(Path.Combine(dir, SummaryFile), summary.ToJsonString(Indented) + "\n");
         new Manifest
         {
             Stage = Stage,

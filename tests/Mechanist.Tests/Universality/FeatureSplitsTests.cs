@@ -8,6 +8,8 @@ using Mechanist.Universality;
 namespace Mechanist.Tests.Universality;
 
 /// <summary>Feature splitting (docs/METHODS.md §3.5): the co-active sums and the split graph.</summary>
+// Its command tests read what the command printed (Console.Out is process-wide): run alone.
+[Collection("console-alone")]
 public class FeatureSplitsTests
 {
     static SparseCodes Codes(int rows, int latents, int seed)
