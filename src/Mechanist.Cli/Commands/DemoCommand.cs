@@ -37,7 +37,7 @@ static class DemoCommand
             Description = "Also train model B (the next seed) with its own SAE, and SAEs of a half, a quarter and an eighth of the width on A's activations; " +
                           "match A's features to B's (`universal features`) and link the widths' split families with their map (`features splits`), attached to A's " +
                           "feature store: the browser gains an A/B page, best matches and split families on feature pages, and a Map page. " +
-                          "It roughly doubles the run: on the quick preset about 5 more minutes on 2 idle cores (see README).",
+                          "By the demo's rates it adds about 3.6 minutes to the quick preset's 2.7 on 2 idle cores (model B's training is 40 % of it; see README).",
         };
         var cmd = new Command("demo",
             "Train a tokenizer, a one-layer model (toy-1l) and a 4,096-latent SAE at blocks.0.mlp.hook_post on your text, " +
