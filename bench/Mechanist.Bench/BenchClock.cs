@@ -22,4 +22,10 @@ public static class BenchClock
             return process.TotalProcessorTime.TotalSeconds / threads;
         };
     }
+
+    /// <summary>The 1-minute load average (/proc/loadavg), to state with every figure measured on a shared machine; "?" where unreadable.</summary>
+    public static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; } catch (IOException) { return "?"; } catch (UnauthorizedAccessException) { return "?"; }
+    }
 }

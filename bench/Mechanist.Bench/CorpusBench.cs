@@ -55,7 +55,7 @@ public static class CorpusBench
         var tokenizer = TokenizerFiles.Load(options.Tokenizer);
         string work = options.WorkDir ?? Path.Combine(Path.GetTempPath(), $"mechanist-bench-corpus-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
-        string loadBefore = LoadAverage();
+        string loadBefore = BenchClock.LoadAverage();
         try
         {
             var (lines, textBytes) = Slice(options.Input, options.Documents, cancel);
@@ -93,7 +93,7 @@ public static class CorpusBench
                 Median(Enumerable.Range(0, options.Rounds).Select(r => times[reference][r] / times[format][r]));
             var timings = Formats.Select(f => new CorpusFormatTiming(f, new FileInfo(files[f]).Length, Median(seconds[f]),
                 textBytes / 1e6 / Median(seconds[f]), [.. seconds[f]], Median(cpuSeconds[f]), [.. cpuSeconds[f]])).ToList();
-            return new CorpusBenchReport(lines.Count, textBytes, tokens, $"{loadBefore} → {LoadAverage()}", timings,
+            return new CorpusBenchReport(lines.Count, textBytes, tokens, $"{loadBefore} → {BenchClock.LoadAverage()}", timings,
                 Ratio(seconds, "jsonl.gz", "jsonl.zst"), Ratio(seconds, "jsonl", "parquet"),
                 Ratio(cpuSeconds, "jsonl.gz", "jsonl.zst"), Ratio(cpuSeconds, "jsonl", "parquet"));
         }
@@ -168,10 +168,5 @@ public static class CorpusBench
             sha.AppendData(File.ReadAllBytes(f));
         }
         return Convert.ToHexString(sha.GetHashAndReset());
-    }
-
-    static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; } catch (IOException) { return "?"; }
     }
 }

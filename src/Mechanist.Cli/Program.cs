@@ -10,6 +10,7 @@ root.Subcommands.Add(TokenizerCommands.Create());
 root.Subcommands.Add(CorpusCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
 root.Subcommands.Add(ModelCommands.Create());
+root.Subcommands.Add(SparseCommands.Create());
 foreach (var c in BrowseCommands.Create()) root.Subcommands.Add(c);
 root.Subcommands.Add(FeaturesCommands.Create());
 root.Subcommands.Add(ExplainCommands.Create());

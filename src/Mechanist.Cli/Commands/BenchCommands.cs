@@ -21,6 +21,7 @@ static class BenchCommands
         bench.Subcommands.Add(BenchCurvesCommand.Create());
         bench.Subcommands.Add(BenchPrecisionCommand.Create());
         bench.Subcommands.Add(BenchCorrelationCommand.Create());
+        bench.Subcommands.Add(BenchSparseCommand.Create());
         return bench;
     }
 

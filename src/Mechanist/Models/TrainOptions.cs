@@ -33,6 +33,16 @@ public sealed record TrainOptions
     /// bf16 with fp32 accumulation; falls back to fp32, saying so, where bf16 cannot run). Validation loss is always fp32.
     /// </summary>
     public string Precision { get; init; } = "fp32";
+    /// <summary>
+    /// Weight-sparse training (docs/METHODS.md §6.2) when set: the final kept fraction of the hidden matrices. The run
+    /// then follows the paper's recipe: Adam ε 0.1, gradients divided by their RMS every step (instead of clipping),
+    /// 1 % warm-up then linear decay to 0, the anneal from dense between 1 % and 50 % with the LR factor
+    /// √(final/current density), and the projection after every step (<see cref="WeightSparsifier"/>). 1 = the dense
+    /// baseline of the same recipe.
+    /// </summary>
+    public double? WeightDensity { get; init; }
+    /// <summary>Final kept fraction of wte, wpe, lm_head and the biases; default min(1, 4 × <see cref="WeightDensity"/>).</summary>
+    public double? EmbeddingDensity { get; init; }
 
     public TrainOptions Validate()
     {
@@ -44,6 +54,9 @@ public sealed record TrainOptions
         if (!(ClipNorm > 0)) throw new UserError($"--clip must be > 0, not {ClipNorm}");
         GemmPrecisionScope.Parse(Precision);
         if (EvalEvery < 1 || CheckpointEvery < 1 || EvalWindows < 1) throw new UserError("--eval-every, --eval-windows and --checkpoint-every must be ≥ 1");
+        if (WeightDensity is double f && !(f > 0 && f <= 1)) throw new UserError($"--weight-density must be in (0, 1], not {f}");
+        if (EmbeddingDensity is double e && !(e > 0 && e <= 1)) throw new UserError($"--embedding-density must be in (0, 1], not {e}");
+        if (EmbeddingDensity != null && WeightDensity == null) throw new UserError("--embedding-density needs --weight-density");
         return this;
     }
 }

@@ -76,8 +76,11 @@ public static class Trainer
         long tokensPerStep = (long)options.Batch * c.Context;
         long totalSteps = (options.Tokens + tokensPerStep - 1) / tokensPerStep;
         long warmup = Math.Min(options.WarmupSteps, Math.Max(1, totalSteps / 10));
-        var schedule = new LearningRateSchedule(warmup, totalSteps, DecayShape.Cosine, options.FinalLrFraction);
-        var optimizer = new AdamW(model.Parameters, options.LearningRate, options.Beta1, options.Beta2, 1e-8f, options.WeightDecay);
+        var sparse = options.WeightDensity is double density
+            ? new SparseSchedule(totalSteps, density, options.EmbeddingDensity ?? SparseSchedule.DefaultEmbeddingDensity(density)) : null;
+        var schedule = sparse?.LearningRates() ?? new LearningRateSchedule(warmup, totalSteps, DecayShape.Cosine, options.FinalLrFraction);
+        var optimizer = new AdamW(model.Parameters, options.LearningRate, options.Beta1, options.Beta2,
+            sparse != null ? SparseSchedule.AdamEpsilon : 1e-8f, options.WeightDecay);
         if (saved != null)
         {
             string optPath = Path.Combine(checkpoint, OptimizerFile);
@@ -88,7 +91,8 @@ public static class Trainer
             optimizer.ImportState(tensors, steps, optPath);
             data.Seek(saved["data_position"]?.GetValue<long>() ?? throw new DataFormatError(Path.Combine(checkpoint, StateFile), "data_position", "missing"));
         }
-        var step = new TrainingStep(model, optimizer, schedule, options.LearningRate, options.ClipNorm);
+        var sparsifier = sparse == null ? null : new WeightSparsifier(model, sparse);
+        var step = new TrainingStep(model, optimizer, schedule, options.LearningRate, options.ClipNorm, sparsifier);
 
         var trainCurve = new List<(long, double)>();
         var validCurve = new List<(long, double)>();
@@ -151,7 +155,8 @@ public static class Trainer
             lastLoss = loss;
             long done = s + 1;
             trainCurve.Add((done, loss));
-            metrics.WriteLine($"{{\"step\":{done},\"tokens\":{done * tokensPerStep},\"loss\":{Num(loss)},\"lr\":{Num(lr)},\"grad_norm\":{Num(norm)}}}");
+            metrics.WriteLine($"{{\"step\":{done},\"tokens\":{done * tokensPerStep},\"loss\":{Num(loss)},\"lr\":{Num(lr)},\"grad_norm\":{Num(norm)}" +
+                (sparsifier != null ? $",\"density\":{Num(sparsifier.HiddenDensity)}}}" : "}"));
             task.Advance(tokensPerStep);
             task.SetStatus($"step {done}/{totalSteps} loss {loss:0.000}{(lastValid is double v ? $" val {v:0.000}" : "")}");
             if (done % options.EvalEvery == 0 && done < totalSteps) Validate(done);

@@ -181,4 +181,27 @@ public class BenchSmokeTests
         Assert.True(r.SparseError < 1e-9, $"sparse error {r.SparseError}");
         Assert.True(r.DenseError < 1e-4, $"dense error {r.DenseError}");
     }
+
+    [Fact]
+    public void Sparse_sweeps_densities_with_every_product_timed_both_ways()
+    {
+        var report = SparseBench.Run([(24, 40)], [1.0 / 2, 1.0 / 8], tokens: 70, rounds: 2, threads: 1, sampleSeconds: 0.001);
+        var shape = Assert.Single(report.Shapes);
+        Assert.Equal(("24x40", 70, 1), (shape.Shape, shape.Tokens, report.Threads));
+        Assert.Equal([0.5, 0.125], shape.Rows.Select(r => r.Density));
+        Assert.Equal([480, 120], shape.Rows.Select(r => r.NonZeros)); // exactly round(density · out · in) kept
+        Assert.All(shape.Rows, r => Assert.True(new[] { r.DenseForwardMs, r.SparseForwardMs, r.DenseDxMs, r.SparseDxMs, r.DenseDwMs, r.SparseDwMs,
+            r.ForwardRatio, r.DxRatio, r.DwRatio, r.StepRatioExact, r.StepRatioKeptOnly, r.DenseFractionOfCeiling, r.SparseForwardGflops }.All(Finite), r.ToString()));
+        Assert.True(Finite(report.CeilingGflops) && report.LoadBefore.Length > 0);
+    }
+
+    [Fact]
+    public void Sparse_crossover_is_interpolated_in_log_log_between_the_rows_that_straddle_one()
+    {
+        static SparseBenchRow Row(double density, double ratio) => new(density, 1, 1, 1, 1, 1, 1, 1, ratio, 1, 1, 1, 1, 1, 1);
+        // ratio 2 at 1/8 and 1/2 at 1/4: the crossing is halfway in log density, 1/(4√2).
+        Assert.Equal(1 / (4 * Math.Sqrt(2)), SparseBench.Crossover([Row(0.5, 0.3), Row(0.25, 0.5), Row(0.125, 2), Row(1.0 / 16, 4)], r => r.ForwardRatio)!.Value, 1e-12);
+        Assert.Null(SparseBench.Crossover([Row(0.5, 0.3), Row(0.125, 0.9)], r => r.ForwardRatio));      // never wins
+        Assert.Equal(0.5, SparseBench.Crossover([Row(0.5, 1.3), Row(0.125, 3)], r => r.ForwardRatio)); // wins at every swept density
+    }
 }

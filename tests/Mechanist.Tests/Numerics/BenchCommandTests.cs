@@ -14,6 +14,10 @@ public class BenchCommandTests
     [InlineData("sae", "--repeats", "0")]
     [InlineData("sae", "--seconds", "-1")]
     [InlineData("sae", "--peer", "/nonexistent/peer.py")]
+    [InlineData("sparse", "--shape", "0x1")]
+    [InlineData("sparse", "--densities", "2")]
+    [InlineData("sparse", "--densities", "1/0")]
+    [InlineData("sparse", "--tokens", "0")]
     public void Bad_values_are_user_errors_naming_the_option(string bench, string option, string value)
     {
         var error = new StringWriter();

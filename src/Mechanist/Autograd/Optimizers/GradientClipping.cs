@@ -28,6 +28,25 @@ public static class GradientClipping
         return (float)norm;
     }
 
+    /// <summary>
+    /// Divides every gradient by the root mean square of all gradient entries taken together, every step (the
+    /// weight-sparse recipe, docs/METHODS.md §6.2: the gradient always has RMS 1, so Adam's large ε 0.1 means the
+    /// same at every step). Returns the L2 norm before the division; a non-finite or zero norm leaves the gradients as
+    /// they are.
+    /// </summary>
+    public static float NormalizeRms(IEnumerable<Parameter> parameters)
+    {
+        var list = parameters as IReadOnlyList<Parameter> ?? parameters.ToList();
+        double sumSquares = 0;
+        long count = 0;
+        foreach (var p in list) { sumSquares += SumOfSquares(p.Grad.Span); count += p.Grad.Length; }
+        double norm = Math.Sqrt(sumSquares);
+        if (!double.IsFinite(norm) || norm == 0 || count == 0) return (float)norm;
+        float c = (float)(Math.Sqrt(count) / norm);
+        foreach (var p in list) Scale(p.Grad.Span, c);
+        return (float)norm;
+    }
+
     static void Scale(Span<float> x, float c)
     {
         int i = 0;

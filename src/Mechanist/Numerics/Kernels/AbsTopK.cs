@@ -41,7 +41,7 @@ public static class AbsTopK
             return;
         }
         for (int j = 0; j < d; j++) magnitudes[j] = T.Abs(x[j]);
-        T threshold = KthLargest(magnitudes, k);
+        T threshold = Selection.KthLargest<T>(magnitudes, k);
         int above = 0;
         for (int j = 0; j < d; j++) if (T.Abs(x[j]) > threshold) above++;
         int ties = k - above; // entries equal to the threshold still to keep, lowest columns first
@@ -52,26 +52,5 @@ public static class AbsTopK
             y[j] = keep ? x[j] : T.Zero;
             kept[j] = keep ? (byte)1 : (byte)0;
         }
-    }
-
-    /// <summary>The k-th largest value (1-based) of <paramref name="a"/>, reordering it (Hoare quickselect, middle pivot).</summary>
-    static T KthLargest<T>(T[] a, int k) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int lo = 0, hi = a.Length - 1, target = k - 1; // index of the k-th largest in descending order
-        while (lo < hi)
-        {
-            T pivot = a[lo + (hi - lo) / 2];
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (a[i] > pivot) i++;
-                while (a[j] < pivot) j--;
-                if (i <= j) { (a[i], a[j]) = (a[j], a[i]); i++; j--; }
-            }
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else return a[target];
-        }
-        return a[target];
     }
 }
