@@ -26,7 +26,7 @@ static class FeatureSplitsCommand
             "Families are connected trees across widths (e.g. one base64 feature → 3 → more). " +
             "It also writes map.json, the 15 nearest decoder directions (cosine) of every live latent of all the dictionaries together; " +
             "with --features the browser of each store gets a Map page that lays them out with UMAP (min_dist 0.05) in the page, coloured by width " +
-            "(the layout runs in the reader's browser: a few thousand points take seconds to tens of seconds, 30,000 take minutes). Example:\n" +
+            "(the layout runs in the reader's browser: 3,000 points took half a minute on a busy 2-core machine; 30,000 take minutes). Example:\n" +
             "  mechanist sae train --acts run/acts --width 512,1024,2048,4096 --out run/sae\n" +
             "  mechanist features splits --sae run/sae --acts run/acts --out run/splits")
             { saes, acts, tokens, threshold, minDensity, features, output, top, force, json };
