@@ -14,7 +14,7 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// The feature browser as a local web server (Kestrel). Pages: `/`, `/feature/{id}`, `/neuron/{id}`,
-/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/map` (with a feature map attached); assets under `/assets/`; the packed model's files under `/model/`
+/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/map` (with a feature map attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
 /// (<see cref="WebModelFiles"/>); the index data under `/data/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
 /// Binds to 127.0.0.1 unless told otherwise; port 0 picks a free port (see <see cref="Address"/>).
 /// </summary>
@@ -110,6 +110,10 @@ public sealed class BrowserServer : IAsyncDisposable
         app.MapGet("/ab", () => HtmlResult(AbPage.Render(store, links), store.Attachments.HasAb ? 200 : 404));
 
         app.MapGet("/map", () => HtmlResult(MapPage.Render(store, links), store.Attachments.MapFile != null ? 200 : 404));
+
+        app.MapGet("/circuit/{task}", (string task) => store.Attachments.Circuit(task) is { } report
+            ? HtmlResult(CircuitPage.Render(store, links, report))
+            : HtmlResult(SimplePages.NotFound(store, links, $"No circuit report for “{task}” is attached to this store (run `mechanist circuit prune --task {task} --features STORE`)."), 404));
 
         app.MapGet("/playground", () => HtmlResult(SimplePages.Playground(store, links, encoder != null)));
 

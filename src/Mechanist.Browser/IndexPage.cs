@@ -52,6 +52,7 @@ static class IndexPage
         Html.Histogram(sb, logDensity, $"Density (log₁₀ fraction of tokens), {total - dead:N0} live, {dead:N0} never fired", "density",
             axisLabel: v => Html.Num((float)v, "0.#"));
         sb.Append("</section>");
+        CircuitPage.IndexCard(sb, store, links);
 
         sb.Append("<form class=\"search\" method=\"get\" action=\"").Append(links.IsStatic ? "" : "/").Append("\" data-kind=\"").Append(kind.Name()).Append("\">");
         if (kind != UnitKind.Feature) sb.Append("<input type=\"hidden\" name=\"kind\" value=\"").Append(kind.Name()).Append("\">");

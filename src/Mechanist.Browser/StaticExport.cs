@@ -103,6 +103,12 @@ public static class StaticExport
             File.WriteAllText(Path.Combine(dir, "map.html"), MapPage.Render(store, root), Encoding.UTF8);
             File.WriteAllText(Path.Combine(dir, "data", "map.js"), MapPage.DataScript(store), Encoding.UTF8);
         }
+        if (store.Attachments.Circuits.Count > 0)
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "circuit"));
+            foreach (var report in store.Attachments.Circuits)
+                File.WriteAllText(Path.Combine(dir, "circuit", report.Task + ".html"), CircuitPage.Render(store, unitLinks, report), Encoding.UTF8);
+        }
         foreach (var kind in store.Kinds)
         {
             if (store.UnitCount(kind) == 0) continue;

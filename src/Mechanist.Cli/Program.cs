@@ -18,4 +18,5 @@ root.Subcommands.Add(SaeCommands.Create());
 root.Subcommands.Add(ActsCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(UniversalCommands.Create());
+root.Subcommands.Add(CircuitCommands.Create());
 return CommandLine.Run(root, args);

@@ -74,10 +74,11 @@ static class SparseCommands
         var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (also at the end and on Ctrl-C).", DefaultValueFactory = _ => 250 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint, with its saved settings (other options are ignored)." };
         var force = new Option<bool>("--force") { Description = "Delete a run already in --out and start over." };
+        var denseKernels = new Option<bool>("--dense-kernels") { Description = "Keep dense GEMMs for hidden matrices at density ≤ 1/16 too (by default they run on the sparse kernels; same results up to rounding)." };
         var cmd = new Command("train",
             "Train a weight-sparse transformer (METHODS.md §6.2): after every Adam step each tensor keeps its largest weights (4 per neuron first), " +
             "annealed linearly from dense to --weight-density between 1 % and 50 % of training; gradients divided by their RMS every step. Resumable.")
-            { density, embeddingDensity, output, data, corpus, preset, seed, tokens, batch, context, lr, wd, evalEvery, ckptEvery, resume, force };
+            { density, embeddingDensity, output, data, corpus, preset, seed, tokens, batch, context, lr, wd, evalEvery, ckptEvery, denseKernels, resume, force };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
@@ -106,7 +107,7 @@ static class SparseCommands
                     Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
                     Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
                     Beta1 = SparseSchedule.Beta1, Beta2 = SparseSchedule.Beta2, EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(ckptEvery),
-                    WeightDensity = parse.GetValue(density), EmbeddingDensity = parse.GetValue(embeddingDensity),
+                    WeightDensity = parse.GetValue(density), EmbeddingDensity = parse.GetValue(embeddingDensity), SparseKernels = !parse.GetValue(denseKernels),
                 },
                 Resume = parse.GetValue(resume),
                 Force = parse.GetValue(force),

@@ -10,7 +10,7 @@ namespace Mechanist.Explain;
 /// the start of the context. Which of these it keeps is decided by cross-validation over the explanation
 /// examples (values fitted on four fifths of the records, predictions scored on the rest), greedily, up to
 /// <see cref="MaxClauses"/> conditions, from two starts: the top-token set, and nothing (a plain rule such as
-/// "Hebrew text" or "the first token of the context" is kept when it predicts at least as well). So the rule
+/// "Hebrew text" or "the first token of the context" replaces the token set when it predicts clearly better). So the rule
 /// predicts held-out examples at least about as well as the control, and better where context matters. The
 /// sentence says what the rule says; when even the best rule fits poorly it says so ("no simple pattern: ...").
 /// </summary>
@@ -43,10 +43,14 @@ public sealed class BuiltinExplainer : IExplainer
         var folds = Enumerable.Range(0, Folds).Select(f => new Estimate(data, scale, TopTokenMinCount, i => data.Record[i] % Folds != f)).ToList();
         var all = new Estimate(data, scale, TopTokenMinCount, _ => true);
 
-        // Two starts: on the top-token set, and from nothing; the plain rule wins ties (it says more in fewer words).
+        // Two starts: on the top-token set, and from nothing. The plain rule replaces the token start's best rule only
+        // if it beats it by MinGain, as every added condition must: the token set alone predicts exactly what the
+        // top-token control does, and rules chosen on smaller cross-validated differences fell below the control on
+        // held-out examples as often as above it (on the quick demo, ties going to the plain rule cost 0.003 of the
+        // median score and put 681 of 4,096 features below the control).
         var withTokens = Greedy(data, folds, candidates, useTokens: true);
         var plain = Greedy(data, folds, candidates, useTokens: false);
-        var (useTokens, chosen, _) = plain.Score >= withTokens.Score ? plain : withTokens;
+        var (useTokens, chosen, _) = plain.Score >= withTokens.Score + MinGain ? plain : withTokens;
 
         var tokens = useTokens ? all.Tokens : null;
         var clauses = chosen.Select(c => c with { Value = all.Value(c) }).ToList();

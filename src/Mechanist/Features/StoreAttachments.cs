@@ -22,11 +22,16 @@ public sealed class StoreAttachments
     public const string AbFolder = "ab";
     public const string SplitsFolder = "splits";
     public const string AbMatchesFile = "matches.json";
+    /// <summary>Circuit reports (<c>circuit prune --features</c>): one folder per task, <c>circuits/TASK/report.json</c> + <c>loss-vs-k.svg</c>.</summary>
+    public const string CircuitsFolder = "circuits";
 
     readonly Dictionary<int, AbMatch> _matches = [];
     readonly Dictionary<int, (int Family, IReadOnlyList<SplitMember> Members)> _families = [];
 
     public bool HasAb { get; private set; }
+    /// <summary>Circuit reports attached with <c>circuit prune --features</c>, by task name.</summary>
+    public IReadOnlyList<Circuits.CircuitReport> Circuits { get; private set; } = [];
+    public Circuits.CircuitReport? Circuit(string task) => Circuits.FirstOrDefault(c => c.Task == task);
     public bool HasSplits => _families.Count > 0;
     /// <summary>The map's neighbour graph (<c>splits/map.json</c>, as written by <c>features splits</c>), or null when none is attached.</summary>
     public string? MapFile { get; private set; }
@@ -68,6 +73,10 @@ public sealed class StoreAttachments
             string histogram = Path.Combine(ab, "histogram.svg");
             if (File.Exists(histogram)) a.AbHistogram = File.ReadAllText(histogram);
         }
+        string circuits = Path.Combine(storeDir, CircuitsFolder);
+        if (Directory.Exists(circuits))
+            a.Circuits = Directory.GetDirectories(circuits).Order(StringComparer.Ordinal)
+                .Where(d => File.Exists(Path.Combine(d, Mechanist.Circuits.CircuitReport.ReportFile))).Select(Mechanist.Circuits.CircuitReport.Load).ToList();
         string families = Path.Combine(storeDir, SplitsFolder, "families.json");
         if (File.Exists(families))
         {

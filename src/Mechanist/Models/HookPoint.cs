@@ -57,7 +57,10 @@ public readonly record struct HookPoint
     /// <summary>Per-head points (q, k, v, z): the activation is [b, p, h, d_head].</summary>
     public bool IsPerHead => Site is HookSite.Q or HookSite.K or HookSite.V or HookSite.Z;
 
-    /// <summary>Computed for inspection only (the pattern, LayerNorm scales): hooks may read them, not replace them.</summary>
+    /// <summary>
+    /// Computed for inspection, not vectors per token (the pattern, LayerNorm scales): hooks read them; only a scale may be
+    /// replaced, by a frozen σ (see <see cref="Hooks{T}"/>).
+    /// </summary>
     public bool IsReadOnly => Site is HookSite.Pattern or HookSite.Ln1Scale or HookSite.Ln2Scale or HookSite.FinalScale;
 
     /// <summary>Part of the MLP sublayer: absent from attention-only models.</summary>

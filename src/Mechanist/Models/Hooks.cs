@@ -14,8 +14,10 @@ namespace Mechanist.Models;
 ///     .Read(HookPoint.ResidPre(0), x => ...);
 /// </code>
 /// Activations are passed in their hook shape ([b, p, d], [b, p, h, d_head], [b, h, q, k]); replacements
-/// must keep it. Hooks run in the order they were added. Read-only points (attn.hook_pattern,
-/// ln*.hook_scale) accept Read only. The pass checks that the model has every hooked point before it starts.
+/// must keep it. Hooks run in the order they were added. attn.hook_pattern accepts Read only. ln*.hook_scale
+/// (σ per position, [b, p, 1]) may be replaced: the norm then divides by the given σ, with no gradient through it
+/// (frozen normalisation for circuit pruning, docs/METHODS.md §6.5). The pass checks that the model has every
+/// hooked point before it starts.
 /// <para>
 /// In a cached pass (generation, <see cref="KvCache{T}"/>) hooks see what TransformerLens's do: per-position
 /// points get the new positions only ([b, new, ...]); the keys and values that leave hook_k and hook_v (edits

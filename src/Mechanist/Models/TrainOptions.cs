@@ -43,6 +43,8 @@ public sealed record TrainOptions
     public double? WeightDensity { get; init; }
     /// <summary>Final kept fraction of wte, wpe, lm_head and the biases; default min(1, 4 × <see cref="WeightDensity"/>).</summary>
     public double? EmbeddingDensity { get; init; }
+    /// <summary>Weight-sparse runs: hidden matrices at density ≤ 1/16 run on the sparse kernels (false: dense GEMMs throughout, for comparison).</summary>
+    public bool SparseKernels { get; init; } = true;
 
     public TrainOptions Validate()
     {

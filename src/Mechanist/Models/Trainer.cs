@@ -91,7 +91,7 @@ public static class Trainer
             optimizer.ImportState(tensors, steps, optPath);
             data.Seek(saved["data_position"]?.GetValue<long>() ?? throw new DataFormatError(Path.Combine(checkpoint, StateFile), "data_position", "missing"));
         }
-        var sparsifier = sparse == null ? null : new WeightSparsifier(model, sparse);
+        var sparsifier = sparse == null ? null : new WeightSparsifier(model, sparse, options.SparseKernels);
         var step = new TrainingStep(model, optimizer, schedule, options.LearningRate, options.ClipNorm, sparsifier);
 
         var trainCurve = new List<(long, double)>();

@@ -1,6 +1,7 @@
 using System.Numerics;
 using Mechanist.Autograd;
 using Mechanist.Numerics;
+using Mechanist.Numerics.Sparse;
 
 namespace Mechanist.Models;
 
@@ -20,6 +21,7 @@ namespace Mechanist.Models;
 public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     readonly List<(string Name, Var<T> Weight)> _weights = [];
+    readonly Dictionary<Var<T>, SparsePattern> _sparseForms = new(ReferenceEqualityComparer.Instance);
     readonly Tensor<T> _ones;
 
     Transformer(TransformerConfig config)
@@ -77,6 +79,21 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _weights.Add((name, v));
         return v;
     }
+
+    /// <summary>
+    /// Runs the linear map of <paramref name="weight"/> (a Conv1D [in, out] hidden matrix) on its kept entries with the
+    /// sparse kernels (<see cref="Ops.SparseLinear{T}"/>, the dense weight gradient), or densely again when
+    /// <paramref name="pattern"/> is null. Weight-sparse training sets it after each projection for the matrices sparse
+    /// enough to gain (docs/METHODS.md §6.2); the pattern must hold every nonzero of the weight until it is replaced.
+    /// </summary>
+    public void UseSparseForm(Var<T> weight, SparsePattern? pattern)
+    {
+        if (pattern == null) _sparseForms.Remove(weight);
+        else _sparseForms[weight] = pattern;
+    }
+
+    /// <summary>Whether <paramref name="weight"/> runs on the sparse kernels (<see cref="UseSparseForm"/>).</summary>
+    public bool HasSparseForm(Var<T> weight) => _sparseForms.ContainsKey(weight);
 
     /// <summary>A model with every weight zero (to be filled by a loader).</summary>
     public static Transformer<T> Empty(TransformerConfig config) => new(config);
@@ -220,18 +237,34 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (_c.Norm == NormKind.RmsNorm)
             {
                 var y = Ops.RmsNorm(x, gain, eps);
-                ReadOnlyHook(scalePoint, () => ScaleOf(y));
+                if (FrozenScale(x, y, scalePoint, centre: false) is { } frozen) y = Ops.Mul(frozen, gain);
                 return Hook(normalizedPoint, Sparsify(site, y));
             }
             if (!Hooked(normalizedPoint) && !Hooked(scalePoint)) return Ops.LayerNorm(x, gain, bias, eps);
             // Hooked: normalise, expose x̂ as hook_normalized (TransformerLens's point, before the affine), then scale and shift.
             var normalized = Ops.LayerNorm(x, Ops.Constant(_model._ones), null, eps);
-            ReadOnlyHook(scalePoint, () => ScaleOf(normalized));
+            normalized = FrozenScale(x, normalized, scalePoint, centre: true) ?? normalized;
             normalized = Hook(normalizedPoint, normalized);
             return Ops.Add(Ops.Mul(normalized, gain), bias!);
         }
 
         /// <summary>A norm op's σ (or RMS) per position [b, p, 1], for hook_scale.</summary>
+        /// <summary>
+        /// Runs the hooks at a norm's hook_scale. They may read σ, or replace it by a given σ [b, p, 1]: the norm is then
+        /// frozen (circuit pruning's frozen normalisation, METHODS.md §6.5), and this returns x̂ = (x − centre·μ)/σ_given
+        /// (no gain; no gradient through σ). Null when σ was not replaced.
+        /// </summary>
+        Var<T>? FrozenScale(Var<T> x, Var<T> normalized, HookPoint scalePoint, bool centre)
+        {
+            if (Stopped || !Hooked(scalePoint)) return null;
+            var scale = ScaleOf(normalized);
+            var computed = Ops.Constant(scale);
+            var hooked = Hook(scalePoint, computed);
+            if (ReferenceEquals(hooked, computed)) return null;
+            if (!hooked.Value.SameShape(scale)) throw new ArgumentException($"hook {scalePoint}: replacement {hooked.Value.ShapeString} does not match {scale.ShapeString}");
+            return Ops.FrozenScaleNorm(x, hooked.Value, centre);
+        }
+
         Tensor<T> ScaleOf(Var<T> normalized)
         {
             var rstd = normalized.NormStatistics!.Value.Rstd;
@@ -241,6 +274,10 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
 
         /// <summary>AbsTopK at <paramref name="site"/> when the model sparsifies it (over the whole row: heads side by side for q/k/v).</summary>
+        /// <summary>x·W + b, on W's kept entries when training has given W a sparse form.</summary>
+        Var<T> Linear(Var<T> x, Var<T> weight, Var<T>? bias) => _model._sparseForms.TryGetValue(weight, out var pattern)
+            ? Ops.SparseLinear(x, weight, pattern, bias, SparseWeightGradient.Dense, inputMajor: true) : Ops.Linear(x, weight, bias);
+
         Var<T> Sparsify(SparsitySites site, Var<T> x) =>
             site != SparsitySites.None && _c.KeptAt(site, x.Value.Columns) is int k && k < x.Value.Columns ? Ops.AbsTopK(x, k) : x;
 
@@ -306,7 +343,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             using var part = StepProfiler.Enter(StepPart.Attention);
             var x = Norm(resid, w.Ln1Gain, w.Ln1Bias, HookPoint.Normalized(i, 1), HookPoint.Scale(i, 1), SparsitySites.AttnIn);
             if (Stopped) return null;
-            var qkv = Ops.Linear(x, w.AttnWeight, w.AttnBias);
+            var qkv = Linear(x, w.AttnWeight, w.AttnBias);
             var q = Hook(HookPoint.Q(i), Sparsify(SparsitySites.AttnQ, Ops.Columns(qkv, 0, d)));
             var k = Hook(HookPoint.K(i), Sparsify(SparsitySites.AttnK, Ops.Columns(qkv, d, d)));
             var v = Hook(HookPoint.V(i), Sparsify(SparsitySites.AttnV, Ops.Columns(qkv, 2 * d, d)));
@@ -324,7 +361,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             ReadOnlyHook(HookPoint.Pattern(i), () => Ops.PatternOf(z));
             z = Hook(HookPoint.Z(i), z);
             if (Stopped) return null;
-            return Hook(HookPoint.AttnOut(i), Sparsify(SparsitySites.AttnOut, Ops.Linear(z, w.AttnOutWeight, w.AttnOutBias)));
+            return Hook(HookPoint.AttnOut(i), Sparsify(SparsitySites.AttnOut, Linear(z, w.AttnOutWeight, w.AttnOutBias)));
         }
 
         /// <summary>The MLP sublayer's output (hook_mlp_out), or null once the pass has stopped.</summary>
@@ -334,11 +371,11 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             using var part = StepProfiler.Enter(StepPart.Mlp);
             var x = Norm(mid, w.Ln2Gain!, w.Ln2Bias, HookPoint.Normalized(i, 2), HookPoint.Scale(i, 2), SparsitySites.MlpIn);
             if (Stopped) return null;
-            var pre = Hook(HookPoint.MlpPre(i), Ops.Linear(x, w.MlpInWeight!, w.MlpInBias));
+            var pre = Hook(HookPoint.MlpPre(i), Linear(x, w.MlpInWeight!, w.MlpInBias));
             if (Stopped) return null;
             var post = Hook(HookPoint.MlpPost(i), Sparsify(SparsitySites.MlpNeuron, Ops.Activate(pre, _c.Activation)));
             if (Stopped) return null;
-            return Hook(HookPoint.MlpOut(i), Sparsify(SparsitySites.MlpOut, Ops.Linear(post, w.MlpOutWeight!, w.MlpOutBias)));
+            return Hook(HookPoint.MlpOut(i), Sparsify(SparsitySites.MlpOut, Linear(post, w.MlpOutWeight!, w.MlpOutBias)));
         }
     }
 }

@@ -1,4 +1,5 @@
 using Mechanist.Autograd;
+using Mechanist.Numerics.Sparse;
 
 namespace Mechanist.Models;
 
@@ -9,13 +10,18 @@ namespace Mechanist.Models;
 /// </summary>
 public sealed class WeightSparsifier
 {
-    readonly List<(Parameter Parameter, TensorRole Role)> _tensors = [];
+    readonly List<(Var<float> Weight, TensorRole Role)> _tensors = [];
+    readonly Transformer<float> _model;
+    readonly bool _sparseKernels;
 
-    public WeightSparsifier(Transformer<float> model, SparseSchedule schedule)
+    /// <param name="sparseKernels">Run hidden matrices at density ≤ <see cref="SparseGemm.CrossoverDensity"/> on the sparse
+    /// kernels (<see cref="Transformer{T}.UseSparseForm"/>); the same mathematics, faster where measured (bench/README.md).</param>
+    public WeightSparsifier(Transformer<float> model, SparseSchedule schedule, bool sparseKernels = true)
     {
-        Schedule = schedule;
-        foreach (var p in model.Parameters)
-            if (RoleOf(p.Name) is { } role) _tensors.Add((p, role));
+        (_model, Schedule, _sparseKernels) = (model, schedule, sparseKernels);
+        foreach (var (name, weight) in model.Weights)
+            if (RoleOf(name) is { } role) _tensors.Add((weight, role));
+        UpdateSparseForms(); // a resumed run's weights are already pruned: its first step runs as the interrupted run's would have
     }
 
     public SparseSchedule Schedule { get; }
@@ -46,9 +52,9 @@ public sealed class WeightSparsifier
     {
         double hidden = Schedule.Density(Schedule.HiddenDensity, done), other = Schedule.Density(Schedule.EmbeddingDensity, done);
         long kept = 0, total = 0;
-        foreach (var (p, role) in _tensors)
+        foreach (var (weight, role) in _tensors)
         {
-            var w = p.Value;
+            var w = weight.Value;
             double density = role.Hidden ? hidden : other;
             int k = (int)Math.Round(density * w.Length);
             int rows = w.Rank == 1 ? 1 : w.RowCount;
@@ -56,5 +62,18 @@ public sealed class WeightSparsifier
             if (role.Hidden) { kept += n; total += w.Length; }
         }
         HiddenDensity = total == 0 ? 1 : kept / (double)total;
+        UpdateSparseForms();
+    }
+
+    /// <summary>Gives each hidden matrix sparse enough its compressed-row form, and takes it from the others.</summary>
+    void UpdateSparseForms()
+    {
+        foreach (var (weight, role) in _tensors)
+        {
+            if (!role.Hidden) continue;
+            var w = weight.Value;
+            bool sparse = _sparseKernels && SparsePattern.CountNonZeros<float>(w.Span) <= SparseGemm.CrossoverDensity * w.Length;
+            _model.UseSparseForm(weight, sparse ? SparsePattern.FromNonZeros<float>(w.Span, w.RowCount, w.Columns) : null);
+        }
     }
 }

@@ -113,6 +113,51 @@ public class SparseTrainingTests
     }
 
     [Fact]
+    public void Hidden_matrices_at_one_sixteenth_or_less_run_on_the_sparse_kernels_with_the_same_loss_and_gradients()
+    {
+        var m = Transformer<float>.Create(TransformerConfig.Preset("sparse-2l", Vocab) with { Context = 16 }, 4);
+        var sparsifier = new WeightSparsifier(m, new SparseSchedule(10, 1.0 / 32, 0.25));
+        Assert.False(m.HasSparseForm(m.Blocks[0].AttnWeight));
+        sparsifier.Project(10); // the anneal is over: hidden matrices at 1/32 (the floor of 4 per column is 4/128)
+        var hidden = m.Blocks.SelectMany(b => new[] { b.AttnWeight, b.AttnOutWeight, b.MlpInWeight!, b.MlpOutWeight! }).ToList();
+        Assert.All(hidden, w => Assert.True(m.HasSparseForm(w)));
+        var windows = Corpus()[..(3 * 17)];
+        (float Loss, float[][] Grads) Run()
+        {
+            foreach (var p in m.Parameters) p.ZeroGrad();
+            float loss;
+            using (var tape = Tape.Start()) { var l = m.Loss(windows, 3); loss = l.Value[0]; tape.Backward(l); }
+            return (loss, m.Parameters.Select(p => p.Grad.ToArray()).ToArray());
+        }
+        var sparse = Run();
+        foreach (var w in hidden) m.UseSparseForm(w, null);
+        var dense = Run();
+        Assert.Equal(dense.Loss, sparse.Loss, 4);
+        for (int p = 0; p < dense.Grads.Length; p++)
+            for (int i = 0; i < dense.Grads[p].Length; i++)
+                Assert.True(Math.Abs(dense.Grads[p][i] - sparse.Grads[p][i]) <= 1e-4f * (1 + Math.Abs(dense.Grads[p][i])), $"{m.Parameters[p].Name}[{i}]");
+    }
+
+    [Fact]
+    public void A_run_on_the_sparse_kernels_resumes_bit_for_bit()
+    {
+        var tokens = Corpus();
+        var options = Options with { Preset = "sparse-2l", Context = 16, Batch = 2, Tokens = 8 * 2 * 16, WeightDensity = 1.0 / 32, EmbeddingDensity = null };
+        int[] valid = tokens[..(2 * 17)];
+        string straight = TestPaths.NewTempDir(), interrupted = TestPaths.NewTempDir();
+        try
+        {
+            Trainer.Train(straight, options, new ArrayWindows(tokens, 16, Vocab), valid, IProgressReporter.None, CancellationToken.None);
+            using (var cts = new CancellationTokenSource())
+                Assert.Throws<OperationCanceledException>(() =>
+                    Trainer.Train(interrupted, options, new ArrayWindows(tokens, 16, Vocab), valid, new StopAfter(6, cts), cts.Token));
+            Trainer.Train(interrupted, options, new ArrayWindows(tokens, 16, Vocab), valid, IProgressReporter.None, CancellationToken.None, resume: true);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(straight, ModelFiles.WeightsFile)), File.ReadAllBytes(Path.Combine(interrupted, ModelFiles.WeightsFile)));
+        }
+        finally { Directory.Delete(straight, true); Directory.Delete(interrupted, true); }
+    }
+
+    [Fact]
     public void A_dense_model_is_refused_where_a_sparse_one_is_needed()
     {
         string dir = TestPaths.NewTempDir();
