@@ -29,7 +29,7 @@ static class Assets
             string name = resource["assets/".Length..];
             string type = Path.GetExtension(name) switch
             {
-                ".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8", ".svg" => "image/svg+xml", _ => "application/octet-stream",
+                ".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8", ".svg" => "image/svg+xml", ".txt" => "text/plain; charset=utf-8", _ => "application/octet-stream",
             };
             result[name] = (m.ToArray(), type);
         }

@@ -14,7 +14,7 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// The feature browser as a local web server (Kestrel). Pages: `/`, `/feature/{id}`, `/neuron/{id}`,
-/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/universal` (with a universal-neurons run attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
+/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/universal` (with a universal-neurons run attached), `/map` (with a feature map attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
 /// (<see cref="WebModelFiles"/>); the index data under `/data/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
 /// Binds to 127.0.0.1 unless told otherwise; port 0 picks a free port (see <see cref="Address"/>).
 /// </summary>
@@ -110,6 +110,8 @@ public sealed class BrowserServer : IAsyncDisposable
         app.MapGet("/ab", () => HtmlResult(AbPage.Render(store, links), store.Attachments.HasAb ? 200 : 404));
         app.MapGet("/universal", () => HtmlResult(UniversalPage.Render(store, links), store.Attachments.Universal != null ? 200 : 404));
 
+        app.MapGet("/map", () => HtmlResult(MapPage.Render(store, links), store.Attachments.MapFile != null ? 200 : 404));
+
         app.MapGet("/circuit/{task}", (string task) => store.Attachments.Circuit(task) is { } report
             ? HtmlResult(CircuitPage.Render(store, links, report))
             : HtmlResult(SimplePages.NotFound(store, links, $"No circuit report for “{task}” is attached to this store (run `mechanist circuit prune --task {task} --features STORE`)."), 404));
@@ -129,6 +131,7 @@ public sealed class BrowserServer : IAsyncDisposable
         foreach (var kind in store.Kinds)
             if (store.UnitCount(kind) > 0)
                 unitsScripts[$"units-{kind.Name()}.js"] = new(() => System.Text.Encoding.UTF8.GetBytes(StaticExport.UnitsScript(store, kind)));
+        if (store.Attachments.MapFile != null) unitsScripts["map.js"] = new(() => System.Text.Encoding.UTF8.GetBytes(MapPage.DataScript(store)));
         app.MapGet("/data/{name}", (string name) => unitsScripts.TryGetValue(name, out var script)
             ? Results.Bytes(script.Value, "text/javascript; charset=utf-8")
             : Results.Text("no such data file", "text/plain", statusCode: 404));

@@ -20,6 +20,10 @@ abstract class Links
     public abstract string Ab { get; }
     /// <summary>The universal-neurons page (with a universal-neurons run attached).</summary>
     public abstract string Universal { get; }
+    /// <summary>The feature map page (shown when the store has a map attached).</summary>
+    public abstract string Map { get; }
+    /// <summary>The script with the map's neighbour graph (<c>window.MECHANIST_MAP</c>).</summary>
+    public abstract string MapData { get; }
     /// <summary>A task's circuit page (shown when a circuit report is attached for it).</summary>
     public abstract string Circuit(string task);
     /// <summary>The folder of the in-page model's files (<see cref="WebModelFiles"/>), ending in "/".</summary>
@@ -43,6 +47,8 @@ sealed class ServerLinks(bool model) : Links
     public override string Generate => model ? "/generate" : "";
     public override string Ab => "/ab";
     public override string Universal => "/universal";
+    public override string Map => "/map";
+    public override string MapData => "/data/map.js";
     public override string Circuit(string task) => $"/circuit/{Uri.EscapeDataString(task)}";
     public override string ModelBase => "/model/";
     public override string UnitsData(UnitKind kind) => $"/data/units-{kind.Name()}.js";
@@ -61,6 +67,8 @@ sealed class StaticLinks(int depth, bool model = false) : Links
     public override string Generate => model ? up + "generate.html" : "";
     public override string Ab => up + "ab.html";
     public override string Universal => up + "universal.html";
+    public override string Map => up + "map.html";
+    public override string MapData => up + "data/map.js";
     public override string Circuit(string task) => $"{up}circuit/{Uri.EscapeDataString(task)}.html";
     public override string ModelBase => up + "model/";
     public override string UnitsData(UnitKind kind) => $"{up}data/units-{kind.Name()}.js";

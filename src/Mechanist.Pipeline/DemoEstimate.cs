@@ -19,11 +19,14 @@ public static class DemoEstimate
     const double FeatureTokensPerSecond = 32_000;   // model + SAE + statistics: 18.7k tokens per CPU-s
     const double ExplainUnitsPerSecond = 1_100;     // built-in explainer: 660 units per CPU-s
 
-    public static IReadOnlyDictionary<string, double> Seconds(DemoPreset p, long corpusBytes)
+    /// <param name="ab">With `--ab`: model B, its activations and dictionary like A's, the smaller widths (7/8 of the SAE's
+    /// work), the A/B correlations (both models and dictionaries over the feature tokens) and the splits (only the
+    /// dictionaries over stored activations, estimated as a third of that).</param>
+    public static IReadOnlyDictionary<string, double> Seconds(DemoPreset p, long corpusBytes, bool ab = false)
     {
         double model = p.ModelPreset == "toy-1l" ? 1 : 0.05;   // the micro model is far smaller
         double sae = p.SaeWidth / 4096.0;
-        return new Dictionary<string, double>
+        var seconds = new Dictionary<string, double>
         {
             ["tokenizer"] = corpusBytes / TokenizerBytesPerSecond,
             ["tokens"] = corpusBytes / EncodeBytesPerSecond,
@@ -33,5 +36,15 @@ public static class DemoEstimate
             ["features"] = p.FeatureTokens / FeatureTokensPerSecond * Math.Max(sae, model),
             ["explain"] = (p.SaeWidth + 512 * model) / ExplainUnitsPerSecond,
         };
+        if (ab)
+        {
+            seconds["model-b"] = seconds["model"];
+            seconds["acts-b"] = seconds["acts"];
+            seconds["sae-b"] = seconds["sae"];
+            seconds["universal"] = 2 * p.FeatureTokens / FeatureTokensPerSecond * Math.Max(sae, model);
+            seconds["sae-widths"] = 0.875 * seconds["sae"];
+            seconds["splits"] = seconds["universal"] / 3;
+        }
+        return seconds;
     }
 }

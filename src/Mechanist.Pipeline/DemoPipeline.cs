@@ -22,11 +22,17 @@ public sealed record DemoOptions
     public ulong Seed { get; init; }
     /// <summary>Also write the browser as a static site into OUT/site.</summary>
     public bool ExportHtml { get; init; }
+    /// <summary>
+    /// Also train model B (seed + 1) with its dictionary and dictionaries of a few smaller widths for A, match A's features
+    /// to B's and link the widths' split families, and attach both to A's feature store (A/B page, families, Map page).
+    /// </summary>
+    public bool Ab { get; init; }
 }
 
 /// <summary>
 /// The whole pipeline as stages over one output folder: corpus (SDK docs, when no corpus is given) → tokenizer →
-/// tokens → model → acts → sae → eval → features → explain. Each folder is what the stage's own command writes,
+/// tokens → model → acts → sae → eval → features → explain (→ with <see cref="DemoOptions.Ab"/>: model-b → acts-b → sae-b →
+/// universal, sae-widths → splits) → site. Each folder is what the stage's own command writes,
 /// so `mechanist model generate --model OUT/model`, `mechanist browse --features OUT/features` and the rest work on it.
 /// </summary>
 public sealed class DemoPipeline(DemoOptions options)
@@ -43,6 +49,15 @@ public sealed class DemoPipeline(DemoOptions options)
     public string EvalDir => Path.Combine(Out, "eval");
     public string FeaturesDir => Path.Combine(Out, "features");
     public string SiteDir => Path.Combine(Out, "site");
+    /// <summary>Model B's run folder (model/, acts/, sae/), like A's, so `universal features --a OUT --b OUT/b` reads both.</summary>
+    public string BDir => Path.Combine(Out, "b");
+    public string ModelBDir => Path.Combine(BDir, "model");
+    public string ActsBDir => Path.Combine(BDir, "acts");
+    public string SaeBRoot => Path.Combine(BDir, "sae");
+    public string UniversalDir => Path.Combine(Out, "universal");
+    /// <summary>A's dictionaries of smaller widths (a half, a quarter, an eighth of the SAE's, each at least 2k), for the splits.</summary>
+    public string WidthsRoot => Path.Combine(Out, "sae-widths");
+    public string SplitsDir => Path.Combine(Out, "splits");
     public const string ExplainRecord = "explain.manifest.json";
 
     /// <summary>The corpus files the later stages read: the user's, or the SDK documentation converted to JSON Lines.</summary>
@@ -64,6 +79,15 @@ public sealed class DemoPipeline(DemoOptions options)
         stages.Add(EvalStage());
         stages.Add(FeaturesStage());
         stages.Add(ExplainStage());
+        if (options.Ab)
+        {
+            stages.Add(ModelBStage());
+            stages.Add(ActsBStage());
+            stages.Add(SaeBStage());
+            stages.Add(UniversalStage());
+            stages.Add(WidthsStage());
+            stages.Add(SplitsStage());
+        }
         if (options.ExportHtml) stages.Add(SiteStage());
         return stages;
     }
@@ -117,10 +141,12 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
-    TrainOptions ModelOptions => new()
+    TrainOptions ModelOptions => ModelOptionsFor(options.Seed);
+
+    TrainOptions ModelOptionsFor(ulong seed) => new()
     {
         Preset = p.ModelPreset, Context = p.Context, Tokens = p.ModelTokens, Batch = p.ModelBatch, LearningRate = p.LearningRate,
-        WarmupSteps = p.WarmupSteps, EvalEvery = p.EvalEvery, Seed = options.Seed,
+        WarmupSteps = p.WarmupSteps, EvalEvery = p.EvalEvery, Seed = seed,
         CheckpointEvery = 100,
     };
 
@@ -161,10 +187,12 @@ public sealed class DemoPipeline(DemoOptions options)
         },
     };
 
-    SaeTrainingOptions SaeOptions => new()
+    SaeTrainingOptions SaeOptions => SaeOptionsFor([p.SaeWidth], options.Seed);
+
+    SaeTrainingOptions SaeOptionsFor(int[] widths, ulong seed) => new()
     {
-        Architecture = SaeArchitecture.TopK, Widths = [p.SaeWidth], Ks = [p.SaeK], BatchSize = p.SaeBatch, Tokens = p.SaeTokens,
-        WarmupSteps = p.SaeWarmupSteps, DeadWindowTokens = p.SaeDeadWindow, Seed = options.Seed, CheckpointEverySteps = 100,
+        Architecture = SaeArchitecture.TopK, Widths = widths, Ks = [p.SaeK], BatchSize = p.SaeBatch, Tokens = p.SaeTokens,
+        WarmupSteps = p.SaeWarmupSteps, DeadWindowTokens = p.SaeDeadWindow, Seed = seed, CheckpointEverySteps = 100,
     };
 
     DemoStage SaeStage() => new()
@@ -249,6 +277,92 @@ public sealed class DemoPipeline(DemoOptions options)
             if (features != null) { results["feature_simulation_pearson"] = features.SimulationPearson; results["feature_top_token_pearson"] = features.TopTokenPearson; }
             if (neurons != null) { results["neuron_simulation_pearson"] = neurons.SimulationPearson; results["neuron_top_token_pearson"] = neurons.TopTokenPearson; }
             return new DemoStageResult($"{r.Summary.Explained + r.Summary.Skipped:N0} units explained by the built-in explainer{Kind(features, "features")}{Kind(neurons, "neurons")}", results);
+        },
+    };
+
+    /// <summary>Model B: A's shape, data and budget from the next seed.</summary>
+    DemoStage ModelBStage() => new()
+    {
+        Name = "model-b", Folder = ModelBDir, Inputs = [Rec(TokensDir)],
+        Settings = (JsonObject)JsonSerializer.SerializeToNode(ModelOptionsFor(options.Seed + 1))!,
+        Run = ctx =>
+        {
+            bool resume = ctx.CanResume && ModelTrainStage.HasCheckpoint(ModelBDir);
+            var r = ModelTrainStage.Run(new ModelTrainStageOptions { Data = TokensDir, OutDir = ModelBDir, Train = ModelOptionsFor(options.Seed + 1), Resume = resume, Force = !resume, Tokenizer = TokenizerDir },
+                ctx.Progress, ctx.Cancel);
+            string loss = r.Train.ValidationLoss is double vl ? $"val loss {vl:0.00}" : $"train loss {r.Train.LastLoss:0.00}";
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture, $"model B (seed {options.Seed + 1}), {DemoFormat.Count(r.Tokens)} tokens, {loss}"),
+                new JsonObject { ["tokens"] = r.Tokens, ["val_loss"] = r.Train.ValidationLoss });
+        },
+    };
+
+    DemoStage ActsBStage() => new()
+    {
+        Name = "acts-b", Folder = ActsBDir, Inputs = [Rec(ModelBDir), Rec(TokensDir)],
+        Settings = new JsonObject { ["hook"] = DemoPreset.Hook.Name, ["tokens"] = p.HarvestTokens, ["dtype"] = "BF16", ["seed"] = options.Seed + 1 },
+        Run = ctx =>
+        {
+            bool resume = ctx.CanResume && File.Exists(Path.Combine(ActsBDir, "layout.json"));
+            var h = Harvester.Harvest(ModelBDir, TokensDir, ActsBDir,
+                new HarvestOptions { Hook = DemoPreset.Hook, Tokens = p.HarvestTokens, DType = DType.BF16, Seed = options.Seed + 1 },
+                ctx.Progress, ctx.Cancel, overwrite: true, resume: resume);
+            return new DemoStageResult($"{DemoFormat.Count(h.Rows)} activations of model B", new JsonObject { ["rows"] = h.Rows });
+        },
+    };
+
+    DemoStage SaeBStage() => SaeTrainingStage("sae-b", ActsBDir, SaeBRoot, SaeOptionsFor([p.SaeWidth], options.Seed + 1), "model B's dictionary");
+
+    /// <summary>The widths below the SAE's for the split families: a half, a quarter and an eighth, each at least 2k (TopK needs room).</summary>
+    internal int[] SmallerWidths => new[] { p.SaeWidth / 8, p.SaeWidth / 4, p.SaeWidth / 2 }.Where(w => w >= 2 * p.SaeK).ToArray();
+
+    DemoStage WidthsStage() => SaeTrainingStage("sae-widths", ActsDir, WidthsRoot, SaeOptionsFor(SmallerWidths, options.Seed), "A's smaller dictionaries");
+
+    DemoStage SaeTrainingStage(string name, string acts, string root, SaeTrainingOptions training, string what) => new()
+    {
+        Name = name, Folder = root, Inputs = [Rec(acts)],
+        Settings = training.ToJson(),
+        Run = ctx =>
+        {
+            bool resume = ctx.CanResume && Directory.Exists(Path.Combine(root, SaeTrainer.CheckpointDir));
+            var saes = SaeTrainStage.Run(new SaeTrainStageOptions { Acts = acts, OutDir = root, Training = training, Resume = resume, Force = !resume }, ctx.Progress, ctx.Cancel).Saes;
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"{what}: {string.Join(", ", saes.Select(s => $"{s.Name} (explained variance {s.Metrics.ExplainedVariance:0.000})"))}"),
+                new JsonObject { ["directories"] = new JsonArray(saes.Select(s => (JsonNode)s.Directory).ToArray()) });
+        },
+    };
+
+    /// <summary>A's features matched to B's over the same tokens (A = OUT, B = OUT/b as run folders), attached to A's store.</summary>
+    DemoStage UniversalStage() => new()
+    {
+        Name = "universal", Folder = UniversalDir, Inputs = [Rec(SaeRoot), Rec(ModelDir), Rec(SaeBRoot), Rec(ModelBDir), Rec(TokensDir), Rec(FeaturesDir)],
+        Settings = new JsonObject { ["tokens"] = p.FeatureTokens },
+        Run = ctx =>
+        {
+            var (_, summary) = Universality.FeatureUniversalityStage.Run(new Universality.FeatureUniversalityOptions
+            {
+                A = Out, B = BDir, Data = TokensDir, Tokens = p.FeatureTokens, OutDir = UniversalDir, Force = true, FeaturesA = FeaturesDir,
+            }, ctx.Progress, ctx.Cancel);
+            double? Median(string key) => summary[key] is JsonNode n ? (double)n : null;
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"median best correlation A → B: features {Median("median_max_corr_features"):0.00}, neurons {Median("median_max_corr_neurons"):0.00}"),
+                new JsonObject { ["median_max_corr_features"] = Median("median_max_corr_features"), ["median_max_corr_neurons"] = Median("median_max_corr_neurons") });
+        },
+    };
+
+    /// <summary>Split families and the map across A's dictionaries (the smaller widths and the SAE), attached to A's store.</summary>
+    DemoStage SplitsStage() => new()
+    {
+        Name = "splits", Folder = SplitsDir, Inputs = [Rec(WidthsRoot), Rec(SaeRoot), Rec(ActsDir), Rec(FeaturesDir)],
+        Settings = new JsonObject { ["tokens"] = p.FeatureTokens, ["threshold"] = 0.4 },
+        Run = ctx =>
+        {
+            var r = Universality.FeatureSplitsStage.Run(new Universality.FeatureSplitsOptions
+            {
+                Saes = [WidthsRoot, SaeDir], Acts = ActsDir, Tokens = p.FeatureTokens, Features = [FeaturesDir], OutDir = SplitsDir, Force = true,
+            }, ctx.Progress, ctx.Cancel);
+            return new DemoStageResult(string.Create(CultureInfo.InvariantCulture,
+                $"widths {string.Join(" → ", r.Graph.Widths)}: {r.Graph.Families.Count:N0} split families, a map of {r.Summary["map_points"]} latents"),
+                new JsonObject { ["families"] = r.Graph.Families.Count, ["map_points"] = r.Summary["map_points"]?.DeepClone() });
         },
     };
 

@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Mechanist.Features;
-using Mechanist.IO;
-using Mechanist.Sae;
 using Mechanist.Universality;
 
 namespace Mechanist.Cli.Commands;
@@ -19,94 +16,41 @@ static class FeatureSplitsCommand
         var threshold = new Option<double>("--threshold") { Description = "An edge where sim = max(mc(a→b), mc(b→a)) exceeds this (the paper: 0.4).", DefaultValueFactory = _ => 0.4 };
         var minDensity = new Option<double>("--min-density") { Description = "Leave out ultralow latents firing on fewer than this fraction of tokens.", DefaultValueFactory = _ => 1e-5 };
         var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), their explanations go into families.json and the report, and the families are attached to each store (STORE/splits/) so its feature pages show them.", AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, manifest.json.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: splits.csv, families.json, summary.json, map.json (the feature map's neighbour graph), manifest.json.", Required = true };
         var top = new Option<int>("--top") { Description = "Families to print.", DefaultValueFactory = _ => 5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the report." };
         var cmd = new Command("splits",
             "Feature splitting across dictionary widths (Towards Monosemanticity; docs/METHODS.md §3.5): between each dictionary and the next larger, " +
             "mc(a→b) is the cosine of the two latents' activations on the tokens where a fires; an edge joins a and b where max(mc(a→b), mc(b→a)) > 0.4. " +
-            "Families are connected trees across widths (e.g. one base64 feature → 3 → more). Example:\n" +
+            "Families are connected trees across widths (e.g. one base64 feature → 3 → more). " +
+            "It also writes map.json, the 15 nearest decoder directions (cosine) of every live latent of all the dictionaries together; " +
+            "with --features the browser of each store gets a Map page that lays them out with UMAP (min_dist 0.05) in the page, coloured by width " +
+            "(the layout runs in the reader's browser: 3,000 points took half a minute on a busy 2-core machine; 30,000 take minutes). Example:\n" +
             "  mechanist sae train --acts run/acts --width 512,1024,2048,4096 --out run/sae\n" +
             "  mechanist features splits --sae run/sae --acts run/acts --out run/splits")
             { saes, acts, tokens, threshold, minDensity, features, output, top, force, json };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
-            bool overwrite = parse.GetValue(force);
-            if (!overwrite && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-                throw new UserError($"{outDir}: already exists (use --force to replace it)");
-            var dirs = Dictionaries(parse.GetValue(saes)!);
-            var loaded = dirs.Select(SaeLensFormat.Load).ToArray();
-            var order = Enumerable.Range(0, dirs.Count).OrderBy(i => loaded[i].DSae).ToArray();
-            var hooks = loaded.Select(d => d.Metadata.Hook).Distinct().ToArray();
-            if (hooks.Length > 1) throw new UserError($"the dictionaries read different hooks ({string.Join(", ", hooks.Select(h => h?.Name ?? "unrecorded"))}): splitting compares dictionaries of one hook");
-            var stores = Stores(parse.GetValue(features) ?? [], order.Select(i => loaded[i].DSae).ToArray());
-            try
+            var r = FeatureSplitsStage.Run(new FeatureSplitsOptions
             {
-                SplitGraph graph;
-                System.Text.Json.Nodes.JsonObject summary;
-                using (var rows = StoreUnitBatches.Open([parse.GetValue(acts)!], 1, parse.GetValue(tokens), minimumFiles: 1))
-                    graph = FeatureSplits.Build(loaded, rows, parse.GetValue(threshold), parse.GetValue(minDensity), ConsoleProgress.Instance, cancel);
-                string? Explain(int k, int latent) => stores[k]?.GetSummary(UnitKind.Feature, latent).Explanation?.Text;
-                using (var staging = AtomicDirectory.Begin(outDir, overwrite))
-                {
-                    summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain);
-                    staging.Commit();
-                }
-                foreach (var store in stores) if (store != null) SplitGraphOutput.Attach(store.Directory, outDir);
-                if (parse.GetValue(json)) { Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); return 0; }
-                var inv = CultureInfo.InvariantCulture;
-                Console.WriteLine(string.Create(inv, $"{Path.Combine(outDir, SplitGraphOutput.FamiliesFile)}: widths {string.Join(" → ", graph.Widths)} over {graph.Tokens:N0} tokens: {graph.Edges.Count:N0} edges, {graph.Families.Count:N0} families"));
-                foreach (var f in graph.Families.Take(parse.GetValue(top)))
-                {
-                    var perWidth = f.Members.GroupBy(m => m.Dictionary).OrderBy(g => g.Key).Select(g => $"{g.Count()}");
-                    Console.WriteLine(string.Create(inv, $"  family {f.Id}: {string.Join(" → ", perWidth)} latents"));
-                    foreach (var m in f.Members.Take(8))
-                        Console.WriteLine(string.Create(inv, $"    w{graph.Widths[m.Dictionary]}#{m.Latent} (density {graph.Density[m.Dictionary][m.Latent]:E1}){(Explain(m.Dictionary, m.Latent) is string e ? ": " + e : "")}"));
-                    if (f.Members.Count > 8) Console.WriteLine($"    … {f.Members.Count - 8} more");
-                }
-                return 0;
-            }
-            finally
+                Saes = parse.GetValue(saes)!, Acts = parse.GetValue(acts)!, Tokens = parse.GetValue(tokens), Threshold = parse.GetValue(threshold),
+                MinDensity = parse.GetValue(minDensity), Features = parse.GetValue(features) ?? [], OutDir = outDir, Force = parse.GetValue(force),
+            }, ConsoleProgress.Instance, cancel);
+            if (parse.GetValue(json)) { Console.WriteLine(r.Summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); return 0; }
+            var graph = r.Graph;
+            var inv = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(inv, $"{Path.Combine(outDir, SplitGraphOutput.FamiliesFile)}: widths {string.Join(" → ", graph.Widths)} over {graph.Tokens:N0} tokens: {graph.Edges.Count:N0} edges, {graph.Families.Count:N0} families"));
+            foreach (var f in graph.Families.Take(parse.GetValue(top)))
             {
-                foreach (var store in stores) store?.Dispose();
+                var perWidth = f.Members.GroupBy(m => m.Dictionary).OrderBy(g => g.Key).Select(g => $"{g.Count()}");
+                Console.WriteLine(string.Create(inv, $"  family {f.Id}: {string.Join(" → ", perWidth)} latents"));
+                foreach (var m in f.Members.Take(8))
+                    Console.WriteLine(string.Create(inv, $"    w{graph.Widths[m.Dictionary]}#{m.Latent} (density {graph.Density[m.Dictionary][m.Latent]:E1}){(r.Explanations.TryGetValue(m, out string? e) ? ": " + e : "")}"));
+                if (f.Members.Count > 8) Console.WriteLine($"    … {f.Members.Count - 8} more");
             }
+            return 0;
         });
-    }
-
-    /// <summary>The given folders, or, for a folder that is not a dictionary itself, the dictionaries directly inside it.</summary>
-    static List<string> Dictionaries(string[] given)
-    {
-        var dirs = new List<string>();
-        foreach (string g in given)
-        {
-            if (File.Exists(Path.Combine(g, SaeLensFormat.ConfigFile))) { dirs.Add(g); continue; }
-            if (!Directory.Exists(g)) throw new UserError($"--sae {g}: no such folder");
-            var inside = SaeLensFormat.DictionariesIn(g);
-            if (inside.Length == 0) throw new UserError($"--sae {g}: neither a dictionary ({SaeLensFormat.ConfigFile}) nor a folder holding dictionaries");
-            dirs.AddRange(inside);
-        }
-        return dirs;
-    }
-
-    /// <summary>Per dictionary (in width order), the feature store built from it when one was given (for its explanations).</summary>
-    static FeatureStore?[] Stores(string[] dirs, int[] widths)
-    {
-        var result = new FeatureStore?[widths.Length];
-        foreach (string dir in dirs)
-        {
-            var store = FeatureStore.Open(dir);
-            int width = store.UnitCount(UnitKind.Feature);
-            int k = Array.IndexOf(widths, width);
-            if (k < 0)
-            {
-                store.Dispose();
-                foreach (var s in result) s?.Dispose();
-                throw new UserError($"--features {dir}: a store of {width:N0} features, but the dictionaries have widths {string.Join(", ", widths)}");
-            }
-            result[k] = store;
-        }
-        return result;
     }
 }

@@ -13,9 +13,10 @@ public sealed record SplitMember(int Width, int Latent, double Density, string? 
 /// Results other commands attach to a feature store for the browser: <c>ab/</c> (written by
 /// <c>universal features --features-a</c>: matches.json, [a, b, corr, logit_corr|null, B's explanation|null] per
 /// matched A feature; histogram.svg; summary.json) and
-/// <c>splits/families.json</c> (written by <c>features splits --features</c>) and <c>universal/</c> (written by
+/// <c>splits/families.json</c> and <c>splits/map.json</c> (written by <c>features splits --features</c>: the split
+/// families, and the neighbour graph of the decoder directions the Map page lays out) and <c>universal/</c> (written by
 /// <c>universal neurons --features</c>, <see cref="Universality.UniversalAttachment"/>). Each is optional; a store
-/// without them shows no A/B, split or universal-neuron sections.
+/// without them shows no A/B, split, map or universal-neuron sections.
 /// </summary>
 public sealed class StoreAttachments
 {
@@ -35,6 +36,8 @@ public sealed class StoreAttachments
     public bool HasSplits => _families.Count > 0;
     /// <summary>The attached universal-neurons run, or null.</summary>
     public Universality.UniversalAttachment? Universal { get; private set; }
+    /// <summary>The map's neighbour graph (<c>splits/map.json</c>, as written by <c>features splits</c>), or null when none is attached.</summary>
+    public string? MapFile { get; private set; }
     public IReadOnlyCollection<AbMatch> Matches => _matches.Values;
     /// <summary>The A/B summary (medians features vs neurons, tokens...), or null.</summary>
     public JsonObject? AbSummary { get; private set; }
@@ -88,6 +91,8 @@ public sealed class StoreAttachments
                 foreach (var m in members.Where(m => m.Width == features)) a._families[m.Latent] = ((int)f["id"]!, members);
             }
         }
+        string map = Path.Combine(storeDir, SplitsFolder, "map.json");
+        if (File.Exists(map)) a.MapFile = map;
         return a;
     }
 }

@@ -9,7 +9,8 @@ namespace Mechanist.Universality;
 /// <summary>
 /// Writes a split graph into a folder: <c>splits.csv</c> (every edge: <c>width_a,a,width_b,b,sim,mc_ab,mc_ba</c>),
 /// <c>families.json</c> (families largest first, each with its latents per width and its edges, explanations where
-/// given), <c>summary.json</c> and <c>manifest.json</c>, each atomically.
+/// given), <c>summary.json</c>, with a <see cref="DecoderMap"/> <c>map.json</c> (the feature map's neighbour graph), and
+/// <c>manifest.json</c>, each atomically.
 /// </summary>
 public static class SplitGraphOutput
 {
@@ -23,7 +24,8 @@ public static class SplitGraphOutput
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <param name="explain">The best explanation of (dictionary, latent), or null.</param>
-    public static JsonObject Write(string dir, SplitGraph g, IReadOnlyList<string> dictionaries, Func<int, int, string?>? explain = null)
+    /// <param name="map">The decoder directions' neighbour graph for the browser's Map page, or null for none.</param>
+    public static JsonObject Write(string dir, SplitGraph g, IReadOnlyList<string> dictionaries, Func<int, int, string?>? explain = null, DecoderMap? map = null)
     {
         Directory.CreateDirectory(dir);
         var sb = new StringBuilder(EdgesHeader).Append('\n');
@@ -56,6 +58,11 @@ public static class SplitGraphOutput
             ["largest_family"] = g.Families.Count == 0 ? 0 : g.Families[0].Members.Count,
             ["families_spanning_all_widths"] = g.Families.Count(f => f.Widths == g.Widths.Length),
         };
+        if (map != null)
+        {
+            summary["map_points"] = map.Points.Count;
+            AtomicFile.WriteAllText(Path.Combine(dir, DecoderMap.FileName), map.ToJson(explain));
+        }
         AtomicFile.WriteAllText(Path.Combine(dir, SummaryFile), summary.ToJsonString(Indented) + "\n");
         new Manifest
         {
@@ -65,17 +72,22 @@ public static class SplitGraphOutput
                 ["dictionaries"] = new JsonArray(dictionaries.Select(d => (JsonNode)Path.GetFullPath(d)).ToArray()),
                 ["threshold"] = g.Threshold, ["min_density"] = g.MinDensity,
             },
-            Outputs = [new(EdgesFile), new(FamiliesFile), new(SummaryFile)],
+            Outputs = [new(EdgesFile), new(FamiliesFile), new(SummaryFile), .. map == null ? Array.Empty<ManifestFile>() : [new ManifestFile(DecoderMap.FileName)]],
             Contents = new JsonObject { ["summary"] = summary.DeepClone() },
         }.SaveTo(dir);
         return summary;
     }
 
-    /// <summary>Copies the families into a feature store (<c>splits/</c>, replaced as a whole), so its pages show each feature's family.</summary>
+    /// <summary>
+    /// Copies the families and the map into a feature store (<c>splits/</c>, replaced as a whole), so its pages show each
+    /// feature's family and the site has a Map page.
+    /// </summary>
     public static void Attach(string store, string outDir)
     {
         using var staging = AtomicDirectory.Begin(Path.Combine(store, Features.StoreAttachments.SplitsFolder), overwrite: true);
         File.Copy(Path.Combine(outDir, FamiliesFile), Path.Combine(staging.TempPath, FamiliesFile));
+        if (File.Exists(Path.Combine(outDir, DecoderMap.FileName)))
+            File.Copy(Path.Combine(outDir, DecoderMap.FileName), Path.Combine(staging.TempPath, DecoderMap.FileName));
         staging.Commit();
     }
 }

@@ -6,7 +6,7 @@ using static Mechanist.Tests.Browser.BrowserEndToEndTests;
 namespace Mechanist.Tests.Browser;
 
 /// <summary>
-/// The A/B page, a feature page's best match and its split family in Chromium (issue 15 item 5), served and from the
+/// The A/B page, a feature page's best match, its split family and the feature map in Chromium (issue 15 items 4, 5), served and from the
 /// static export over file://, on the store of <see cref="AttachedStore"/> (every live feature matches itself).
 /// </summary>
 [Collection("browser")]
@@ -53,8 +53,37 @@ public class UniversalityChromiumTests(BrowserFixture fx, ChromiumFixture chromi
         Assert.Equal("A/B universality", await page.Locator("h1").InnerTextAsync());
     }
 
+    /// <summary>The map lays out every point of the attached map.json, shows an explanation on hover, opens a feature page on click.</summary>
+    static async Task MapThenFeature(IPage page, FeatureStore store, Func<string, string> featureGlob, string shot)
+    {
+        await page.WaitForSelectorAsync("#map[data-ready='1']", new PageWaitForSelectorOptions { Timeout = 60_000 });
+        var map = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(store.Attachments.MapFile!))!;
+        var points = map["points"]!.AsArray();
+        Assert.True(points.Count > 15, $"{points.Count} points");
+        Assert.Equal(points.Count, await page.Locator("#map circle.pt").CountAsync());
+        int width = store.UnitCount(UnitKind.Feature);
+        Assert.Equal(points.Count(p => (int)p![0]! == width), await page.Locator("#map circle.pt.link").CountAsync());
+        Assert.Equal(map["widths"]!.AsArray().Count, await page.Locator("#maplegend .item").CountAsync());
+        // Points are spread over the plot, not collapsed on one spot.
+        var xs = await page.Locator("#map circle.pt").EvaluateAllAsync<double[]>("cs => cs.map(c => Number(c.getAttribute('cx')))");
+        Assert.True(xs.Max() - xs.Min() > 500, $"x from {xs.Min()} to {xs.Max()}");
+
+        var point = page.Locator("#map circle.pt.link").Last; // drawn last: on top, nothing covers it
+        string latent = (await point.GetAttributeAsync("data-latent"))!;
+        await point.HoverAsync();
+        var hover = page.Locator("#hover");
+        await hover.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
+        string text = await hover.InnerTextAsync();
+        Assert.Contains($"latent {latent}", text);
+        if (store.GetSummary(UnitKind.Feature, int.Parse(latent)).Explanation?.Text is string explanation) Assert.Contains(explanation, text);
+        await Shot(page, shot);
+        await point.ClickAsync();
+        await Navigated(page, featureGlob(latent));
+        Assert.Equal($"Feature {latent}", await page.Locator("h1").InnerTextAsync());
+    }
+
     [Fact]
-    public async Task Ab_page_best_match_and_split_family_work_served_in_chromium()
+    public async Task Ab_page_best_match_split_family_and_map_work_served_in_chromium()
     {
         using var store = FeatureStore.Open(AttachedStore.For(fx));
         await using var server = await BrowserServer.StartAsync(store);
@@ -64,11 +93,14 @@ public class UniversalityChromiumTests(BrowserFixture fx, ChromiumFixture chromi
         await Navigated(page, "**/ab");
         await Shot(page, "ab");
         await AbPageThenFeature(page, store, "**/feature/*", id => $"**/feature/{id}");
+        await page.ClickAsync("header.top nav a:has-text('Map')");
+        await Navigated(page, "**/map");
+        await MapThenFeature(page, store, id => $"**/feature/{id}", "map");
         AllLocal(requests, server.Address);
     }
 
     [Fact]
-    public async Task Ab_page_best_match_and_split_family_work_from_the_static_export()
+    public async Task Ab_page_best_match_split_family_and_map_work_from_the_static_export()
     {
         string storeDir = AttachedStore.For(fx);
         string site = Path.Combine(TestPaths.NewTempDir(), "site");
@@ -80,6 +112,9 @@ public class UniversalityChromiumTests(BrowserFixture fx, ChromiumFixture chromi
         await Navigated(page, "**/ab.html");
         await Shot(page, "static-ab");
         await AbPageThenFeature(page, store, "**/feature/*.html", id => $"**/feature/{id}.html");
+        await page.ClickAsync("header.top nav a:has-text('Map')");
+        await Navigated(page, "**/map.html");
+        await MapThenFeature(page, store, id => $"**/feature/{id}.html", "static-map");
         AllLocal(requests, "file://");
     }
 }

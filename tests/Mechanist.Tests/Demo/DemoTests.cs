@@ -11,7 +11,7 @@ using Mechanist.IO;
 
 namespace Mechanist.Tests.Demo;
 
-/// <summary>Runs `mechanist demo --preset tiny --no-browse` once on a slice of the SDK documentation, for the tests below.</summary>
+/// <summary>Runs `mechanist demo --preset tiny --ab --no-browse --export-html` once on a slice of the SDK documentation, for the tests below.</summary>
 public sealed class TinyDemoRun : IDisposable
 {
     public string Root { get; } = TestPaths.NewTempDir("mechanist-demo");
@@ -21,12 +21,12 @@ public sealed class TinyDemoRun : IDisposable
     public string FirstError { get; }
     public Dictionary<string, string> RecordsAfterFirstRun { get; } = [];
 
-    public static readonly string[] Stages = ["tokenizer", "tokens", "model", "acts", "sae", "eval", "features"];
+    public static readonly string[] Stages = ["tokenizer", "tokens", "model", "acts", "sae", "eval", "features", "b/model", "b/acts", "b/sae", "universal", "sae-widths", "splits"];
 
     public TinyDemoRun()
     {
         WriteCorpus(Corpus, 300_000);
-        (FirstExitCode, FirstError) = Run("demo", "--preset", "tiny", "--no-browse", "--export-html", "--out", Out, "--corpus", Corpus);
+        (FirstExitCode, FirstError) = Run("demo", "--preset", "tiny", "--ab", "--no-browse", "--export-html", "--out", Out, "--corpus", Corpus);
         foreach (string path in RecordPaths().Where(File.Exists)) RecordsAfterFirstRun[path] = File.ReadAllText(path);
     }
 
@@ -113,7 +113,34 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
         Assert.NotEmpty(examples);
         foreach (var e in examples) Assert.False(string.IsNullOrWhiteSpace(e!["explanation"]!.GetValue<string>()));
         var stages = s["stages"]!.AsArray().Select(o => o!["name"]!.GetValue<string>()).ToArray();
-        Assert.Equal(["tokenizer", "tokens", "model", "acts", "sae", "eval", "features", "explain", "site"], stages);
+        Assert.Equal(["tokenizer", "tokens", "model", "acts", "sae", "eval", "features", "explain", "model-b", "acts-b", "sae-b", "universal", "sae-widths", "splits", "site"], stages);
+    }
+
+    /// <summary>`--ab` (issue 15 item 6): model B and its dictionary, A's smaller widths, the matches and the split families
+    /// with their map, attached to A's store so the exported site has the A/B and Map pages.</summary>
+    [Fact]
+    public void AbStagesAttachMatchesFamiliesAndTheMapToTheSite()
+    {
+        Assert.True(run.FirstExitCode == 0, run.FirstError);
+        Assert.True(File.Exists(Path.Combine(run.Out, "b", "model", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run.Out, "b", "sae", "topk-w64-k8", "sae_weights.safetensors")));
+        Assert.Equal(["topk-w16-k8", "topk-w32-k8"], Directory.GetDirectories(Path.Combine(run.Out, "sae-widths"), "topk-*").Select(Path.GetFileName).Order().ToArray());
+        var ab = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "universal", "summary.json")))!;
+        // Both medians exist: features of A against B's, and the two models' neurons as the baseline.
+        Assert.InRange((double)ab["median_max_corr_features"]!, 0.05, 1);
+        Assert.InRange((double)ab["median_max_corr_neurons"]!, 0.05, 1);
+        var splits = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "splits", "summary.json")))!;
+        Assert.Equal([16, 32, 64], splits["widths"]!.AsArray().Select(w => (int)w!).ToArray());
+        Assert.True((int)splits["map_points"]! > 16, "the map has enough live latents to lay out");
+
+        using var store = FeatureStore.Open(Path.Combine(run.Out, "features"));
+        Assert.True(store.Attachments.HasAb);
+        Assert.True(store.Attachments.HasSplits);
+        Assert.NotNull(store.Attachments.MapFile);
+        foreach (string page in new[] { "ab.html", "map.html", Path.Combine("data", "map.js") })
+            Assert.True(File.Exists(Path.Combine(run.Out, "site", page)), $"site/{page} missing");
+        var s = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "summary.json")))!.AsObject();
+        Assert.Contains(s["stages"]!.AsArray(), o => (string)o!["name"]! == "universal" && ((string)o["summary"]!).Contains("median best correlation"));
     }
 
     [Fact]
@@ -138,7 +165,7 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
     public void SecondRunSkipsEveryStage()
     {
         Assert.True(run.FirstExitCode == 0, run.FirstError);
-        var (code, error) = TinyDemoRun.Run("demo", "--preset", "tiny", "--no-browse", "--export-html", "--out", run.Out, "--corpus", run.Corpus);
+        var (code, error) = TinyDemoRun.Run("demo", "--preset", "tiny", "--ab", "--no-browse", "--export-html", "--out", run.Out, "--corpus", run.Corpus);
         Assert.True(code == 0, error);
         foreach (var (path, text) in run.RecordsAfterFirstRun) Assert.Equal(text, File.ReadAllText(path));
         var s = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "summary.json")))!.AsObject();

@@ -8,6 +8,8 @@ using Mechanist.Universality;
 namespace Mechanist.Tests.Universality;
 
 /// <summary>Feature splitting (docs/METHODS.md §3.5): the co-active sums and the split graph.</summary>
+// Its command tests read what the command printed (Console.Out is process-wide): run alone.
+[Collection("console-alone")]
 public class FeatureSplitsTests
 {
     static SparseCodes Codes(int rows, int latents, int seed)
@@ -105,6 +107,18 @@ public class FeatureSplitsTests
         Assert.Equal(["2#0", "4#0", "4#1"], families[0]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
         Assert.Equal(["2#1", "4#2"], families[1]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
         Assert.Contains("family 0: 1 → 2 latents", stdout);
+
+        // The map's neighbour graph: every live latent of both widths, itself first, then the others by cosine distance.
+        var map = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, DecoderMap.FileName)))!;
+        Assert.Equal(["2#0", "2#1", "4#0", "4#1", "4#2", "4#3"], map["points"]!.AsArray().Select(p => $"{p![0]}#{p[1]}").ToArray());
+        var neighbours = map["neighbours"]!.AsArray().Select(r => r!.AsArray().Select(v => (int)v!).ToArray()).ToArray();
+        var distances = map["distances"]!.AsArray().Select(r => r!.AsArray().Select(v => (double)v!).ToArray()).ToArray();
+        Assert.All(Enumerable.Range(0, 6), i => { Assert.Equal(i, neighbours[i][0]); Assert.Equal(0, distances[i][0]); Assert.Equal(6, neighbours[i].Length); });
+        Assert.Equal(4, neighbours[1][1]); // 2#1 and 4#2 read the same direction
+        Assert.Equal(0, distances[1][1], 5);
+        Assert.Equal([2, 3], neighbours[0][1..3].Order()); // 2#0 reads directions 0 and 1: 1 − 1/√2 from 4#0 and 4#1
+        Assert.Equal(1 - 1 / Math.Sqrt(2), distances[0][1], 4);
+        Assert.Equal(1, distances[0][5], 5); // orthogonal
     }
 
     /// <summary>A CSV edge with its cosines cut to one decimal (mc(a→b) of a two-direction latent on either half is about 0.7).</summary>

@@ -10,6 +10,8 @@ using Xunit.Abstractions;
 namespace Mechanist.Tests.Universality;
 
 /// <summary>A/B feature universality (docs/METHODS.md §3.4): the sparse accumulator, the matching, the command.</summary>
+// The command runs redirect Console.Out, which is process-wide: run alone.
+[Collection("console-alone")]
 public class FeatureUniversalityTests(ITestOutputHelper output)
 {
     static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Capture(UniversalCommands.Create(), args);
@@ -107,6 +109,51 @@ public class FeatureUniversalityTests(ITestOutputHelper output)
             m[j] = (float)(s / x.RowCount);
         }
         return m;
+    }
+
+    /// <summary>
+    /// The must-show against NumPy: tests/fixtures/ab holds synthetic rows with 64 planted directions, two TopK dictionaries
+    /// Mechanist trained on them from seeds 1 and 2, and what NumPy computed from them densely in float64
+    /// (make_golden.py: every latent's codes over every row, the full correlation matrix, each A row's maximum).
+    /// </summary>
+    [Fact]
+    public void Two_seeds_on_planted_features_equal_numpys_dense_computation()
+    {
+        string dir = Path.Combine(TestPaths.RepoRoot, "tests", "fixtures", "ab");
+        double[] Golden(string name) { using var f = NpyFile.Open(Path.Combine(dir, name)); return f.ReadArray<double>(); }
+        var max = Golden("max_ab.npy");
+        var corr = Golden("corr_ab.npy");
+        var density = Golden("density_a.npy");
+        long[] argmax;
+        using (var f = NpyFile.Open(Path.Combine(dir, "argmax_ab.npy"))) argmax = f.ReadArray<long>();
+
+        string outDir = Path.Combine(TestPaths.NewTempDir(), "ab");
+        var (code, stdout, err) = Run("universal", "features", "--a", Path.Combine(dir, "sae1"), "--b", Path.Combine(dir, "sae2"),
+            "--acts", Path.Combine(dir, "synth.npy"), "--out", outDir, "--batch", "1000");
+        Assert.True(code == 0, err);
+        output.WriteLine(stdout);
+        var lines = File.ReadAllLines(Path.Combine(outDir, FeatureUniversalityOutput.MatchesFile));
+        Assert.Equal(65, lines.Length);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var best = new List<double>();
+        for (int a = 0; a < 64; a++)
+        {
+            var cells = lines[a + 1].Split(',');
+            Assert.Equal(a, int.Parse(cells[0]));
+            Assert.Equal(density[a], double.Parse(cells[4], inv), 5);
+            if (double.IsNaN(max[a])) { Assert.Equal("", cells[2]); continue; }
+            double got = double.Parse(cells[2], inv);
+            int b = int.Parse(cells[1]);
+            Assert.True(Math.Abs(got - max[a]) < 1e-4, $"A {a}: {got} vs NumPy {max[a]}");
+            // The same partner, or one NumPy finds as good to 1e-4 (a tie).
+            Assert.True(b == argmax[a] || Math.Abs(corr[a * 64 + b] - max[a]) < 1e-4, $"A {a}: B {b} vs NumPy's {argmax[a]}");
+            best.Add(got);
+        }
+        double median = (double)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, FeatureUniversalityOutput.SummaryFile)))!["median_max_corr_features"]!;
+        Assert.True(median >= 0.9, $"median {median}");
+        var finite = max.Where(m => !double.IsNaN(m)).Order().ToArray();
+        double numpyMedian = finite.Length % 2 == 1 ? finite[finite.Length / 2] : (finite[finite.Length / 2 - 1] + finite[finite.Length / 2]) / 2;
+        Assert.True(Math.Abs(median - numpyMedian) < 1e-4, $"median {median} vs NumPy {numpyMedian}");
     }
 
     /// <summary>Synthetic rows with 64 planted directions, and two TopK dictionaries trained on them from seeds 1 and 2.</summary>
