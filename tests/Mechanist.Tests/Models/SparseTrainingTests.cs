@@ -8,29 +8,6 @@ namespace Mechanist.Tests.Models;
 /// <summary>Weight-sparse training (docs/METHODS.md §6.2): the projection, the schedule, and a trained model's saved weights.</summary>
 public class SparseTrainingTests
 {
-    sealed class ArrayWindows(int[] tokens, int context, int vocab) : IWindowSource
-    {
-        public int Context => context;
-        public int VocabSize => vocab;
-        public long Position { get; private set; }
-        public void Seek(long position) => Position = position;
-        public void Next(Span<int> window)
-        {
-            long count = tokens.Length / (context + 1);
-            tokens.AsSpan((int)((Position++ * 7919 + 13) % count) * (context + 1), context + 1).CopyTo(window);
-        }
-    }
-
-    sealed class StopAfter(int steps, CancellationTokenSource cts) : IProgressReporter, IProgressTask
-    {
-        int _seen;
-        public IProgressTask Start(string label, long total, string unit) => this;
-        public void Advance(long amount) { if (++_seen == steps) cts.Cancel(); }
-        public void SetDone(long done) { }
-        public void SetStatus(string status) { }
-        public void Dispose() { }
-    }
-
     const int Vocab = 40, Context = 32;
     const double Hidden = 0.15, Embedding = 0.5;
 
