@@ -43,11 +43,16 @@ static class UniversalitySections
         var self = byNode[(attached.Width, id)];
         sb.Append("<div class=\"family\" id=\"splitfamily\"><span class=\"label\"><a href=\"").Append(links.Family(family)).Append("\">Split family ").Append(family)
           .Append("</a> <small>").Append(members.Count.ToString("N0", Inv)).Append(" latents</small></span>");
-        var chain = new List<SplitMember>();
+        // This latent, then its parent, its parent's parent... down to the family's root at a smaller width.
+        var chain = new List<SplitMember> { self };
         for (var m = self; m.Parent is { } p && byNode.TryGetValue(p, out var parent); m = parent) chain.Add(parent);
         sb.Append("<span class=\"rel\" id=\"splitparents\"><span class=\"width\">parents:</span>");
-        if (chain.Count == 0) sb.Append("<span class=\"muted\">none (a root)</span>");
-        foreach (var m in chain) Chip(sb, attached, links, m, id, withWidth: true);
+        for (int i = 0; i < chain.Count; i++)
+        {
+            if (i > 0) sb.Append("<span class=\"muted\">←</span>");
+            Chip(sb, attached, links, chain[i], id, withWidth: true);
+        }
+        if (chain.Count == 1) sb.Append("<span class=\"muted\">(a root)</span>");
         sb.Append("</span>");
         Relatives(sb, attached, links, "splitchildren", "children", id, members.Where(m => m.Parent == (self.Width, self.Latent)));
         if (self.Parent is { } sp)
