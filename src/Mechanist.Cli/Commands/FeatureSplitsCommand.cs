@@ -25,7 +25,7 @@ static class FeatureSplitsCommand
         };
         families.AcceptOnlyFromAmong("tree", "components");
         var pictures = new Option<int>("--pictures") { Description = "Draw this many of the largest families as trees across widths (families/family-ID.svg: each latent's id and the start of its explanation).", DefaultValueFactory = _ => 10 };
-        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), their explanations go into families.json and the report, and the families are attached to each store (STORE/splits/) so its feature pages show them.", AllowMultipleArgumentsPerToken = true };
+        var features = new Option<string[]>("--features") { Description = "Feature stores of the dictionaries (any order), their explanations go into families.json and the report, and the families are attached to each store (STORE/splits/): its browser gets a Families page, a page per family with its tree, and on each feature page the feature's parent chain, children and siblings (at most 20 each).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Output folder: splits.csv (every edge), families.json (each latent with its best parent), families/family-ID.svg, summary.json, map.json (the feature map's neighbour graph), manifest.json.", Required = true };
         var top = new Option<int>("--top") { Description = "Families to print.", DefaultValueFactory = _ => 5 };
         var force = new Option<bool>("--force") { Description = "Replace existing output." };

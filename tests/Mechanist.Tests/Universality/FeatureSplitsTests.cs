@@ -103,7 +103,7 @@ public class FeatureSplitsTests
         Assert.Equal(["2#0", "4#0", "4#1"], families[0]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
         Assert.Equal(["2#1", "4#2"], families[1]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
         Assert.Contains("Family 0: 1 → 2 latents (widths 2 → 4)", stdout);
-        Assert.Equal([null, "[2,0]", "[2,0]"], families[0]!["members"]!.AsArray().Select(m => m!["parent"]?.ToJsonString()).ToArray());
+        Assert.Equal(["root", "[2,0]", "[2,0]"], families[0]!["members"]!.AsArray().Select(m => m!["parent"]?.ToJsonString() ?? "root").ToArray());
 
         // The map's neighbour graph: every live latent of both widths, itself first, then the others by cosine distance.
         var map = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, DecoderMap.FileName)))!;
