@@ -9,7 +9,7 @@ WORK=${1:?usage: universal_seeds.sh WORK [TOKENS_PER_SEED] [CORR_TOKENS]}
 PER_SEED=${2:-3000000}
 CORR=${3:-1000000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-M="dotnet run -c Release --project $ROOT/src/Mechanist.Cli --"
+M=${MECHANIST:-"dotnet run -c Release --project $ROOT/src/Mechanist.Cli --"}  # MECHANIST: a built CLI, e.g. "dotnet /path/mechanist.dll"
 mkdir -p "$WORK" && cd "$WORK"
 [ -f slice.jsonl.gz ] || PILE=${PILE:-$ROOT/../shared/corpus/mini-pile.train.jsonl.gz} python3 - <<'PY'
 import gzip

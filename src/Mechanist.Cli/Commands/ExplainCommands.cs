@@ -93,7 +93,7 @@ static class ExplainCommands
             // Per kind, because the comparison that matters is features against neurons, each against its control.
             foreach (var k in result.Kinds)
                 Console.WriteLine($"{k.Kind}s: simulation Pearson median {k.SimulationPearson:F3}, top-token control {k.TopTokenPearson:F3} " +
-                                  $"(difference {k.Difference:+0.000;-0.000}), detection {k.DetectionBalancedAccuracy:F3}, over {k.Units} units");
+                                  $"(difference {k.Difference:+0.000;-0.000;0.000}), detection {k.DetectionBalancedAccuracy:F3}, over {k.Units} units");
             if (summary.Errors.Count > 0)
                 Console.WriteLine("errors: " + string.Join(", ", summary.Errors.Select(kv => $"{kv.Key} {kv.Value}")) + " (per unit in the results files)");
             if (result.Usage is { } u)

@@ -122,4 +122,86 @@ public class RoleExperimentsTests
         Assert.Equal(0, none.NormChange, 1e-9);
         Assert.Equal(0, none.BosChange, 1e-9);
     }
+
+    [Fact]
+    public void Path_ablation_changes_only_the_query_keys_and_values_stay_the_clean_runs()
+    {
+        var model = Model(7);
+        var batches = Batches(8);
+        var pair = new AttentionDeactivation.Pair(5, 1, 1, 0, 0); // layer-0 neuron 5 against head L1.H1
+        var ablation = AttentionDeactivation.Ablate(model, batches, Context, pair);
+        // By hand: the query of the ablated residual against the clean run's keys and values, softmax written out.
+        var withClean = ByHand(model, batches, pair, restoreKeysAndValues: true);
+        Assert.Equal(withClean.Bos, ablation.BosChange, 1e-5);
+        Assert.Equal(withClean.Norm, ablation.NormChange, 1e-5);
+        // The reference must tell the two apart: letting the keys and values move too gives other changes.
+        var moved = ByHand(model, batches, pair, restoreKeysAndValues: false);
+        Assert.True(Math.Abs(moved.Bos - withClean.Bos) > 1e-3 || Math.Abs(moved.Norm - withClean.Norm) > 1e-3,
+            $"keys/values restored or not: {withClean} vs {moved}");
+    }
+
+    /// <summary>Mean change of head H's attention to position 0 and of ‖z_H·W_O^H‖ from position context/4 on, when the
+    /// neuron's act·w_out leaves the residual entering H's layer, computed from the hooks' q, k, v with softmax by hand.</summary>
+    static (double Bos, double Norm) ByHand(Transformer<float> model, List<(int[] Ids, int Windows)> batches, AttentionDeactivation.Pair pair, bool restoreKeysAndValues)
+    {
+        var c = model.Config;
+        int d = c.DModel, dh = c.DHead, heads = c.Heads, layer = pair.Unit / c.DMlp, neuron = pair.Unit % c.DMlp, hl = pair.HeadLayer, start = Context / 4;
+        var wout = model.Blocks[layer].MlpOutWeight!.Value.Row(neuron).ToArray();
+        var wo = model.Blocks[hl].AttnOutWeight.Value;
+        double bos = 0, norm = 0;
+        long count = 0;
+        foreach (var (ids, windows) in batches)
+        {
+            float[]? a = null, q0 = null, k0 = null, v0 = null, q1 = null, k1 = null, v1 = null, pattern = null;
+            var clean = new Hooks<float>().Read(HookPoint.MlpPost(layer), t => a = t.ToArray()).Read(HookPoint.Q(hl), t => q0 = t.ToArray())
+                .Read(HookPoint.K(hl), t => k0 = t.ToArray()).Read(HookPoint.V(hl), t => v0 = t.ToArray()).Read(HookPoint.Pattern(hl), t => pattern = t.ToArray());
+            using (Mechanist.Autograd.Tape.NoGrad()) model.RunToHook(ids, windows, Context, HookPoint.Z(hl), clean);
+            var ablated = new Hooks<float>().Replace(HookPoint.ResidPre(hl), x =>
+            {
+                var y = x.Clone();
+                for (int i = 0; i < windows * Context; i++)
+                    if (i % Context >= start)
+                        for (int j = 0; j < d; j++) y.Row(i)[j] -= a![i * c.DMlp + neuron] * wout[j];
+                return y;
+            }).Read(HookPoint.Q(hl), t => q1 = t.ToArray()).Read(HookPoint.K(hl), t => k1 = t.ToArray()).Read(HookPoint.V(hl), t => v1 = t.ToArray());
+            using (Mechanist.Autograd.Tape.NoGrad()) model.RunToHook(ids, windows, Context, HookPoint.Z(hl), ablated);
+            var (k, v) = restoreKeysAndValues ? (k0!, v0!) : (k1!, v1!);
+            for (int w = 0; w < windows; w++)
+                for (int p = start; p < Context; p++)
+                {
+                    var (cleanWeights, cleanNorm) = Head(q0!, k0!, v0!, w, p);
+                    var (weights, n) = Head(q1!, k, v, w, p);
+                    // The hand-written softmax must reproduce the model's own clean pattern, or it proves nothing.
+                    Assert.Equal(pattern![(((w * heads) + pair.Head) * Context + p) * Context], cleanWeights[0], 1e-5);
+                    bos += weights[0] - cleanWeights[0];
+                    norm += n - cleanNorm;
+                    count++;
+                }
+        }
+        return (bos / count, norm / count);
+
+        (double[] Weights, double Norm) Head(float[] q, float[] k, float[] v, int w, int p)
+        {
+            int row(int pos) => (w * Context + pos) * d + pair.Head * dh;
+            var s = new double[p + 1];
+            for (int j = 0; j <= p; j++)
+            {
+                double dot = 0;
+                for (int e = 0; e < dh; e++) dot += (double)q[row(p) + e] * k[row(j) + e];
+                s[j] = dot / Math.Sqrt(dh);
+            }
+            double max = s.Max(), sum = 0;
+            for (int j = 0; j <= p; j++) { s[j] = Math.Exp(s[j] - max); sum += s[j]; }
+            var z = new double[dh];
+            for (int j = 0; j <= p; j++) { s[j] /= sum; for (int e = 0; e < dh; e++) z[e] += s[j] * v[row(j) + e]; }
+            double n2 = 0;
+            for (int col = 0; col < d; col++)
+            {
+                double o = 0;
+                for (int e = 0; e < dh; e++) o += z[e] * wo[(pair.Head * dh + e) * d + col];
+                n2 += o * o;
+            }
+            return (s, Math.Sqrt(n2));
+        }
+    }
 }
