@@ -139,7 +139,7 @@ public sealed class ModelUnitBatches : IUnitBatches
             found ??= (bpe, Path.GetFullPath(dir));
         }
         if (found != null) return found.Value;
-        foreach (string dir in new[] { RecordedTokenizer(store.Directory), store.Directory })
+        foreach (string? dir in new[] { RecordedTokenizer(store.Directory), store.Directory })
             if (dir != null && HasTokenizer(dir))
             {
                 var bpe = TokenizerFiles.Load(dir);

@@ -126,7 +126,7 @@ public class BenchSmokeTests
         Assert.Equal(32, inputs.Frequencies.Sum(), 1e-6);
         Assert.True(inputs.Frequencies[0] / inputs.Frequencies[^1] > 100, "Zipf: the most common feature is far more frequent than the rarest");
         Assert.Equal(1, Mechanist.Numerics.VectorMath.Dot<float>(inputs.Features.Row(7), inputs.Features.Row(7)), 1e-4);
-        Assert.True(inputs.X.Span.ToArray().Any(v => v != 0));
+        Assert.Contains(inputs.X.Span.ToArray(), v => v != 0);
     }
 
     [Fact]

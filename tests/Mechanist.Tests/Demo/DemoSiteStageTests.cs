@@ -10,7 +10,7 @@ namespace Mechanist.Tests.Demo;
 public class DemoSiteStageTests
 {
     [Fact]
-    public void An_explainer_run_added_after_the_demo_exports_the_site_again()
+    public async Task An_explainer_run_added_after_the_demo_exports_the_site_again()
     {
         string root = TestPaths.NewTempDir("mechanist-site-stage");
         try
@@ -32,7 +32,7 @@ public class DemoSiteStageTests
                        : new Reply.Chat("not json")))
             {
                 var settings = new ExplainSettings { Llm = new ChatOptions(server.BaseUrl, "tiny-chat", null) { MaxRetries = 0 }, Kind = "feature", Ids = new HashSet<int> { 0 } };
-                ExplainStage.RunAsync(pipeline.FeaturesDir, settings, IProgressReporter.None, default).GetAwaiter().GetResult();
+                await ExplainStage.RunAsync(pipeline.FeaturesDir, settings, IProgressReporter.None, default);
             }
             Assert.Contains(ExplanationFiles.InStore(pipeline.FeaturesDir), f => Path.GetFileName(f) == "explanations.llm-tiny-chat-seed0.jsonl");
 

@@ -124,7 +124,7 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
         Assert.True(run.FirstExitCode == 0, run.FirstError);
         Assert.True(File.Exists(Path.Combine(run.Out, "b", "model", "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(run.Out, "b", "sae", "topk-w64-k8", "sae_weights.safetensors")));
-        Assert.Equal(["topk-w16-k8", "topk-w32-k8"], Directory.GetDirectories(Path.Combine(run.Out, "sae-widths"), "topk-*").Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(["topk-w16-k8", "topk-w32-k8"], Directory.GetDirectories(Path.Combine(run.Out, "sae-widths"), "topk-*").Select(d => Path.GetFileName(d)!).Order().ToArray());
         var ab = JsonNode.Parse(File.ReadAllText(Path.Combine(run.Out, "universal", "summary.json")))!;
         // Both medians exist: features of A against B's, and the two models' neurons as the baseline.
         Assert.InRange((double)ab["median_max_corr_features"]!, 0.05, 1);
@@ -186,10 +186,10 @@ public class DemoTests(TinyDemoRun run) : IClassFixture<TinyDemoRun>
         (code, _, error) = CliRun.Capture(CorpusCommands.Create(), "corpus", "prepare", "--input", run.Corpus, "--tokenizer", Path.Combine(run.Out, "tokenizer"),
             "--valid-fraction", DemoPreset.Tiny.ValidFraction.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", tokens);
         Assert.True(code == 0, error);
-        var demoFiles = Directory.GetFiles(Path.Combine(run.Out, "tokens")).Select(Path.GetFileName).Where(f => f != Manifest.FileName).Order().ToList();
-        Assert.Equal(demoFiles, Directory.GetFiles(tokens).Select(Path.GetFileName).Order().ToList());
+        var demoFiles = Directory.GetFiles(Path.Combine(run.Out, "tokens")).Select(f => Path.GetFileName(f)!).Where(f => f != Manifest.FileName).Order().ToList();
+        Assert.Equal(demoFiles, Directory.GetFiles(tokens).Select(f => Path.GetFileName(f)!).Order().ToList());
         foreach (string file in demoFiles)
-            Assert.True(File.ReadAllBytes(Path.Combine(run.Out, "tokens", file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(tokens, file!))), file);
+            Assert.True(File.ReadAllBytes(Path.Combine(run.Out, "tokens", file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(tokens, file))), file);
     }
 
     [Fact]

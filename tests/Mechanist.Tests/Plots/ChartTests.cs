@@ -36,7 +36,7 @@ public class ChartTests
         Assert.Equal(["bar neg", "bar neg", "bar pos", "bar pos"], classes);
 
         var empty = XDocument.Parse(new HistogramChart("none", 0, 1, [0, 0]).ToFile()).Root!;
-        Assert.Empty(empty.Descendants(Ns + "rect").Where(r => r.Attribute("class") != null));
+        Assert.DoesNotContain(empty.Descendants(Ns + "rect"), r => r.Attribute("class") != null);
         Assert.Contains("no data", empty.Descendants(Ns + "text").Select(t => t.Value));
     }
 

@@ -20,7 +20,7 @@ public class CorpusBadInputTests
         var (code, error) = CorpusFormatTests.Prepare(["--out", store, .. args]);
         Assert.True(code == 1, $"exit {code}: {error}");
         Assert.False(Directory.Exists(store), "a token store was left behind");
-        Assert.Empty(Directory.GetDirectories(Path.GetDirectoryName(store)!).Where(d => Path.GetFileName(d).StartsWith('.'))); // no staging folder
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetDirectoryName(store)!), d => Path.GetFileName(d).StartsWith('.')); // no staging folder
         return error;
     }
 

@@ -20,7 +20,7 @@ public class CorpusFormatTests
     /// <summary>Every file of the store except meta.json (which names the inputs): shards, document starts, sources.</summary>
     static Dictionary<string, byte[]> StoreFiles(string store) =>
         Directory.GetFiles(store).Where(f => Path.GetFileName(f) != TokenStoreWriter.MetaFile)
-            .ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
+            .ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
     static void AssertSameStore(string expected, string actual)
     {

@@ -68,7 +68,7 @@ public class RoleExperimentsTests
         // last-layer neuron writing along it only scales the logits down, UN24's entropy-neuron mechanism.
         var model = Model(3);
         model.FinalNormGain.Value[5] = 0;
-        model.FinalNormBias.Value[5] = 0;
+        model.FinalNormBias!.Value[5] = 0;
         var wout = model.Blocks[1].MlpOutWeight!.Value;
         const int Neuron = 7, Unit = 32 + Neuron;
         for (int k = 0; k < 16; k++) wout[Neuron * 16 + k] = k == 5 ? 20f : 0f;
