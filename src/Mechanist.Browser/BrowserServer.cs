@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -14,7 +15,7 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// The feature browser as a local web server (Kestrel). Pages: `/`, `/feature/{id}`, `/neuron/{id}`,
-/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/universal` (with a universal-neurons run attached), `/map` (with a feature map attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
+/// `/playground`, `/generate` (with a packed model), `/ab` (with A/B matches attached), `/universal` (with a universal-neurons run attached), `/families` and `/family/{id}` (with split families attached), `/map` (with a feature map attached), `/circuit/{task}` (with circuit reports attached); assets under `/assets/`; the packed model's files under `/model/`
 /// (<see cref="WebModelFiles"/>); the index data under `/data/`; JSON under `/api/` (`units`, `feature/{id}`, `neuron/{id}`, `encode`).
 /// Binds to 127.0.0.1 unless told otherwise; port 0 picks a free port (see <see cref="Address"/>).
 /// </summary>
@@ -109,6 +110,11 @@ public sealed class BrowserServer : IAsyncDisposable
 
         app.MapGet("/ab", () => HtmlResult(AbPage.Render(store, links), store.Attachments.HasAb ? 200 : 404));
         app.MapGet("/universal", () => HtmlResult(UniversalPage.Render(store, links), store.Attachments.Universal != null ? 200 : 404));
+
+        app.MapGet("/families", () => HtmlResult(FamilyPage.RenderIndex(store, links), store.Attachments.HasSplits ? 200 : 404));
+        app.MapGet("/family/{id}", (string id) => int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && store.Attachments.Families.ContainsKey(n)
+            ? HtmlResult(FamilyPage.Render(store, links, n))
+            : HtmlResult(SimplePages.NotFound(store, links, $"There is no split family “{id}” attached to this store ({store.Attachments.Families.Count:N0} families)."), 404));
 
         app.MapGet("/map", () => HtmlResult(MapPage.Render(store, links), store.Attachments.MapFile != null ? 200 : 404));
 

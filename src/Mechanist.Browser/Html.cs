@@ -105,6 +105,7 @@ static class Html
         if (links.Generate != "") Nav("generate", "Generate", links.Generate);
         if (store?.Attachments.HasAb == true) Nav("ab", "A/B", links.Ab);
         if (store?.Attachments.Universal != null) Nav("universal", "Universal neurons", links.Universal);
+        if (store?.Attachments.HasSplits == true) Nav("families", "Families", links.Families);
         if (store?.Attachments.MapFile != null) Nav("map", "Map", links.Map);
         if (store?.Attachments.Circuits.Count > 0) Nav("circuit", "Circuits", links.Circuit(store.Attachments.Circuits[0].Task));
         sb.Append("</nav><span class=\"source\">");

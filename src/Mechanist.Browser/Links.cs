@@ -22,6 +22,10 @@ abstract class Links
     public abstract string Universal { get; }
     /// <summary>The feature map page (shown when the store has a map attached).</summary>
     public abstract string Map { get; }
+    /// <summary>The list of split families (shown when the store has families attached).</summary>
+    public abstract string Families { get; }
+    /// <summary>A split family's page: its tree across widths.</summary>
+    public abstract string Family(int id);
     /// <summary>The script with the map's neighbour graph (<c>window.MECHANIST_MAP</c>).</summary>
     public abstract string MapData { get; }
     /// <summary>A task's circuit page (shown when a circuit report is attached for it).</summary>
@@ -49,6 +53,8 @@ sealed class ServerLinks(bool model) : Links
     public override string Universal => "/universal";
     public override string Map => "/map";
     public override string MapData => "/data/map.js";
+    public override string Families => "/families";
+    public override string Family(int id) => $"/family/{id}";
     public override string Circuit(string task) => $"/circuit/{Uri.EscapeDataString(task)}";
     public override string ModelBase => "/model/";
     public override string UnitsData(UnitKind kind) => $"/data/units-{kind.Name()}.js";
@@ -69,6 +75,8 @@ sealed class StaticLinks(int depth, bool model = false) : Links
     public override string Universal => up + "universal.html";
     public override string Map => up + "map.html";
     public override string MapData => up + "data/map.js";
+    public override string Families => up + "families.html";
+    public override string Family(int id) => $"{up}family/{id}.html";
     public override string Circuit(string task) => $"{up}circuit/{Uri.EscapeDataString(task)}.html";
     public override string ModelBase => up + "model/";
     public override string UnitsData(UnitKind kind) => $"{up}data/units-{kind.Name()}.js";

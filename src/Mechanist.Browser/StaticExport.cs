@@ -7,7 +7,7 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// Writes the browser as a static site: `index.html` (features), `neurons.html`, one page per unit under
-/// `feature/` and `neuron/`, `assets/`, `ab.html` and `map.html` (with data/map.js) when attached, and `data/units-{kind}.js` (the index's search and sort data, loaded
+/// `feature/` and `neuron/`, `assets/`, `ab.html`, `families.html` with `family/ID.html`, and `map.html` (with data/map.js) when attached, and `data/units-{kind}.js` (the index's search and sort data, loaded
 /// with a script tag because file:// forbids fetch). Same templates as the server, relative links. With a packed model
 /// (<see cref="WebModelFiles"/> in `model/`) it also has `generate.html` and a `playground.html` that run the model in the page.
 /// The site is built in a sibling folder and swapped in at the end (<see cref="AtomicDirectory"/>), so a failed export leaves the old one.
@@ -100,6 +100,13 @@ public static class StaticExport
         }
         if (store.Attachments.HasAb) File.WriteAllText(Path.Combine(dir, "ab.html"), AbPage.Render(store, root), Encoding.UTF8);
         if (store.Attachments.Universal != null) File.WriteAllText(Path.Combine(dir, "universal.html"), UniversalPage.Render(store, root), Encoding.UTF8);
+        if (store.Attachments.HasSplits)
+        {
+            File.WriteAllText(Path.Combine(dir, "families.html"), FamilyPage.RenderIndex(store, root), Encoding.UTF8);
+            Directory.CreateDirectory(Path.Combine(dir, "family"));
+            foreach (int id in store.Attachments.Families.Keys)
+                File.WriteAllText(Path.Combine(dir, "family", $"{id}.html"), FamilyPage.Render(store, unitLinks, id), Encoding.UTF8);
+        }
         if (store.Attachments.MapFile != null)
         {
             File.WriteAllText(Path.Combine(dir, "map.html"), MapPage.Render(store, root), Encoding.UTF8);

@@ -5,12 +5,15 @@ namespace Mechanist.Browser;
 
 /// <summary>
 /// A feature page's universality lines, from what is attached to the store (<see cref="StoreAttachments"/>): its best
-/// match in model B (correlation, logit-weight correlation, B's explanation) and its split family across dictionary
-/// widths (this store's latents link to their pages; the others show their explanation on hover); a neuron page's
+/// match in model B (correlation, logit-weight correlation, B's explanation) and its place in its split family (a link to
+/// the family's page, its parent chain, its children and siblings, each list bounded; this store's latents link to
+/// their pages, the others show their explanation on hover); a neuron page's
 /// universality across seeds, family, role and entropy-intervention plot from an attached universal-neurons run.
 /// </summary>
 static class UniversalitySections
 {
+    static readonly System.Globalization.CultureInfo Inv = System.Globalization.CultureInfo.InvariantCulture;
+
     public static void Append(StringBuilder sb, FeatureStore store, Links links, int id)
     {
         var attached = store.Attachments;
@@ -24,24 +27,60 @@ static class UniversalitySections
             sb.Append("</div>");
         }
         else if (attached.HasAb) sb.Append("<div class=\"nearest\" id=\"abmatch\"><span class=\"label\">Best match in model B</span><span class=\"muted\">none (never fired)</span></div>");
-        if (attached.Family(id) is var (family, members))
+        if (attached.Family(id) is var (family, members)) AppendFamily(sb, attached, links, id, family, members);
+    }
+
+    /// <summary>How many children or siblings a feature page lists before "and N more" (the family page has them all).</summary>
+    public const int ListedRelatives = 20;
+
+    /// <summary>
+    /// The feature's place in its split family: a link to the family's page, its parent chain down the smaller widths,
+    /// its children in the next larger width and its siblings (the other children of its parent), each list bounded.
+    /// </summary>
+    static void AppendFamily(StringBuilder sb, StoreAttachments attached, Links links, int id, int family, IReadOnlyList<SplitMember> members)
+    {
+        var byNode = members.ToDictionary(m => (m.Width, m.Latent));
+        var self = byNode[(attached.Width, id)];
+        sb.Append("<div class=\"family\" id=\"splitfamily\"><span class=\"label\"><a href=\"").Append(links.Family(family)).Append("\">Split family ").Append(family)
+          .Append("</a> <small>").Append(members.Count.ToString("N0", Inv)).Append(" latents</small></span>");
+        // This latent, then its parent, its parent's parent... down to the family's root at a smaller width.
+        var chain = new List<SplitMember> { self };
+        for (var m = self; m.Parent is { } p && byNode.TryGetValue(p, out var parent); m = parent) chain.Add(parent);
+        sb.Append("<span class=\"rel\" id=\"splitparents\"><span class=\"width\">parents:</span>");
+        for (int i = 0; i < chain.Count; i++)
         {
-            sb.Append("<div class=\"family\" id=\"splitfamily\"><span class=\"label\">Split family ").Append(family).Append("</span>");
-            foreach (var width in members.GroupBy(x => x.Width).OrderBy(g => g.Key))
-            {
-                sb.Append("<span class=\"width\">").Append(width.Key.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)).Append(":</span>");
-                foreach (var member in width)
-                {
-                    bool here = width.Key == attached.Width;
-                    string title = Html.E(member.Explanation ?? $"density {Html.Density((float)member.Density)}");
-                    if (here)
-                        sb.Append("<a class=\"chip link").Append(member.Latent == id ? " on" : "").Append("\" href=\"").Append(links.Unit(UnitKind.Feature, member.Latent))
-                          .Append("\" title=\"").Append(title).Append("\">").Append(member.Latent).Append("</a>");
-                    else sb.Append("<span class=\"chip\" title=\"").Append(title).Append("\">").Append(member.Latent).Append("</span>");
-                }
-            }
-            sb.Append("</div>");
+            if (i > 0) sb.Append("<span class=\"muted\">←</span>");
+            Chip(sb, attached, links, chain[i], id, withWidth: true);
         }
+        if (chain.Count == 1) sb.Append("<span class=\"muted\">(a root)</span>");
+        sb.Append("</span>");
+        Relatives(sb, attached, links, "splitchildren", "children", id, members.Where(m => m.Parent == (self.Width, self.Latent)));
+        if (self.Parent is { } sp)
+            Relatives(sb, attached, links, "splitsiblings", "siblings", id, members.Where(m => m.Parent == sp && m != self));
+        sb.Append("</div>");
+    }
+
+    static void Relatives(StringBuilder sb, StoreAttachments attached, Links links, string htmlId, string label, int id, IEnumerable<SplitMember> relatives)
+    {
+        var all = relatives.OrderByDescending(m => m.ParentSimilarity).ThenBy(m => m.Latent).ToList();
+        if (all.Count == 0) return;
+        sb.Append("<span class=\"rel\" id=\"").Append(htmlId).Append("\"><span class=\"width\">").Append(label).Append(" (")
+          .Append(all[0].Width.ToString("N0", Inv)).Append("):</span>");
+        foreach (var m in all.Take(ListedRelatives)) Chip(sb, attached, links, m, id, withWidth: false);
+        if (all.Count > ListedRelatives) sb.Append("<span class=\"muted more\">and ").Append(all.Count - ListedRelatives).Append(" more</span>");
+        sb.Append("</span>");
+    }
+
+    /// <summary>A latent as a chip: a link for this store's width, else a span; its explanation (or density) and sim as a hover title.</summary>
+    static void Chip(StringBuilder sb, StoreAttachments attached, Links links, SplitMember member, int id, bool withWidth)
+    {
+        string title = Html.E((member.Explanation ?? $"density {Html.Density((float)member.Density)}") +
+            (member.Parent != null ? " · sim " + member.ParentSimilarity.ToString("0.00", Inv) + " to its parent" : ""));
+        string text = (withWidth ? member.Width.ToString("N0", Inv) + " " : "") + "#" + member.Latent;
+        if (member.Width == attached.Width)
+            sb.Append("<a class=\"chip link").Append(member.Latent == id ? " on" : "").Append("\" href=\"").Append(links.Unit(UnitKind.Feature, member.Latent))
+              .Append("\" title=\"").Append(title).Append("\">").Append(text).Append("</a>");
+        else sb.Append("<span class=\"chip\" title=\"").Append(title).Append("\">").Append(text).Append("</span>");
     }
 
     /// <summary>The store's layer: its hook's (blocks.L.mlp.hook_post), else 0.</summary>

@@ -6,8 +6,11 @@ namespace Mechanist.Features;
 /// <summary>A/B match of one A feature: its best B feature and their correlations, with B's explanation when known.</summary>
 public sealed record AbMatch(int A, int B, float Correlation, float? LogitCorrelation, string? BExplanation);
 
-/// <summary>One member of a split family: a latent of some dictionary width, with its explanation when known.</summary>
-public sealed record SplitMember(int Width, int Latent, double Density, string? Explanation);
+/// <summary>
+/// One member of a split family: a latent of some dictionary width, with its explanation when known and its parent, the
+/// latent of the next smaller width it is most similar to (sim <c>ParentSimilarity</c>), or null for a root.
+/// </summary>
+public sealed record SplitMember(int Width, int Latent, double Density, string? Explanation, (int Width, int Latent)? Parent = null, double ParentSimilarity = 0);
 
 /// <summary>
 /// Results other commands attach to a feature store for the browser: <c>ab/</c> (written by
@@ -28,12 +31,13 @@ public sealed class StoreAttachments
 
     readonly Dictionary<int, AbMatch> _matches = [];
     readonly Dictionary<int, (int Family, IReadOnlyList<SplitMember> Members)> _families = [];
+    readonly SortedDictionary<int, IReadOnlyList<SplitMember>> _familiesById = [];
 
     public bool HasAb { get; private set; }
     /// <summary>Circuit reports attached with <c>circuit prune --features</c>, by task name.</summary>
     public IReadOnlyList<Circuits.CircuitReport> Circuits { get; private set; } = [];
     public Circuits.CircuitReport? Circuit(string task) => Circuits.FirstOrDefault(c => c.Task == task);
-    public bool HasSplits => _families.Count > 0;
+    public bool HasSplits => _familiesById.Count > 0;
     /// <summary>The attached universal-neurons run, or null.</summary>
     public Universality.UniversalAttachment? Universal { get; private set; }
     /// <summary>The map's neighbour graph (<c>splits/map.json</c>, as written by <c>features splits</c>), or null when none is attached.</summary>
@@ -49,6 +53,12 @@ public sealed class StoreAttachments
     public AbMatch? Match(int feature) => _matches.GetValueOrDefault(feature);
 
     public (int Family, IReadOnlyList<SplitMember> Members)? Family(int feature) => _families.TryGetValue(feature, out var f) ? f : null;
+
+    /// <summary>Every attached split family by id (largest first as written), including those without a latent of this width.</summary>
+    public IReadOnlyDictionary<int, IReadOnlyList<SplitMember>> Families => _familiesById;
+
+    /// <summary>The dictionary widths the attached families span, smallest first.</summary>
+    public IReadOnlyList<int> SplitWidths { get; private set; } = [];
 
     public static StoreAttachments Load(string storeDir, int features)
     {
@@ -84,12 +94,22 @@ public sealed class StoreAttachments
         if (File.Exists(families))
         {
             if (JsonNode.Parse(File.ReadAllText(families)) is not JsonArray all) throw new DataFormatError(families, "", "expected an array of families");
-            foreach (var f in all)
+            try
             {
-                var members = f!["members"]!.AsArray().Select(m => new SplitMember((int)m!["width"]!, (int)m["latent"]!, (double)m["density"]!,
-                    (string?)m["explanation"])).ToList();
-                foreach (var m in members.Where(m => m.Width == features)) a._families[m.Latent] = ((int)f["id"]!, members);
+                foreach (var f in all)
+                {
+                    var members = f!["members"]!.AsArray().Select(m => new SplitMember((int)m!["width"]!, (int)m["latent"]!, (double)m["density"]!,
+                        (string?)m["explanation"], m["parent"] is JsonArray p ? ((int)p[0]!, (int)p[1]!) : null, (double?)m["parent_sim"] ?? 0)).ToList();
+                    int id = (int)f["id"]!;
+                    a._familiesById[id] = members;
+                    foreach (var m in members.Where(m => m.Width == features)) a._families[m.Latent] = (id, members);
+                }
             }
+            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
+            {
+                throw new DataFormatError(families, "", "expected families with an id and members {width, latent, density, explanation, parent?}");
+            }
+            a.SplitWidths = a._familiesById.Values.SelectMany(f => f.Select(m => m.Width)).Distinct().Order().ToArray();
         }
         string map = Path.Combine(storeDir, SplitsFolder, "map.json");
         if (File.Exists(map)) a.MapFile = map;

@@ -16,6 +16,10 @@ public sealed record FeatureSplitsOptions
     public long? Tokens { get; init; }
     public double Threshold { get; init; } = 0.4;
     public double MinDensity { get; init; } = 1e-5;
+    /// <summary>How edges make families: best-parent trees (the default) or connected components.</summary>
+    public SplitFamilyRule Rule { get; init; } = SplitFamilyRule.Tree;
+    /// <summary>How many of the largest families to draw (families/family-ID.svg).</summary>
+    public int Pictures { get; init; } = 10;
     /// <summary>Feature stores of some of the dictionaries: their explanations go into the output, and the families and the map are attached to each.</summary>
     public IReadOnlyList<string> Features { get; init; } = [];
     public required string OutDir { get; init; }
@@ -34,6 +38,7 @@ public static class FeatureSplitsStage
 {
     public static FeatureSplitsResult Run(FeatureSplitsOptions o, IProgressReporter? progress = null, CancellationToken cancel = default)
     {
+        if (o.Pictures < 0) throw new UserError($"--pictures {o.Pictures}: give 0 or more families to draw");
         if (!o.Force && Directory.Exists(o.OutDir) && Directory.EnumerateFileSystemEntries(o.OutDir).Any())
             throw new UserError($"{o.OutDir}: already exists (use --force to replace it)");
         var dirs = Dictionaries(o.Saes);
@@ -46,13 +51,13 @@ public static class FeatureSplitsStage
         {
             SplitGraph graph;
             using (var rows = StoreUnitBatches.Open([o.Acts], 1, o.Tokens, minimumFiles: 1))
-                graph = FeatureSplits.Build(loaded, rows, o.Threshold, o.MinDensity, progress, cancel);
+                graph = FeatureSplits.Build(loaded, rows, o.Threshold, o.MinDensity, o.Rule, progress, cancel);
             string? Explain(int k, int latent) => stores[k]?.GetSummary(UnitKind.Feature, latent).Explanation?.Text;
             JsonObject summary;
             using (var staging = AtomicDirectory.Begin(o.OutDir, o.Force))
             {
                 var map = DecoderMap.Build(order.Select(i => loaded[i]).ToArray(), graph.Density, graph.MinDensity);
-                summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain, map);
+                summary = SplitGraphOutput.Write(staging.TempPath, graph, order.Select(i => dirs[i]).ToArray(), Explain, map, o.Pictures);
                 staging.Commit();
             }
             foreach (var store in stores) if (store != null) SplitGraphOutput.Attach(store.Directory, o.OutDir);

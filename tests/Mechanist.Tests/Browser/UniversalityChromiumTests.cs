@@ -6,7 +6,7 @@ using static Mechanist.Tests.Browser.BrowserEndToEndTests;
 namespace Mechanist.Tests.Browser;
 
 /// <summary>
-/// The A/B page, a feature page's best match, its split family and the feature map in Chromium (issue 15 items 4, 5), served and from the
+/// The A/B page, a feature page's best match, its split family (bounded lines, then the family's tree page) and the feature map in Chromium (issue 15 items 4, 5), served and from the
 /// static export over file://, on the store of <see cref="AttachedStore"/> (every live feature matches itself).
 /// </summary>
 [Collection("browser")]
@@ -39,14 +39,29 @@ public class UniversalityChromiumTests(BrowserFixture fx, ChromiumFixture chromi
         var (family, members) = attached.Family(id)!.Value;
         var line = page.Locator("#splitfamily");
         Assert.Contains($"Split family {family}", await line.InnerTextAsync());
-        Assert.Equal(members.Count, await line.Locator(".chip").CountAsync());
-        Assert.Equal(members.Select(m => m.Width).Distinct().Count(), await line.Locator(".width").CountAsync());
-        Assert.Equal(id.ToString(), await line.Locator("a.chip.link.on").InnerTextAsync());
-        // A latent of the smaller width shows its explanation or density on hover (a title), not a link.
-        var other = members.First(m => m.Width != attached.Width);
-        var chip = line.Locator($"span.chip:text-is('{other.Latent}')").First;
-        Assert.False(string.IsNullOrEmpty(await chip.GetAttributeAsync("title")));
+        // The parent chain: this latent (a link, marked), then each parent at a smaller width, its explanation or density on hover.
+        var byNode = members.ToDictionary(m => (m.Width, m.Latent));
+        int chain = 1;
+        for (var m = byNode[(attached.Width, id)]; m.Parent is { } p && byNode.TryGetValue(p, out var up); m = up) chain++;
+        Assert.Equal(chain, await line.Locator("#splitparents .chip").CountAsync());
+        Assert.EndsWith($"#{id}", await line.Locator("#splitparents a.chip.link.on").InnerTextAsync());
+        if (chain > 1) Assert.False(string.IsNullOrEmpty(await line.Locator("#splitparents span.chip").First.GetAttributeAsync("title")));
+        int shown = await line.Locator(".chip").CountAsync();
+        Assert.InRange(shown, chain, chain + 2 * UniversalitySections.ListedRelatives);
         await Shot(page, featureGlob.Contains("html") ? "static-feature-ab" : "feature-ab");
+
+        // The family's page draws its whole tree; this latent's node links back to its page.
+        await line.Locator(".label a").ClickAsync();
+        await Navigated(page, featureGlob.Contains("html") ? $"**/family/{family}.html" : $"**/family/{family}");
+        Assert.Equal($"Split family {family}", await page.Locator("h1").InnerTextAsync());
+        var nodes = page.Locator("#familytree g.node");
+        Assert.Equal(members.Count, await nodes.CountAsync());
+        Assert.Equal(members.Count(m => m.Width == attached.Width), await page.Locator("#familytree g.node a").CountAsync());
+        Assert.Equal(members.Count(m => m.Parent != null), await page.Locator("#familytree path.edge").CountAsync());
+        await Shot(page, featureGlob.Contains("html") ? "static-family" : "family");
+        await page.Locator($"#familytree g.node[data-width='{attached.Width}'][data-latent='{id}'] a").ClickAsync();
+        await Navigated(page, featurePath(id));
+        Assert.Equal($"Feature {id}", await page.Locator("h1").InnerTextAsync());
 
         await page.Locator("#abmatch .label a").ClickAsync();
         await Navigated(page, featureGlob.Contains("html") ? "**/ab.html" : "**/ab");

@@ -66,14 +66,15 @@ public class FeatureSplitsTests
             }
     }
 
-    /// <summary>A ReLU dictionary whose latent i reads the sum of the inputs in <paramref name="reads"/>[i].</summary>
-    static string Dictionary(string root, int[][] reads)
+    /// <summary>A ReLU dictionary whose latent i reads the sum of the inputs in <paramref name="reads"/>[i] (with weights <paramref name="weights"/>[i], else 1).</summary>
+    static string Dictionary(string root, int[][] reads, float[][]? weights = null)
     {
         var sae = new SparseAutoencoder(SaeArchitecture.Relu, 4, reads.Length);
         for (int i = 0; i < reads.Length; i++)
-            foreach (int j in reads[i])
+            for (int n = 0; n < reads[i].Length; n++)
             {
-                sae.WEnc.Value.Row(i)[j] = 1;
+                int j = reads[i][n];
+                sae.WEnc.Value.Row(i)[j] = weights?[i][n] ?? 1;
                 sae.WDec.Value.Row(i)[j] = (float)(1 / Math.Sqrt(reads[i].Length));
             }
         sae.Metadata = new SaeMetadata { Hook = HookPoint.MlpPost(0) };
@@ -89,12 +90,7 @@ public class FeatureSplitsTests
         // Width 2: latent 0 fires on directions 0 and 1, latent 1 on direction 2. Width 4: one latent per direction.
         Dictionary(root, [[0, 1], [2]]);
         Dictionary(root, [[0], [1], [2], [3]]);
-        var rng = new Random(5);
-        const int Rows = 2000;
-        var x = new float[Rows * 4];
-        for (int t = 0; t < Rows; t++) x[t * 4 + rng.Next(4)] = (float)(0.5 + rng.NextDouble());
-        string acts = Path.Combine(root, "acts.npy");
-        Npy.Save(acts, x, Rows, 4);
+        string acts = OneDirectionRows(root, 2000, 5);
         string outDir = Path.Combine(root, "splits");
         var (code, stdout, err) = CliRun.Capture(FeaturesCommands.Create(), "features", "splits", "--sae", root, "--acts", acts, "--out", outDir);
         Assert.True(code == 0, err);
@@ -106,7 +102,8 @@ public class FeatureSplitsTests
         Assert.Equal(3, (int)families[0]!["size"]!);
         Assert.Equal(["2#0", "4#0", "4#1"], families[0]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
         Assert.Equal(["2#1", "4#2"], families[1]!["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray());
-        Assert.Contains("family 0: 1 → 2 latents", stdout);
+        Assert.Contains("Family 0: 1 → 2 latents (widths 2 → 4)", stdout);
+        Assert.Equal([null, "[2,0]", "[2,0]"], families[0]!["members"]!.AsArray().Select(m => m!["parent"]?.ToJsonString()).ToArray());
 
         // The map's neighbour graph: every live latent of both widths, itself first, then the others by cosine distance.
         var map = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, DecoderMap.FileName)))!;
@@ -119,6 +116,61 @@ public class FeatureSplitsTests
         Assert.Equal([2, 3], neighbours[0][1..3].Order()); // 2#0 reads directions 0 and 1: 1 − 1/√2 from 4#0 and 4#1
         Assert.Equal(1 - 1 / Math.Sqrt(2), distances[0][1], 4);
         Assert.Equal(1, distances[0][5], 5); // orthogonal
+    }
+
+    /// <summary>Rows that each carry one of the four input directions, chosen at random, with a magnitude in [0.5, 1.5).</summary>
+    static string OneDirectionRows(string root, int rows, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[rows * 4];
+        for (int t = 0; t < rows; t++) x[t * 4 + rng.Next(4)] = (float)(0.5 + rng.NextDouble());
+        string acts = Path.Combine(root, "acts.npy");
+        Npy.Save(acts, x, rows, 4);
+        return acts;
+    }
+
+    static string[] Members(JsonNode family) => family["members"]!.AsArray().Select(m => $"{m!["width"]}#{m["latent"]}").ToArray();
+
+    [Fact]
+    public void Best_parent_trees_keep_two_planted_families_apart_where_connected_components_chain_them()
+    {
+        // Width 2: parent 0 reads directions 0 and 1, parent 1 reads 2 and 3. Width 5: one child per direction, and latent 4,
+        // which reads direction 1 fully and direction 2 at half weight: sim ≈ 0.89 to parent 0 and ≈ 0.71 to parent 1, both
+        // above 0.4. Every edge chains the two families into one; the best parent keeps latent 4 with parent 0 only.
+        string root = TestPaths.NewTempDir();
+        Dictionary(root, [[0, 1], [2, 3]]);
+        Dictionary(root, [[0], [1], [2], [3], [1, 2]], [[1], [1], [1], [1], [1, 0.5f]]);
+        string acts = OneDirectionRows(root, 3000, 7);
+
+        string trees = Path.Combine(root, "trees");
+        var (code, stdout, err) = CliRun.Capture(FeaturesCommands.Create(), "features", "splits", "--sae", root, "--acts", acts, "--out", trees);
+        Assert.True(code == 0, err);
+        var edges = File.ReadAllLines(Path.Combine(trees, SplitGraphOutput.EdgesFile)).Skip(1).ToArray();
+        Assert.Contains(edges, e => e.StartsWith("2,1,5,4,")); // splits.csv keeps every edge, the chaining one too
+        var families = JsonNode.Parse(File.ReadAllText(Path.Combine(trees, SplitGraphOutput.FamiliesFile)))!.AsArray();
+        Assert.Equal(2, families.Count);
+        Assert.Equal(["2#0", "5#0", "5#1", "5#4"], Members(families[0]!));
+        Assert.Equal(["2#1", "5#2", "5#3"], Members(families[1]!));
+        var bridge = families[0]!["members"]!.AsArray().Single(m => (int)m!["latent"]! == 4 && (int)m["width"]! == 5)!;
+        Assert.Equal("[2,0]", bridge["parent"]!.ToJsonString());
+        Assert.InRange((double)bridge["parent_sim"]!, 0.85, 0.93);
+        Assert.All(families, f => Assert.Equal((int)f!["size"]! - 1, f["edges"]!.AsArray().Count)); // a tree: one edge fewer than latents
+        Assert.Contains("best-parent trees", stdout);
+
+        // The pictures: one tree per family, every latent labelled with its id.
+        string svg = File.ReadAllText(Path.Combine(trees, SplitGraphOutput.PictureFile(0)));
+        Assert.StartsWith("<svg", svg);
+        Assert.Contains("Family 0: 1 → 3 latents (widths 2 → 5)", svg);
+        foreach (string id in new[] { "#0", "#1", "#4" }) Assert.Contains($">{id}<", svg);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(svg, "class=\"edge\"").Count);
+        Assert.True(File.Exists(Path.Combine(trees, SplitGraphOutput.PictureFile(1))));
+
+        // The old rule on the same graph: one family of all seven.
+        string components = Path.Combine(root, "components");
+        (code, _, err) = CliRun.Capture(FeaturesCommands.Create(), "features", "splits", "--sae", root, "--acts", acts, "--out", components, "--families", "components");
+        Assert.True(code == 0, err);
+        families = JsonNode.Parse(File.ReadAllText(Path.Combine(components, SplitGraphOutput.FamiliesFile)))!.AsArray();
+        Assert.Equal(["2#0", "2#1", "5#0", "5#1", "5#2", "5#3", "5#4"], Members(Assert.Single(families)!));
     }
 
     /// <summary>A CSV edge with its cosines cut to one decimal (mc(a→b) of a two-direction latent on either half is about 0.7).</summary>
