@@ -34,7 +34,8 @@ public static class StaticExport
             if (modelPrecision is WebPrecision precision)
             {
                 var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
-                model = encoder == null ? null : WebModelFiles.Build(encoder.Model, encoder.Tokenizer, encoder.Sae, encoder.Hook, precision);
+                why ??= encoder == null ? null : WebModelFiles.Unsupported(encoder.Model.Config);
+                model = encoder == null || why != null ? null : WebModelFiles.Build(encoder.Model, encoder.Tokenizer, encoder.Sae, encoder.Hook, precision);
                 note = model?.Summary ?? $"no Generate page or in-page playground: {why}";
             }
             Write(store, outDir, progress, cancel, model);

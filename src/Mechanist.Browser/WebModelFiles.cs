@@ -64,11 +64,31 @@ public sealed class WebModelFiles
 
     static string Mb(long bytes) => (bytes / 1048576.0).ToString(bytes < 10 << 20 ? "0.0" : "0", CultureInfo.InvariantCulture) + " MB";
 
+    /// <summary>
+    /// Why the page cannot run a model of <paramref name="c"/>, or null when it can. The page's forward pass
+    /// (Assets/wm-model.js) is GPT-2's: LayerNorm, learned positions, no bigram table, no sink, no AbsTopK. A
+    /// weight-sparse model's weights would load but give other logits, so they are never packed.
+    /// </summary>
+    public static string? Unsupported(TransformerConfig c)
+    {
+        if (c.IsGpt2) return null;
+        var parts = new List<string>();
+        if (c.Norm == NormKind.RmsNorm) parts.Add("RMSNorm");
+        if (c.Bigram) parts.Add("a bigram table");
+        if (c.AttentionSink) parts.Add("attention sinks");
+        if (!c.LearnedPositions) parts.Add("no learned positions");
+        if (c.ActivationFraction > 0) parts.Add("AbsTopK activation sparsity");
+        return $"the page's in-browser model runs GPT-2-style models only, and this is a weight-sparse-family model ({string.Join(", ", parts)}); " +
+               "`mechanist browse` still serves its features and playground from C#";
+    }
+
     /// <summary>Packs the model, its tokenizer and (optionally) the SAE reading <paramref name="hook"/>.</summary>
+    /// <exception cref="UserError">A model the page cannot run (<see cref="Unsupported"/>), an SAE it cannot run, or a 16-bit copy that moves the logits.</exception>
     public static WebModelFiles Build(Transformer<float> model, BpeTokenizer tokenizer, SparseAutoencoder? sae, HookPoint? hook,
         WebPrecision precision = WebPrecision.F32, long limitBytes = DefaultLimitBytes)
     {
         var c = model.Config;
+        if (Unsupported(c) is string why) throw new UserError($"cannot pack this model for the page: {why}");
         if (tokenizer.VocabSize > c.Vocab) throw new UserError($"the tokenizer has {tokenizer.VocabSize} tokens, the model only {c.Vocab}");
         if (sae != null)
         {

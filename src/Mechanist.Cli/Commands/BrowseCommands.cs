@@ -110,6 +110,11 @@ static class BrowseCommands
     internal static WebModelFiles? PackModel(ModelFeatureEncoder? encoder, WebPrecision precision)
     {
         if (encoder == null) return null;
+        if (WebModelFiles.Unsupported(encoder.Model.Config) is string why)
+        {
+            Console.Error.WriteLine($"note: no Generate page: {why}");
+            return null;
+        }
         var model = WebModelFiles.Build(encoder.Model, encoder.Tokenizer, encoder.Sae, encoder.Hook, precision);
         Console.Error.WriteLine("note: " + model.Summary);
         return model;

@@ -64,6 +64,12 @@ static class SparseCommands
         };
         var corpus = Corpus();
         var preset = new Option<string>("--preset") { Description = $"Model shape: {string.Join(", ", TransformerConfig.PresetNames)}. sparse-2l: 2 layers, d 128, 8 heads of 16, MLP 512, context 128, the paper's architecture.", DefaultValueFactory = _ => "sparse-2l" };
+        var sites = new Option<string?>("--activation-sites")
+        {
+            Description = "Where AbsTopK keeps the top 25 % of each position's values, comma-separated (default: the preset's eight sites, " +
+                          $"attn_in,attn_q,attn_k,attn_v,attn_out,mlp_in,mlp_neuron,mlp_out). Known: {string.Join(", ", SparsitySiteNames.Names.Select(n => n.Name))}; " +
+                          "resid_post_attn and resid_post_mlp sparsify the residual stream after each sublayer's output is added (METHODS.md §6.1).",
+        };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights and data order.", DefaultValueFactory = _ => 0 };
         var tokens = new Option<long>("--tokens") { Description = "Training tokens in total.", DefaultValueFactory = _ => 2_000_000 };
         var batch = new Option<int>("--batch") { Description = "Windows per step.", DefaultValueFactory = _ => 16 };
@@ -78,7 +84,7 @@ static class SparseCommands
         var cmd = new Command("train",
             "Train a weight-sparse transformer (METHODS.md §6.2): after every Adam step each tensor keeps its largest weights (4 per neuron first), " +
             "annealed linearly from dense to --weight-density between 1 % and 50 % of training; gradients divided by their RMS every step. Resumable.")
-            { density, embeddingDensity, output, data, corpus, preset, seed, tokens, batch, context, lr, wd, evalEvery, ckptEvery, denseKernels, resume, force };
+            { density, embeddingDensity, output, data, corpus, preset, sites, seed, tokens, batch, context, lr, wd, evalEvery, ckptEvery, denseKernels, resume, force };
         return cmd.WithAction((parse, cancel) =>
         {
             string outDir = parse.GetValue(output)!;
@@ -104,7 +110,7 @@ static class SparseCommands
                 Tokenizer = tokenizer,
                 Train = new TrainOptions
                 {
-                    Preset = parse.GetValue(preset)!, Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
+                    Preset = parse.GetValue(preset)!, ActivationSites = parse.GetValue(sites), Seed = parse.GetValue(seed), Tokens = parse.GetValue(tokens), Batch = parse.GetValue(batch),
                     Context = parse.GetValue(context), LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(wd),
                     Beta1 = SparseSchedule.Beta1, Beta2 = SparseSchedule.Beta2, EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(ckptEvery),
                     WeightDensity = parse.GetValue(density), EmbeddingDensity = parse.GetValue(embeddingDensity), SparseKernels = !parse.GetValue(denseKernels),

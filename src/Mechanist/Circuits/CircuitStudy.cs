@@ -44,7 +44,7 @@ public static class CircuitStudy
         var d = circuit.Margins.Select((m, i) => orientation[i] ? m : -m).ToList();
         var calibration = LogitCalibration.Fit(d, orientation);
 
-        var sweep = Sweep(gated, train, heldOut, main, p.FreezeNorms, o.SweepPoints);
+        var sweep = Sweep(gated, train, heldOut, main, p.FreezeNorms, p.SweepPoints);
         var details = NodeDetails(gated, tokenizer, train, main, p.FreezeNorms, circuit.Loss, o.NodeDetails);
 
         // The controls.
@@ -195,9 +195,7 @@ public static class CircuitStudy
     /// <summary>Train and held-out loss of the top-k nodes (ranked by τ) for k on a geometric grid from 1 to every node, and the chosen k.</summary>
     static JsonArray Sweep(GatedModel gated, TaskPrompts train, TaskPrompts heldOut, PruneResult main, bool freeze, int points)
     {
-        int n = gated.Nodes.Count;
-        var ks = Enumerable.Range(0, Math.Max(2, points)).Select(i => (int)Math.Round(Math.Pow(n, i / (double)(Math.Max(2, points) - 1))))
-            .Append(main.K).Where(k => k >= 1 && k <= n).Distinct().Order();
+        var ks = Pruner.Grid(gated.Nodes.Count, points).Append(main.K).Distinct().Order();
         return new JsonArray(ks.Select(k =>
         {
             var keep = PruneResult.TopK(main.Ranking, k);

@@ -1,7 +1,7 @@
 namespace Mechanist.Circuits;
 
 /// <summary>What a circuit study prunes with and measures: the pruning settings, how many prompts, how much pretraining
-/// data the ablation means average, an optional fixed node budget, and how fine the budget sweep is.</summary>
+/// data the ablation means average, and an optional fixed node budget.</summary>
 public sealed record CircuitStudyOptions
 {
     public PruneOptions Prune { get; init; } = new();
@@ -12,7 +12,6 @@ public sealed record CircuitStudyOptions
     public int MeanWindows { get; init; } = 64;
     /// <summary>A fixed node budget instead of bisecting to the target loss (every variant then uses it).</summary>
     public int? Budget { get; init; }
-    public int SweepPoints { get; init; } = 12;
     /// <summary>Kept nodes whose top tokens and ablation effect are measured (highest τ first).</summary>
     public int NodeDetails { get; init; } = 64;
     public ulong Seed { get; init; }

@@ -19,6 +19,8 @@ public sealed record PruneOptions
     public float ClipNorm { get; init; } = 1f;
     /// <summary>The per-prompt task loss the node budget is bisected to (the paper's 0.15).</summary>
     public double TargetLoss { get; init; } = 0.15;
+    /// <summary>Budgets on the geometric grid from 1 to every node that the loss-vs-k sweep reports and the bisection starts from.</summary>
+    public int SweepPoints { get; init; } = 12;
     /// <summary>Divide by the unpruned model's norm scales during pruning and evaluation (the critique's option, not the paper's method).</summary>
     public bool FreezeNorms { get; init; }
     public ulong Seed { get; init; }

@@ -8,7 +8,7 @@ namespace Mechanist.Circuits;
 /// Learns which nodes a task needs (docs/METHODS.md §6.5): a τ per node, hard gates H(τ) in the forward pass with the
 /// sigmoid-derivative surrogate backward (<see cref="Ops.HardGate{T}"/>), loss = task contrast loss + k_coef · open
 /// gates, AdamW, τ clamped to [−1, 1] after every step. Then ranks the nodes by τ and bisects the budget k to the
-/// smallest that reaches the target loss with hard masks.
+/// smallest that reaches the target loss with hard masks, starting from the budget grid that the sweep reports.
 /// </summary>
 public static class Pruner
 {
@@ -30,25 +30,41 @@ public static class Pruner
         int kept;
         bool reached;
         if (budget is int given) { kept = given; reached = LossAt(given) <= options.TargetLoss; }
-        else (kept, reached) = Bisect(LossAt, n, options.TargetLoss);
+        else (kept, reached) = Bisect(LossAt, Grid(n, options.SweepPoints), options.TargetLoss);
         var keep = PruneResult.TopK(ranking, kept);
         return new PruneResult(tau, ranking, kept, reached, keep, LossAt(kept), finalTaskLoss);
     }
 
     /// <summary>
-    /// The smallest k in [1, n] with loss(k) ≤ target, by bisection (assuming the loss falls as k grows); (n, false)
-    /// when even every node misses the target.
+    /// The smallest budget with loss(k) ≤ target: the smallest k of the ascending <paramref name="grid"/> (ending at
+    /// every node) that reaches the target is the upper end, the grid point below it the lower end, and k is bisected
+    /// between them (assuming the loss falls with k there). The loss is not monotone over the whole range: a pruned
+    /// subset can beat the full model, so "every node misses the target" does not mean that no budget reaches it.
+    /// (n, false) when no grid point reaches the target.
     /// </summary>
-    public static (int K, bool Reached) Bisect(Func<int, double> loss, int n, double target)
+    public static (int K, bool Reached) Bisect(Func<int, double> loss, IReadOnlyList<int> grid, double target)
     {
-        if (loss(n) > target) return (n, false);
-        int lo = 0, hi = n; // loss(hi) ≤ target; loss(lo) taken to be above it
+        int lo = 0, hi = -1; // loss(hi) ≤ target; loss(lo) taken to be above it
+        foreach (int k in grid)
+        {
+            if (loss(k) <= target) { hi = k; break; }
+            lo = k;
+        }
+        if (hi < 0) return (grid[^1], false);
         while (hi - lo > 1)
         {
             int mid = lo + (hi - lo) / 2;
             if (loss(mid) <= target) hi = mid; else lo = mid;
         }
         return (hi, true);
+    }
+
+    /// <summary>Node budgets on a geometric grid from 1 to <paramref name="n"/> (both included), ascending, distinct.</summary>
+    public static int[] Grid(int n, int points)
+    {
+        points = Math.Max(2, points);
+        return Enumerable.Range(0, points).Select(i => (int)Math.Round(Math.Pow(n, i / (double)(points - 1))))
+            .Where(k => k >= 1 && k <= n).Append(n).Distinct().Order().ToArray();
     }
 
     static float[] Train(GatedModel model, TaskPrompts train, PruneOptions o, IProgressTask? progress, out double lastTaskLoss)

@@ -7,6 +7,7 @@ public static class SparsitySiteNames
     [
         (SparsitySites.AttnIn, "attn_in"), (SparsitySites.AttnQ, "attn_q"), (SparsitySites.AttnK, "attn_k"), (SparsitySites.AttnV, "attn_v"),
         (SparsitySites.AttnOut, "attn_out"), (SparsitySites.MlpIn, "mlp_in"), (SparsitySites.MlpNeuron, "mlp_neuron"), (SparsitySites.MlpOut, "mlp_out"),
+        (SparsitySites.ResidPostAttn, "resid_post_attn"), (SparsitySites.ResidPostMlp, "resid_post_mlp"),
     ];
 
     public static IEnumerable<string> Format(SparsitySites sites) => Names.Where(n => sites.HasFlag(n.Site)).Select(n => n.Name);

@@ -23,6 +23,12 @@ public enum SparsitySites
     MlpNeuron = 64,
     /// <summary>mlp_out: the MLP's output after c_proj (hook_mlp_out).</summary>
     MlpOut = 128,
-    /// <summary>The eight sites of circuit_sparsity's example model.</summary>
+    /// <summary>The eight sites of circuit_sparsity's example model (the presets' sites).</summary>
     All = 255,
+    /// <summary>resid_post_attn: the residual stream after the attention's output is added (hook_resid_mid; hook_resid_post in an attention-only block).</summary>
+    ResidPostAttn = 256,
+    /// <summary>resid_post_mlp: the residual stream after the MLP's output is added (hook_resid_post), what the next block and the final norm read.</summary>
+    ResidPostMlp = 512,
+    /// <summary>The two post-block residual sites (an option: the presets leave the residual stream dense).</summary>
+    Residual = ResidPostAttn | ResidPostMlp,
 }

@@ -8,6 +8,11 @@ public sealed record TrainOptions
     public string Preset { get; init; } = "toy-1l";
     /// <summary>Override of the preset's context length (tokens per window).</summary>
     public int? Context { get; init; }
+    /// <summary>
+    /// Override of a weight-sparse preset's AbsTopK sites: comma-separated names of <see cref="SparsitySiteNames"/>
+    /// (e.g. the eight sites plus resid_post_attn,resid_post_mlp). Null: the preset's sites.
+    /// </summary>
+    public string? ActivationSites { get; init; }
     /// <summary>Windows per optimizer step.</summary>
     public int Batch { get; init; } = 16;
     /// <summary>Training tokens in total (steps = ⌈tokens / (batch·context)⌉).</summary>
@@ -59,6 +64,23 @@ public sealed record TrainOptions
         if (WeightDensity is double f && !(f > 0 && f <= 1)) throw new UserError($"--weight-density must be in (0, 1], not {f}");
         if (EmbeddingDensity is double e && !(e > 0 && e <= 1)) throw new UserError($"--embedding-density must be in (0, 1], not {e}");
         if (EmbeddingDensity != null && WeightDensity == null) throw new UserError("--embedding-density needs --weight-density");
+        if (ActivationSites != null) Sites(TransformerConfig.Preset(Preset, 1)); // refused before anything is written
         return this;
+    }
+
+    /// <summary>The model config this run starts from: the preset for the data's vocabulary, with the context and AbsTopK sites overridden where given.</summary>
+    public TransformerConfig Config(int vocab)
+    {
+        var config = TransformerConfig.Preset(Preset, vocab);
+        if (Context is int ctx) config = config with { Context = ctx };
+        if (ActivationSites != null) config = config with { ActivationSites = Sites(config) };
+        return config.Validate();
+    }
+
+    SparsitySites Sites(TransformerConfig preset)
+    {
+        if (preset.ActivationFraction == 0)
+            throw new UserError($"--activation-sites: preset {Preset} has no AbsTopK activation sparsity (use a weight-sparse preset: sparse-micro, sparse-2l)");
+        return SparsitySiteNames.Parse(ActivationSites!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), "--activation-sites", "site");
     }
 }

@@ -64,9 +64,7 @@ public static class Trainer
                 throw new UserError($"{runDir} already holds a training run (use --resume to continue it, or --force to start over)");
             if (force && Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
             options.Validate();
-            var config = TransformerConfig.Preset(options.Preset, data.VocabSize);
-            if (options.Context is int ctx) config = config with { Context = ctx };
-            model = Transformer<float>.Create(config.Validate(), options.Seed);
+            model = Transformer<float>.Create(options.Config(data.VocabSize), options.Seed);
         }
         var c = model.Config;
         if (data.Context != c.Context) throw new UserError($"the data gives windows of {data.Context} tokens but the model's context is {c.Context}");

@@ -328,11 +328,12 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             resid = Hook(HookPoint.ResidPre(i), resid);
             var attnOut = Attention(i, w, resid);
             if (attnOut == null) return null;
-            if (_c.AttentionOnly) return Hook(HookPoint.ResidPost(i), Ops.Add(resid, attnOut));
-            var mid = Hook(HookPoint.ResidMid(i), Ops.Add(resid, attnOut));
+            var afterAttn = Sparsify(SparsitySites.ResidPostAttn, Ops.Add(resid, attnOut));
+            if (_c.AttentionOnly) return Hook(HookPoint.ResidPost(i), afterAttn);
+            var mid = Hook(HookPoint.ResidMid(i), afterAttn);
             var mlpOut = Mlp(i, w, mid);
             if (mlpOut == null) return null;
-            return Hook(HookPoint.ResidPost(i), Ops.Add(mid, mlpOut));
+            return Hook(HookPoint.ResidPost(i), Sparsify(SparsitySites.ResidPostMlp, Ops.Add(mid, mlpOut)));
         }
 
         /// <summary>The attention sublayer's output (hook_attn_out), or null once the pass has stopped.</summary>

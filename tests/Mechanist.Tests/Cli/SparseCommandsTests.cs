@@ -49,6 +49,35 @@ public class SparseCommandsTests
     }
 
     [Fact]
+    public void Activation_sites_add_the_residual_sites_to_the_saved_config_and_a_wrong_name_writes_nothing()
+    {
+        string corpus = PythonFolder(), work = TestPaths.NewTempDir();
+        try
+        {
+            string data = Path.Combine(work, "data"), model = Path.Combine(work, "sparse"), bad = Path.Combine(work, "bad");
+            var (code, _, err) = CliRun.Capture(SparseCommands.Create(), ["sparse", "data", "--corpus", corpus, "--vocab", "300", "--out", data]);
+            Assert.True(code == 0, err);
+            (code, var output, err) = CliRun.Capture(SparseCommands.Create(), ["sparse", "train", "--data", data, "--preset", "sparse-micro", "--weight-density", "0.25",
+                "--tokens", "1024", "--batch", "4", "--activation-sites", "resid_post_atn", "--out", bad]);
+            Assert.Equal(1, code);
+            Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("'resid_post_atn' is not a sparsity site", err);
+            Assert.False(Directory.Exists(bad));
+            (code, _, err) = CliRun.Capture(SparseCommands.Create(), ["sparse", "train", "--data", data, "--preset", "micro", "--weight-density", "0.25",
+                "--tokens", "1024", "--batch", "4", "--activation-sites", "mlp_in", "--out", bad]);
+            Assert.Equal(1, code);
+            Assert.Contains("preset micro has no AbsTopK", err);
+            Assert.False(Directory.Exists(bad));
+
+            (code, _, err) = CliRun.Capture(SparseCommands.Create(), ["sparse", "train", "--data", data, "--preset", "sparse-micro", "--weight-density", "0.25",
+                "--tokens", "1024", "--batch", "4", "--activation-sites", "mlp_neuron, resid_post_attn,resid_post_mlp", "--out", model]);
+            Assert.True(code == 0, err);
+            Assert.Equal(SparsitySites.MlpNeuron | SparsitySites.Residual, ModelFiles.ReadConfig(model).ActivationSites);
+        }
+        finally { Directory.Delete(corpus, true); Directory.Delete(work, true); }
+    }
+
+    [Fact]
     public void A_dense_model_given_to_info_is_one_line_and_exit_code_1()
     {
         string dir = TestPaths.NewTempDir();

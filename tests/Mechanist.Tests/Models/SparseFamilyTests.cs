@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Mechanist.Autograd;
 using Mechanist.Models;
 using Mechanist.Numerics;
@@ -21,11 +22,14 @@ public class SparseFamilyTests
     }
 
     [Theory]
-    [InlineData(0.5f)] // AbsTopK at all 8 sites
-    [InlineData(0f)]   // RMSNorm, sink, bigram, untied, no positions: the dense baseline's ops
-    public void Whole_model_backward_matches_finite_differences_in_float64(float afrac)
+    [InlineData(0.5f, false)] // AbsTopK at all 8 sites
+    [InlineData(0.5f, true)]  // and at the two post-block residual sites
+    [InlineData(0f, false)]   // RMSNorm, sink, bigram, untied, no positions: the dense baseline's ops
+    public void Whole_model_backward_matches_finite_differences_in_float64(float afrac, bool residual)
     {
-        var m = Randomised<double>(Small(afrac) with { Context = 4, Vocab = 7 }, 3);
+        var c = Small(afrac) with { Context = 4, Vocab = 7 };
+        if (residual) c = c with { ActivationSites = SparsitySites.All | SparsitySites.Residual };
+        var m = Randomised<double>(c, 3);
         int[] windows = [1, 2, 3, 4, 5, 6, 0, 2, 2, 1];
         using (var tape = Tape.Start()) tape.Backward(m.Loss(windows, 2));
         const double h = 1e-6;
@@ -107,6 +111,61 @@ public class SparseFamilyTests
         var ablated = m.Forward(tokens, 1, 6, new Hooks<float>().Ablate(HookPoint.Normalized(0, 2), Enumerable.Range(0, 8).ToArray())).Value.ToArray();
         m.Blocks[0].MlpInWeight!.Value.Clear();
         Assert.Equal(m.Forward(tokens, 1, 6).Value.ToArray(), ablated);
+    }
+
+    [Fact]
+    public void Post_block_residual_sites_keep_the_top_values_of_the_residual_stream_that_the_next_readers_see()
+    {
+        var dense = Randomised<float>(Small(), 8);
+        var sparse = Transformer<float>.Create(dense.Config with { ActivationSites = SparsitySites.All | SparsitySites.Residual }, 0);
+        foreach (var (name, w) in dense.Weights) w.Value.Span.CopyTo(sparse.Weights.First(x => x.Name == name).Weight.Value.Span);
+        int[] tokens = [1, 2, 3, 4, 5, 6];
+        var (_, cache) = sparse.RunWithCache(tokens, 1, 6, sparse.Config.HookPoints());
+        for (int layer = 0; layer < 2; layer++)
+        {
+            // resid_post_attn: AbsTopK(resid_pre + attn_out), seen by hook_resid_mid; resid_post_mlp: AbsTopK(resid_mid + mlp_out).
+            var mid = cache[HookPoint.ResidMid(layer)].ToArray();
+            var post = cache[HookPoint.ResidPost(layer)].ToArray();
+            var pre = cache[HookPoint.ResidPre(layer)].ToArray();
+            var attnOut = cache[HookPoint.AttnOut(layer)].ToArray();
+            var mlpOut = cache[HookPoint.MlpOut(layer)].ToArray();
+            for (int p = 0; p < 6; p++)
+            {
+                Assert.Equal(TopAbs(Enumerable.Range(0, 8).Select(i => pre[p * 8 + i] + attnOut[p * 8 + i]).ToArray(), 4), mid.Skip(p * 8).Take(8).ToArray());
+                Assert.Equal(TopAbs(Enumerable.Range(0, 8).Select(i => mid[p * 8 + i] + mlpOut[p * 8 + i]).ToArray(), 4), post.Skip(p * 8).Take(8).ToArray());
+            }
+            if (layer == 0) Assert.Equal(post, cache[HookPoint.ResidPre(1)].ToArray());
+        }
+        // The option changes the model (and only it: the same weights without it give the eight-site model's logits).
+        Assert.NotEqual(dense.Forward(tokens, 1, 6).Value.ToArray(), sparse.Forward(tokens, 1, 6).Value.ToArray());
+        Assert.False(cache[HookPoint.ResidMid(0)].ToArray().All(v => v != 0));
+    }
+
+    /// <summary>Keeps the <paramref name="k"/> entries of largest |x| (ties to the lower index), zeroes the rest.</summary>
+    static float[] TopAbs(float[] x, int k)
+    {
+        var keep = Enumerable.Range(0, x.Length).OrderByDescending(i => Math.Abs(x[i])).ThenBy(i => i).Take(k).ToHashSet();
+        return x.Select((v, i) => keep.Contains(i) ? v : 0f).ToArray();
+    }
+
+    [Fact]
+    public void Residual_sites_round_trip_through_config_json_and_configs_without_them_load_as_before()
+    {
+        var c = Small() with { ActivationSites = SparsitySites.All | SparsitySites.Residual };
+        var json = c.ToJson();
+        Assert.Equal(["attn_in", "attn_q", "attn_k", "attn_v", "attn_out", "mlp_in", "mlp_neuron", "mlp_out", "resid_post_attn", "resid_post_mlp"],
+            json["mechanist_afrac_sites"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(c, TransformerConfig.FromJson(JsonNode.Parse(json.ToJsonString())!.AsObject(), "config.json"));
+        // A sparse-micro config.json as written before the residual sites existed reads as it did: the eight sites.
+        const string saved = """
+            {"architectures":["MechanistSparseGPT"],"model_type":"gpt2","n_layer":1,"n_embd":32,"n_head":4,"n_inner":64,"n_positions":32,
+             "n_ctx":32,"vocab_size":2048,"activation_function":"gelu","layer_norm_epsilon":1E-05,"scale_attn_by_inverse_layer_idx":false,
+             "tie_word_embeddings":false,"resid_pdrop":0,"embd_pdrop":0,"attn_pdrop":0,"mechanist_attn_only":false,"mechanist_norm":"rmsnorm",
+             "mechanist_bigram":true,"mechanist_attn_sink":true,"mechanist_positions":false,"mechanist_afrac":0.25,
+             "mechanist_afrac_sites":["attn_in","attn_q","attn_k","attn_v","attn_out","mlp_in","mlp_neuron","mlp_out"]}
+            """;
+        Assert.Equal(TransformerConfig.Preset("sparse-micro", 2048), TransformerConfig.FromJson(JsonNode.Parse(saved)!.AsObject(), "config.json"));
+        Assert.DoesNotContain("resid_post", TransformerConfig.Preset("sparse-2l", 2048).ToJson().ToJsonString());
     }
 
     [Fact]
