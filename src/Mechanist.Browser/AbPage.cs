@@ -22,11 +22,7 @@ static class AbPage
           .Append("model B's dictionary (another seed) it correlates with best over the same tokens, and the logit-weight correlation of the pair. ")
           .Append("Towards Monosemanticity found a median of 0.72 for features against 0.46 for neurons.</p></section>");
         if (!attached.HasAb)
-        {
-            sb.Append("<section class=\"card\"><p>No A/B run is attached to this store: run `mechanist universal features ... --features-a STORE`.</p></section>");
-            Html.PageEnd(sb, links);
-            return sb.ToString();
-        }
+            return Html.NothingAttached(sb, links, "No A/B run is attached to this store: run `mechanist universal features ... --features-a STORE`.");
         var s = attached.AbSummary;
         sb.Append("<section class=\"card\"><dl class=\"stats\">");
         Stat(sb, "Median best corr., features", s?["median_max_corr_features"]);

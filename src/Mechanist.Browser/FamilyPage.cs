@@ -54,11 +54,7 @@ static class FamilyPage
           .Append("a feature of a small dictionary splits into finer ones as the dictionary grows (Towards Monosemanticity). ")
           .Append("Families, largest first; open one for its tree.</p></section>");
         if (!attached.HasSplits)
-        {
-            sb.Append("<section class=\"card\"><p>No split families are attached to this store: run `mechanist features splits ... --features STORE`.</p></section>");
-            Html.PageEnd(sb, links);
-            return sb.ToString();
-        }
+            return Html.NothingAttached(sb, links, "No split families are attached to this store: run `mechanist features splits ... --features STORE`.");
         sb.Append("<table class=\"units\" id=\"familytable\"><thead><tr><th>Family</th><th>Latents</th><th>Per width</th><th>Explanations</th></tr></thead><tbody>");
         foreach (var (id, members) in attached.Families.OrderByDescending(f => f.Value.Count).ThenBy(f => f.Key))
         {

@@ -118,6 +118,14 @@ static class Html
     }
 
     /// <param name="extraScripts">Script addresses loaded, in order, before site.js.</param>
+    /// <summary>Ends a page whose attachment is missing with one card that says how to make it (the message is trusted text, not escaped).</summary>
+    public static string NothingAttached(StringBuilder sb, Links links, string message)
+    {
+        sb.Append("<section class=\"card\"><p>").Append(message).Append("</p></section>");
+        PageEnd(sb, links);
+        return sb.ToString();
+    }
+
     public static void PageEnd(StringBuilder sb, Links links, params string?[] extraScripts)
     {
         sb.Append("</main><div id=\"hover\" class=\"hover\" hidden></div>");

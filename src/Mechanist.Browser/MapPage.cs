@@ -21,11 +21,7 @@ static class MapPage
           .Append("Hover a point for its explanation; click one of this dictionary's points (").Append(width.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))
           .Append(" latents, drawn larger) to open its page.</p></section>");
         if (store.Attachments.MapFile == null)
-        {
-            sb.Append("<section class=\"card\"><p>No map is attached to this store: run `mechanist features splits ... --features STORE`.</p></section>");
-            Html.PageEnd(sb, links);
-            return sb.ToString();
-        }
+            return Html.NothingAttached(sb, links, "No map is attached to this store: run `mechanist features splits ... --features STORE`.");
         sb.Append("<section class=\"card\"><p class=\"status\" id=\"mapstatus\">Laying out the map…</p><div id=\"maplegend\" class=\"legend\"></div>")
           .Append("<svg id=\"map\" viewBox=\"0 0 1000 700\" role=\"img\" aria-label=\"UMAP of decoder directions\" data-width=\"").Append(width)
           .Append("\" data-feature-href=\"").Append(Html.E(links.UnitPattern(UnitKind.Feature))).Append("\"></svg></section>");

@@ -23,11 +23,7 @@ static class UniversalPage
           .Append("from other seeds: its best Pearson correlation per seed, and excess_corr, their mean minus a baseline's. Universal when excess_corr &gt; 0.5 ")
           .Append("(Gurnee et al. 2024 found 1.2–4.2 % of GPT-2's neurons universal).</p></section>");
         if (un == null)
-        {
-            sb.Append("<section class=\"card\"><p>No universal-neurons run is attached to this store: run `mechanist universal neurons ... --features STORE`.</p></section>");
-            Html.PageEnd(sb, links);
-            return sb.ToString();
-        }
+            return Html.NothingAttached(sb, links, "No universal-neurons run is attached to this store: run `mechanist universal neurons ... --features STORE`.");
         var s = un.Summary;
         int universal = un.Rows.Count(r => r.IsUniversal);
         sb.Append("<section class=\"card\"><dl class=\"stats\">")
