@@ -130,8 +130,7 @@ public static class BpeTrainer
 
         int wanted = vocabSize - 257;  // new tokens to make
         var merges = new List<(int, int)>(wanted);
-        var idOfBytes = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int b = 0; b < 256; b++) idOfBytes[Encoding.Latin1.GetString(tokens[b])] = b;
+        var idOfBytes = new Dictionary<string, int>(StringComparer.Ordinal); // made tokens only: a merge never spells one byte
         var delta = new Dictionary<long, long>();
         using var task = progress.Start("merging", wanted, "merge");
         while (tokens.Count - 256 < wanted && heap.TryDequeue(out long best, out var queued))

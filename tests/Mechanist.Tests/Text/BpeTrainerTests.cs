@@ -99,7 +99,32 @@ public class BpeTrainerTests
     }
 
     [Fact]
-    public void TooSmallVocabularyIsAUserError() => Assert.ThrowsAny<UserError>(() => BpeTrainer.Train(Texts, 100));
+    public void TooSmallVocabularyIsAUserErrorBeforeAnyTextIsRead()
+    {
+        static IEnumerable<string> Unreadable() { throw new InvalidOperationException("the texts were read"); yield break; }
+        Assert.Contains("--vocab-size 256 is too small", Assert.Throws<UserError>(() => BpeTrainer.Train(Unreadable(), 256)).Message);
+        string dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "bad.jsonl"), "{not json\n");
+        Assert.Contains("--vocab-size 100", Assert.Throws<UserError>(() => BpeTrainer.Train(new CorpusReader([dir]), 100, IProgressReporter.None)).Message);
+        Assert.Throws<UserError>(() => BpeTrainer.Learn(new() { ["ab"] = 3 }, 10, IProgressReporter.None, default));
+    }
+
+    [Fact]
+    public void SmallestVocabularyHoldsTheBytesAndEndOfTextOnly()
+    {
+        var tokenizer = BpeTrainer.Train(Texts, 257);
+        Assert.Equal(257, tokenizer.VocabSize);
+        Assert.Empty(tokenizer.Merges);
+        Assert.Equal(256, tokenizer.EndOfText);
+    }
+
+    [Fact]
+    public void CancelledBeforeTheFirstMergeStops()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => BpeTrainer.Learn(new() { ["abab"] = 3 }, 258, IProgressReporter.None, cancelled.Token));
+    }
 
     [Fact]
     public void TrainsFromACorpusReader()

@@ -95,4 +95,39 @@ public class PreTokenizerTests
             Assert.Equal(whole, joined);
         }
     }
+
+    /// <summary>Every index of a text with runs of spaces, tabs and newlines at both ends, against the definition
+    /// written out: a cut before whitespace that follows a non-space, never at either end.</summary>
+    [Fact]
+    public void SafeCutSearchesFindTheNearestCutOnEachSide()
+    {
+        string text = "  ab  c\td\n\n e,f \u00a0g  ";
+        bool Safe(int i) => i > 0 && i < text.Length && char.IsWhiteSpace(text[i]) && !char.IsWhiteSpace(text[i - 1]);
+        for (int i = -1; i <= text.Length + 1; i++)
+            if (i >= 0 && i <= text.Length) Assert.Equal(Safe(i), PreTokenizer.IsSafeCut(text, i));
+        for (int from = 0; from <= text.Length; from++)
+        {
+            int next = Enumerable.Range(from, text.Length - from).Where(Safe).DefaultIfEmpty(-1).First();
+            Assert.True(next == PreTokenizer.NextSafeCut(text, from), $"NextSafeCut from {from}");
+            for (int limit = from; limit <= text.Length + 2; limit++)
+            {
+                int last = Enumerable.Range(from + 1, Math.Max(0, Math.Min(limit, text.Length) - from)).Where(Safe).DefaultIfEmpty(-1).Last();
+                Assert.True(last == PreTokenizer.LastSafeCut(text, from, limit), $"LastSafeCut from {from} limit {limit}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData('a', 1)]
+    [InlineData('7', 2)]
+    [InlineData(' ', 3)]
+    [InlineData(0x3000, 3)]    // ideographic space
+    [InlineData('!', 0)]
+    [InlineData(0xD800, 0)]    // a surrogate code unit on its own is "other"
+    [InlineData(0xFFFF, 0)]
+    [InlineData(0x10000, 1)]   // Linear B syllable B008 A: the first code point past the table is a letter
+    [InlineData(0x1D518, 1)]   // mathematical fraktur U
+    [InlineData(0x1D7CE, 2)]   // mathematical bold digit zero
+    [InlineData(0x1F600, 0)]   // an emoji
+    public void ClassOfCodePointsOnBothSidesOfTheTable(int codePoint, int expected) => Assert.Equal(expected, PreTokenizer.ClassOf(codePoint));
 }
