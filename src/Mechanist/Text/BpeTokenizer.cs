@@ -71,7 +71,7 @@ public sealed class BpeTokenizer
             if (!idOfBytes.TryGetValue(joined, out int result))
                 throw new ArgumentException($"merge {rank} makes a token that is not in the vocabulary");
             _mergeResult[rank] = result;
-            _rankOf.TryAdd(left, right, rank); // a repeated merge keeps its first (best) rank, as GPT-2 does
+            _rankOf.AddIfAbsent(left, right, rank); // a repeated merge keeps its first (best) rank, as GPT-2 does
         }
 
         _specialByLength = [.. _special.Keys.OrderByDescending(s => s.Length).ThenBy(s => s, StringComparer.Ordinal)];

@@ -22,21 +22,19 @@ sealed class PairTable
         _mask = size - 1;
     }
 
-    public int Count { get; private set; }
-
     static ulong Key(int left, int right) => ((ulong)(uint)left << 32 | (uint)right) + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int Hash(ulong key) => (int)((key * SplitMix64.Gamma) >> 32);
 
-    /// <summary>Adds the pair; false if it was already present (the existing value is kept).</summary>
-    public bool TryAdd(int left, int right, int value)
+    /// <summary>Adds the pair unless it is already present (then the existing value is kept).</summary>
+    public void AddIfAbsent(int left, int right, int value)
     {
         ulong key = Key(left, right);
         for (int i = Hash(key) & _mask; ; i = (i + 1) & _mask)
         {
-            if (_keys[i] == key) return false;
-            if (_keys[i] == 0) { _keys[i] = key; _values[i] = value; Count++; return true; }
+            if (_keys[i] == key) return;
+            if (_keys[i] == 0) { _keys[i] = key; _values[i] = value; return; }
         }
     }
 

@@ -46,6 +46,19 @@ public class BpeTrainerTests
         for (int i = 0; i < expected.Count; i++) Assert.True(expected[i] == actual[i], $"merge {i}: expected {expected[i]}, got {actual[i]}");
     }
 
+    [Fact]
+    public void EveryMergeOfRealTextMatchesABruteForceTrainer()
+    {
+        // Real text runs pairs down to zero while they still sit in the heap, and makes tokens whose bytes a later
+        // merge spells again: the cases the small corpus above reaches rarely.
+        var texts = Gpt2.Golden().Take(12).Select(g => g.Text).ToList();
+        var tokenizer = BpeTrainer.Train(texts, 700);
+        var expected = BruteForceMerges(texts, 700 - 257);
+        var actual = tokenizer.Merges.Select(m => (Hex(tokenizer.TokenBytes(m.Left)), Hex(tokenizer.TokenBytes(m.Right)))).ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++) Assert.True(expected[i] == actual[i], $"merge {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
     static string Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexString(bytes);
 
     /// <summary>Byte-pair encoding written for clarity, not speed: symbols are hex strings of their bytes.</summary>
