@@ -30,6 +30,7 @@ wanted=("$@")
 if [ ${#wanted[@]} -eq 0 ]; then for f in "${folders[@]}"; do wanted+=("${f%%|*}"); done; fi
 
 dotnet tool restore >/dev/null
+dotnet restore tests/Mechanist.Tests >/dev/null   # Stryker analyses a restored project ("Could not find build environment" in a fresh clone otherwise)
 out="$root/bench/quality/mutation"
 mkdir -p "$out"
 
