@@ -248,7 +248,6 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             return Ops.Add(Ops.Mul(normalized, gain), bias!);
         }
 
-        /// <summary>A norm op's σ (or RMS) per position [b, p, 1], for hook_scale.</summary>
         /// <summary>
         /// Runs the hooks at a norm's hook_scale. They may read σ, or replace it by a given σ [b, p, 1]: the norm is then
         /// frozen (circuit pruning's frozen normalisation, METHODS.md §6.5), and this returns x̂ = (x − centre·μ)/σ_given
@@ -265,6 +264,7 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             return Ops.FrozenScaleNorm(x, hooked.Value, centre);
         }
 
+        /// <summary>A norm op's σ (or RMS) per position [b, p, 1], for hook_scale.</summary>
         Tensor<T> ScaleOf(Var<T> normalized)
         {
             var rstd = normalized.NormStatistics!.Value.Rstd;
@@ -273,11 +273,11 @@ public sealed class Transformer<T> where T : unmanaged, IFloatingPointIeee754<T>
             return scale;
         }
 
-        /// <summary>AbsTopK at <paramref name="site"/> when the model sparsifies it (over the whole row: heads side by side for q/k/v).</summary>
         /// <summary>x·W + b, on W's kept entries when training has given W a sparse form.</summary>
         Var<T> Linear(Var<T> x, Var<T> weight, Var<T>? bias) => _model._sparseForms.TryGetValue(weight, out var pattern)
             ? Ops.SparseLinear(x, weight, pattern, bias, SparseWeightGradient.Dense, inputMajor: true) : Ops.Linear(x, weight, bias);
 
+        /// <summary>AbsTopK at <paramref name="site"/> when the model sparsifies it (over the whole row: heads side by side for q/k/v).</summary>
         Var<T> Sparsify(SparsitySites site, Var<T> x) =>
             site != SparsitySites.None && _c.KeptAt(site, x.Value.Columns) is int k && k < x.Value.Columns ? Ops.AbsTopK(x, k) : x;
 
