@@ -36,8 +36,9 @@ public sealed class BrowserServer : IAsyncDisposable
     /// <param name="encoder">Runs typed text through model and SAE for the playground; null disables it.</param>
     /// <param name="host">An IP address or "localhost"; loopback unless the user asks otherwise.</param>
     /// <param name="model">The model packed for the Generate page; null for no Generate page.</param>
+    /// <param name="noModelWhy">Why no model was packed, for the Generate address's "not here" page.</param>
     public static async Task<BrowserServer> StartAsync(FeatureStore store, IFeatureEncoder? encoder = null,
-        string host = "127.0.0.1", int port = 0, CancellationToken cancel = default, WebModelFiles? model = null)
+        string host = "127.0.0.1", int port = 0, CancellationToken cancel = default, WebModelFiles? model = null, string? noModelWhy = null)
     {
         IPAddress ip = host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(host, out var parsed) ? parsed
@@ -48,7 +49,7 @@ public sealed class BrowserServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => { k.AddServerHeader = false; k.Listen(ip, port); });
         var app = builder.Build();
-        Map(app, store, encoder, model);
+        Map(app, store, encoder, model, noModelWhy);
         try { await app.StartAsync(cancel); }
         catch (IOException e) { throw new UserError($"cannot listen on {host}:{port}: {e.Message}", e); }
 
@@ -68,7 +69,7 @@ public sealed class BrowserServer : IAsyncDisposable
         try { await Task.Delay(Timeout.Infinite, cancel); } catch (OperationCanceledException) { }
     }
 
-    static void Map(WebApplication app, FeatureStore store, IFeatureEncoder? encoder, WebModelFiles? model)
+    static void Map(WebApplication app, FeatureStore store, IFeatureEncoder? encoder, WebModelFiles? model, string? noModelWhy)
     {
         var links = new ServerLinks(model != null);
         app.Use(async (context, next) =>
@@ -126,7 +127,7 @@ public sealed class BrowserServer : IAsyncDisposable
 
         app.MapGet("/generate", () => model != null
             ? HtmlResult(GeneratePage.Render(store, links))
-            : HtmlResult(SimplePages.NotFound(store, links, "This server has no model packed for the page, so there is no Generate page."), 404));
+            : HtmlResult(SimplePages.NotFound(store, links, "This server has no model packed for the page, so there is no Generate page" + (noModelWhy is null ? "." : $": {noModelWhy}")), 404));
 
         // The packed model's files by name from a fixed set, like the assets.
         app.MapGet("/model/{name}", (string name) => model != null && model.Files.TryGetValue(name, out var bytes)

@@ -34,8 +34,8 @@ static class BrowseCommands
             // The playground runs typed text through the model and SAE the store was built from, when they are still there.
             var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
             if (encoder == null) Console.Error.WriteLine($"note: the playground and the Generate page are off: {why}");
-            var model = PackModel(encoder, WebPrecision.F32);
-            var server = BrowserServer.StartAsync(store, encoder, h, parse.GetValue(port), cancel, model).GetAwaiter().GetResult();
+            var model = PackModel(encoder, WebPrecision.F32, out string? whyNot);
+            var server = BrowserServer.StartAsync(store, encoder, h, parse.GetValue(port), cancel, model, whyNot ?? why).GetAwaiter().GetResult();
             try
             {
                 if (h is not ("127.0.0.1" or "::1" or "localhost")) Console.Error.WriteLine($"warning: listening on {h}: other machines can reach this browser");
@@ -107,11 +107,14 @@ static class BrowseCommands
     };
 
     /// <summary>The store's model, tokenizer and SAE packed for the page (Generate page, static playground); its size on the console.</summary>
-    internal static WebModelFiles? PackModel(ModelFeatureEncoder? encoder, WebPrecision precision)
+    /// <param name="whyNot">Why a model at hand cannot be packed (null when it was packed or there is none).</param>
+    internal static WebModelFiles? PackModel(ModelFeatureEncoder? encoder, WebPrecision precision, out string? whyNot)
     {
+        whyNot = null;
         if (encoder == null) return null;
         if (WebModelFiles.Unsupported(encoder.Model.Config) is string why)
         {
+            whyNot = why;
             Console.Error.WriteLine($"note: no Generate page: {why}");
             return null;
         }

@@ -96,8 +96,9 @@ static class DemoCommand
             using var store = FeatureStore.Open(pipeline.FeaturesDir);
             var encoder = ModelFeatureEncoder.ForStore(store, out string? why);
             if (encoder == null) Console.Error.WriteLine($"note: the playground is off: {why}");
-            var server = BrowserServer.StartAsync(store, encoder, parse.GetValue(host)!, parse.GetValue(port), cancel,
-                BrowseCommands.PackModel(encoder, WebPrecision.F32)).GetAwaiter().GetResult();
+            var model = BrowseCommands.PackModel(encoder, WebPrecision.F32, out string? whyNot);
+            var server = BrowserServer.StartAsync(store, encoder, parse.GetValue(host)!, parse.GetValue(port), cancel, model, whyNot ?? why)
+                .GetAwaiter().GetResult();
             try
             {
                 Console.WriteLine($"Mechanist browser: {server.Address}/  (open it in a web browser; Ctrl-C to stop)");

@@ -156,6 +156,11 @@ public class BrowserServerTests(BrowserFixture fx)
         Assert.StartsWith("http://[::1]:", v6.Address);
         using var http = new HttpClient();
         Assert.Contains("This server has no model loaded", await http.GetStringAsync(v6.Address + "/playground"));
+        var generate = await http.GetAsync(v6.Address + "/generate");
+        Assert.Equal(HttpStatusCode.NotFound, generate.StatusCode);
+        Assert.Contains("no model packed for the page, so there is no Generate page.", await generate.Content.ReadAsStringAsync());
+        await using var why = await BrowserServer.StartAsync(fx.Store, null, "127.0.0.1", 0, noModelWhy: "the reason given");
+        Assert.Contains("so there is no Generate page: the reason given", await (await http.GetAsync(why.Address + "/generate")).Content.ReadAsStringAsync());
     }
 
     [Fact]

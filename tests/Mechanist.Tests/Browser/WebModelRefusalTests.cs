@@ -63,8 +63,10 @@ public class WebModelRefusalTests
             Console.SetError(error);
             try
             {
-                var packed = Mechanist.Cli.Commands.BrowseCommands.PackModel(encoder, WebPrecision.F32);
+                var packed = Mechanist.Cli.Commands.BrowseCommands.PackModel(encoder, WebPrecision.F32, out string? whyNot);
                 Assert.Equal(preset == "micro", packed != null);
+                Assert.Equal(preset == "micro", whyNot == null);
+                if (whyNot != null) Assert.Contains("GPT-2-style models only", whyNot);
             }
             finally { Console.SetError(saved); }
             Assert.Contains(preset == "micro" ? "in-page model:" : "no Generate page: the page's in-browser model runs GPT-2-style models only", error.ToString());
