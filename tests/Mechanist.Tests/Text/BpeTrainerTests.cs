@@ -132,6 +132,33 @@ public class BpeTrainerTests
     }
 
     [Fact]
+    public void MergingReportsItsProgressAndWhenTheCorpusRunsOut()
+    {
+        var progress = new ProgressLog();
+        var tokenizer = BpeTrainer.Learn(new() { ["abab"] = 3 }, 1000, progress, default);
+        int made = tokenizer.Merges.Count;
+        Assert.Equal([("merging", 743L, "merge")], progress.Started);
+        Assert.Equal(743, progress.Done[^1]);           // the bar ends full even when the corpus ran out early
+        Assert.Contains(0, progress.Done);             // and started from the first merge
+        Assert.Equal([$"the corpus ran out of pairs after {made} merges"], progress.Statuses);
+        var full = new ProgressLog();
+        BpeTrainer.Learn(new() { ["abab"] = 3 }, 258, full, default);
+        Assert.Empty(full.Statuses);
+    }
+
+    sealed class ProgressLog : IProgressReporter, IProgressTask
+    {
+        public List<(string, long, string)> Started { get; } = [];
+        public List<long> Done { get; } = [];
+        public List<string> Statuses { get; } = [];
+        public IProgressTask Start(string label, long total, string unit) { Started.Add((label, total, unit)); return this; }
+        public void Advance(long amount) { }
+        public void SetDone(long done) => Done.Add(done);
+        public void SetStatus(string status) => Statuses.Add(status);
+        public void Dispose() { }
+    }
+
+    [Fact]
     public void CancelledBeforeTheFirstMergeStops()
     {
         using var cancelled = new CancellationTokenSource();

@@ -65,6 +65,19 @@ public class TokenizerFileTests
     }
 
     [Fact]
+    public void MergedTokenOutsideTheByteAlphabetIsAnError()
+    {
+        // "中" is not one of GPT-2's 256 byte characters (so on its own it is taken for a special token), but a merge
+        // makes "中中", which must then be spelt in that alphabet.
+        var (dir, vocab, _) = Write();
+        File.WriteAllText(vocab, File.ReadAllText(vocab).TrimEnd('}') + ", \"中\": 259, \"中中\": 260}");
+        File.WriteAllText(Path.Combine(dir, "merges.txt"), "#version: 0.2\nh e\nhe l\n中 中\n");
+        var e = Assert.Throws<DataFormatError>(() => TokenizerFiles.Load(dir));
+        Assert.Equal(vocab, e.FilePath);
+        Assert.Contains("outside GPT-2's byte alphabet", e.Message);
+    }
+
+    [Fact]
     public void MissingByteTokenIsAnError()
     {
         var (dir, _, _) = Write(vocab: "{\"a\": 0, \"b\": 1}", merges: "#version: 0.2\n");
