@@ -39,11 +39,7 @@ public class BpeTrainerTests
         // The incremental trainer (pair counts updated only in the words a merge touches, a lazily corrected
         // heap) against the plain algorithm: recount every pair of every word after each merge and take the most
         // frequent, ties to the smallest (left bytes, right bytes). All merges to a 420-token vocabulary.
-        var tokenizer = BpeTrainer.Train(Texts, 420);
-        var expected = BruteForceMerges(Texts, 420 - 257);
-        var actual = tokenizer.Merges.Select(m => (Hex(tokenizer.TokenBytes(m.Left)), Hex(tokenizer.TokenBytes(m.Right)))).ToList();
-        Assert.Equal(expected.Count, actual.Count);
-        for (int i = 0; i < expected.Count; i++) Assert.True(expected[i] == actual[i], $"merge {i}: expected {expected[i]}, got {actual[i]}");
+        AssertMergesMatchBruteForce(Texts, 420);
     }
 
     [Fact]
@@ -51,9 +47,13 @@ public class BpeTrainerTests
     {
         // Real text runs pairs down to zero while they still sit in the heap, and makes tokens whose bytes a later
         // merge spells again: the cases the small corpus above reaches rarely.
-        var texts = Gpt2.Golden().Take(12).Select(g => g.Text).ToList();
-        var tokenizer = BpeTrainer.Train(texts, 700);
-        var expected = BruteForceMerges(texts, 700 - 257);
+        AssertMergesMatchBruteForce(Gpt2.Golden().Take(12).Select(g => g.Text).ToList(), 700);
+    }
+
+    static void AssertMergesMatchBruteForce(IReadOnlyList<string> texts, int vocabSize)
+    {
+        var tokenizer = BpeTrainer.Train(texts, vocabSize);
+        var expected = BruteForceMerges(texts, vocabSize - 257);
         var actual = tokenizer.Merges.Select(m => (Hex(tokenizer.TokenBytes(m.Left)), Hex(tokenizer.TokenBytes(m.Right)))).ToList();
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++) Assert.True(expected[i] == actual[i], $"merge {i}: expected {expected[i]}, got {actual[i]}");
