@@ -60,7 +60,8 @@ if [ "${CHAINS_IN_PARALLEL:-0}" = 1 ]; then
   # independent until they are compared.
   DOTNET_PROCESSOR_COUNT=1 chain_a & pa=$!
   DOTNET_PROCESSOR_COUNT=1 chain_b & pb=$!
-  wait $pa; wait $pb
+  ra=0; rb=0; wait $pa || ra=$?; wait $pb || rb=$?   # wait for both, so a failed chain leaves no stage running behind
+  [ $ra = 0 ] && [ $rb = 0 ] || { log "a chain failed (A: exit $ra, B: exit $rb)"; exit 1; }
 else
   chain_a; chain_b
 fi
