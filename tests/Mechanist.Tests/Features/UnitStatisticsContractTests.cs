@@ -148,11 +148,13 @@ public class UnitStatisticsContractTests
         }
     }
 
-    [Fact]
-    public void WithOneIntervalTheSamplesAreTheFiringsWithTheSmallestKeys()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void WithOneIntervalTheSamplesAreTheFiringsWithTheSmallestKeys(int samples)
     {
         // Bottom-k sampling: whatever slots the firings fall in, the s smallest keys overall survive.
-        const int context = 4, windows = 300, samples = 3;
+        const int context = 4, windows = 300;
         var settings = new StatisticsSettings { TopExamples = 1, ContextRadius = 0, Intervals = 1, SamplesPerInterval = samples, HistogramBins = 4, Seed = 7 };
         var rng = new Rng(12);
         var values = new float[windows * context * 2];
