@@ -34,13 +34,15 @@ public sealed unsafe class TokenStore : IDisposable
         string Str(JsonElement e, string name, string field) =>
             e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new DataFormatError(metaPath, field, "missing or not a string");
         long Long(JsonElement e, string name, string field) =>
-            e.TryGetProperty(name, out var v) && v.TryGetInt64(out long x) && x >= 0 ? x : throw new DataFormatError(metaPath, field, "missing or not a non-negative integer");
+            e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long x) && x >= 0 ? x : throw new DataFormatError(metaPath, field, "missing or not a non-negative integer");
+        int Int(JsonElement e, string name, string field) =>
+            Long(e, name, field) is var x && x <= int.MaxValue ? (int)x : throw new DataFormatError(metaPath, field, $"{x} is too large");
 
         if (Str(root, "format", "format") != TokenStoreWriter.Format) throw new DataFormatError(metaPath, "format", $"is not {TokenStoreWriter.Format}");
         if (!root.TryGetProperty("tokenizer", out var tok) || tok.ValueKind != JsonValueKind.Object) throw new DataFormatError(metaPath, "tokenizer", "missing");
         TokenizerHash = Str(tok, "hash", "tokenizer.hash");
-        VocabSize = checked((int)Long(tok, "vocab_size", "tokenizer.vocab_size"));
-        EndOfText = checked((int)Long(tok, "end_of_text", "tokenizer.end_of_text"));
+        VocabSize = Int(tok, "vocab_size", "tokenizer.vocab_size");
+        EndOfText = Int(tok, "end_of_text", "tokenizer.end_of_text");
         Dtype = Str(root, "dtype", "dtype");
         _width = Dtype switch { "uint16" => 2, "uint32" => 4, _ => throw new DataFormatError(metaPath, "dtype", $"is \"{Dtype}\"; expected uint16 or uint32") };
         if (_width == 2 && VocabSize > 65536) throw new DataFormatError(metaPath, "dtype", $"uint16 cannot hold a vocabulary of {VocabSize}");
