@@ -3,6 +3,7 @@ using Mechanist.Features;
 using Mechanist.Features.Statistics;
 using Mechanist.IO;
 using Mechanist.Models;
+using Mechanist.Numerics;
 using Mechanist.Tests.Text;
 using Mechanist.Text;
 
@@ -229,5 +230,94 @@ public sealed class FeatureBuilderContractTests : IDisposable
             Assert.Throws<UserError>(() => FeatureBuilder.Vocabulary(missing, Gpt2.Dir, tokenDir, tokens, Vocab)).Message);
         var e = Assert.Throws<UserError>(() => FeatureBuilder.Vocabulary(null, empty, tokenDir, tokens, Vocab));
         Assert.Equal($"no tokenizer found for display strings (looked in {empty}, {tokenDir}); pass --tokenizer", e.Message);
+    }
+
+    [Fact]
+    public void FeatureLogitEffectsAreThoseOfDecoderRowsThroughWOutOverTheTokensSeen()
+    {
+        var model = Model();
+        var sae = Sae(HookPoint.MlpPost(0));
+        var summary = Build(model, sae, Few with { LogitTokens = 3 });
+        var seen = new int[summary.Tokens];
+        tokens.ReadWindow(0, seen);
+        var include = new bool[Vocab];
+        foreach (int t in seen) include[t] = true;
+        // d·W_out by hand, then the (separately tested) calculator.
+        var dec = sae.WDec.Value;
+        var wOut = model.Blocks[0].MlpOutWeight!.Value;
+        var directions = new Tensor(40, 32);
+        for (int u = 0; u < 40; u++)
+            for (int j = 0; j < 32; j++)
+            {
+                double sum = 0;
+                for (int i = 0; i < 64; i++) sum += dec[u * 64 + i] * wOut[i * 32 + j];
+                directions[u * 32 + j] = (float)sum;
+            }
+        var expected = LogitEffectCalculator.Compute(directions, model.FinalNormGain.Value.Span, model.UnembeddingRows.Value, include, 3, 50);
+        using var store = FeatureStore.Open(summary.Directory);
+        foreach (int u in new[] { 0, 17, 39 })
+        {
+            var logits = store.GetUnit(UnitKind.Feature, u).Logits;
+            Assert.Equal(expected[u].Top.Select(t => t.TokenId), logits.Top.Select(t => t.TokenId));
+            Assert.Equal(expected[u].Bottom.Select(t => t.TokenId), logits.Bottom.Select(t => t.TokenId));
+            Assert.All(logits.Top.Concat(logits.Bottom), t => Assert.True(include[t.TokenId]));
+        }
+    }
+
+    [Fact]
+    public void AnSaeInTheResidualBasisHasLogitEffectsOfItsDecoderRows()
+    {
+        var summary = Build(Model(), Sae(HookPoint.ResidPost(0), dIn: 32), Few);
+        using var store = FeatureStore.Open(summary.Directory);
+        Assert.Equal(0, summary.Neurons);
+        Assert.Equal(2, store.GetUnit(UnitKind.Feature, 5).Logits.Top.Length);
+        Assert.StartsWith("direct path", Manifest.Load(summary.Directory).Contents["logit_effects"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void EveryTokenUpToTheLastOfTheStoreGetsItsDocumentsSlot()
+    {
+        long n = tokens.Count;
+        var labelling = SourceLabelling.For(tokens, n)!;
+        long lastStart = tokens.DocumentStart(tokens.DocumentCount - 1);
+        foreach (long first in new[] { 0L, lastStart - 1, lastStart, n - 1 })
+        {
+            var slots = new int[n - first];
+            labelling.Fill(first, slots);
+            for (long t = first; t < n; t++)
+                Assert.Equal(tokens.SourceLabels[tokens.DocumentSource(tokens.DocumentOf(t))], labelling.Labels[slots[t - first]]);
+        }
+    }
+
+    /// <summary>Records each task's label, total, unit, the amounts advanced and the last status.</summary>
+    sealed class Recorder : IProgressReporter
+    {
+        public readonly List<Entry> Tasks = [];
+        public IProgressTask Start(string label, long total, string unit) { var t = new Entry(label, total, unit); lock (Tasks) Tasks.Add(t); return t; }
+        public sealed class Entry(string label, long total, string unit) : IProgressTask
+        {
+            public string Label => label; public long Total => total; public string Unit => unit;
+            long done;
+            public long Done => Interlocked.Read(ref done);
+            public string? Status;
+            public void Advance(long amount) => Interlocked.Add(ref done, amount);
+            public void SetDone(long value) => Interlocked.Exchange(ref done, value);
+            public void SetStatus(string status) => Status = status;
+            public void Dispose() { }
+        }
+    }
+
+    [Fact]
+    public void ProgressCountsTheTokensOfThePassAndTheUnitsWritten()
+    {
+        var progress = new Recorder();
+        var summary = FeatureBuilder.Build(Model(), Sae(HookPoint.MlpPost(0)), tokens, Names(Vocab), Path.Combine(root, "progress"),
+            new FeatureStoreSource(), Few with { Tokens = 80, BatchTokens = 24 }, progress);
+        Assert.Equal(2, progress.Tasks.Count);
+        var (pass, write) = (progress.Tasks[0], progress.Tasks[1]);
+        Assert.Equal(("features: model + SAE", 80L, "tok", 80L), (pass.Label, pass.Total, pass.Unit, pass.Done));
+        Assert.Equal($"L0 {4.0:0.0}", pass.Status);
+        Assert.Equal(("features: writing store", 40L + 64, "unit", 40L + 64), (write.Label, write.Total, write.Unit, write.Done));
+        Assert.Equal(80, summary.Tokens);
     }
 }
