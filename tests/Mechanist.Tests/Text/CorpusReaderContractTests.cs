@@ -185,6 +185,15 @@ public class CorpusReaderContractTests
         Assert.True(longPieces[^1].EndsDocument);
         Assert.All(longPieces[..^1], p => Assert.InRange(p.Text.Length, CorpusReader.PieceChars / 2, 2 * CorpusReader.PieceChars));
         Assert.Equal(text, string.Concat(longPieces.Select(p => p.Text)));
+
+        // Cancelled after its first piece, the file is not read to its end.
+        using var stop = new CancellationTokenSource();
+        int read = 0;
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            foreach (var _ in new CorpusReader([path]).ReadPieces(stop.Token)) { read++; stop.Cancel(); }
+        });
+        Assert.Equal(1, read);
     }
 
     [Fact]
