@@ -42,6 +42,7 @@ public static class NearestNeighbours
     /// <summary>The k largest entries of row except index self; ties by lower id.</summary>
     static Neighbour[] Top(ReadOnlySpan<float> row, int self, int k)
     {
+        if (k == 0) return []; // --nearest 0, or a single unit: nothing to compare against best[^1]
         var best = new List<Neighbour>(k + 1);
         for (int j = 0; j < row.Length; j++)
         {
