@@ -211,6 +211,9 @@ public class TokenStoreContractTests
         h = Base();
         h.Meta["tokenizer"]!["end_of_text"] = 4294967395L;
         Assert.Contains("too large", h.Refuses("tokenizer.end_of_text").Problem);
+        var widest = HandTokenStore.Make([[1, 2]], [0], dtype: "uint32", vocab: int.MaxValue); // the largest that fits
+        using var store = widest.Open();
+        Assert.Equal(int.MaxValue, store.VocabSize);
     }
 
     [Fact]
