@@ -44,15 +44,27 @@ public class UnitStatisticsContractTests
         Assert.Equal(4, stats.Tokens);
     }
 
-    [Fact]
-    public void ANonFiniteActivationNamesTheUnitAndTheToken()
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NaN)] // fails every comparison, so a plain `v > 0` would skip it silently
+    public void ANonFiniteActivationNamesTheUnitAndTheToken(float bad)
     {
         var stats = new UnitStatistics(UnitKind.Neuron, 2, 4, Small);
         var values = new float[16];
-        values[(4 + 3) * 2 + 1] = float.PositiveInfinity; // window 1, position 3, unit 1 → token 7
+        values[(4 + 3) * 2 + 1] = bad; // window 1, position 3, unit 1 → token 7
         var e = Assert.Throws<InvalidOperationException>(() => stats.Add(0, Dense(values, 2)));
         Assert.StartsWith("neuron 1: activation ", e.Message);
         Assert.EndsWith(" at token 7 is not finite", e.Message);
+    }
+
+    [Fact]
+    public void ANaNInSparseCodesIsRefusedNotSkipped()
+    {
+        var stats = new UnitStatistics(UnitKind.Feature, 2, 2, Small);
+        // Row 1 (token 1): unit 1 = NaN.
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            stats.Add(0, BatchActivations.Sparse(new SparseCodes(2, [0, 1, 2], [0, 1], [1f, float.NaN]))));
+        Assert.EndsWith(" at token 1 is not finite", e.Message);
     }
 
     [Fact]

@@ -143,7 +143,7 @@ public sealed class UnitStatistics
                         int u = idx[e];
                         if (u < u0 || u >= u1) continue;
                         float v = val[e];
-                        if (v > 0) Observe(u, v, window, pos, rowStart, batch, touched);
+                        if (!(v <= 0)) Observe(u, v, window, pos, rowStart, batch, touched); // NaN included: Observe refuses it
                     }
                 }
             }
@@ -154,7 +154,7 @@ public sealed class UnitStatistics
                 {
                     var row = acts.Slice((rowStart + pos) * units + u0, u1 - u0);
                     for (int j = 0; j < row.Length; j++)
-                        if (row[j] > 0) Observe(u0 + j, row[j], window, pos, rowStart, batch, touched);
+                        if (!(row[j] <= 0)) Observe(u0 + j, row[j], window, pos, rowStart, batch, touched); // NaN included: Observe refuses it
                 }
             }
             foreach (int u in touched)
