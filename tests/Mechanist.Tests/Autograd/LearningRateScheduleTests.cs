@@ -65,7 +65,7 @@ public class LearningRateScheduleTests
     }
 
     [Theory]
-    [InlineData(-1L, 10L, 0.0, null, "totalSteps", "step counts must be ≥ 0")]
+    [InlineData(-1L, 10L, 0.0, null, "warmupSteps", "step counts must be ≥ 0")]
     [InlineData(0L, -1L, 0.0, null, "totalSteps", "step counts must be ≥ 0")]
     [InlineData(0L, 10L, -0.1, null, "finalFraction", "final fraction must be in [0, 1]")]
     [InlineData(0L, 10L, 1.5, null, "finalFraction", "final fraction must be in [0, 1]")]

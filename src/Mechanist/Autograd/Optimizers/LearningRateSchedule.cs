@@ -15,7 +15,8 @@ public sealed record LearningRateSchedule
     public LearningRateSchedule(long warmupSteps, long totalSteps, DecayShape decay = DecayShape.Cosine,
         double finalFraction = 0, long? decayStart = null)
     {
-        if (warmupSteps < 0 || totalSteps < 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), "step counts must be ≥ 0");
+        if (warmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(warmupSteps), "step counts must be ≥ 0");
+        if (totalSteps < 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), "step counts must be ≥ 0");
         if (!(finalFraction >= 0 && finalFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(finalFraction), "final fraction must be in [0, 1]");
         WarmupSteps = warmupSteps;
         TotalSteps = totalSteps;
