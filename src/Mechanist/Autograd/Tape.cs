@@ -76,7 +76,14 @@ public sealed class Tape : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_current == this) _current = _previous;
+        if (_current == this)
+        {
+            // Tapes disposed out of order: an outer one may already be closed; skip to the nearest open one,
+            // so that ops never record on a tape nobody will run backward on.
+            var previous = _previous;
+            while (previous is { _disposed: true }) previous = previous._previous;
+            _current = previous;
+        }
         _backward.Clear();
     }
 

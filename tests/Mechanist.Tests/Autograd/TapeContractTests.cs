@@ -20,6 +20,19 @@ public class TapeContractTests
     }
 
     [Fact]
+    public void Tapes_disposed_out_of_order_never_leave_a_closed_tape_active()
+    {
+        var outer = Tape.Start();
+        var inner = Tape.Start();
+        outer.Dispose(); // out of order: the inner tape stays active
+        Assert.Same(inner, Tape.Active);
+        inner.Dispose(); // the outer one is closed, so no tape is left to record on
+        Assert.Null(Tape.Active);
+        outer.Dispose();
+        Assert.Null(Tape.Active);
+    }
+
+    [Fact]
     public void Absent_optional_inputs_never_make_an_op_record()
     {
         var leaf = Ops.Leaf(new Tensor<double>(2, 2));
