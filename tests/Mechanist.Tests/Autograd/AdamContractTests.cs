@@ -4,34 +4,14 @@ using Mechanist.Autograd.Optimizers;
 namespace Mechanist.Tests.Autograd;
 
 /// <summary>
-/// Adam's update against a float64 reference written from the formula in the class remarks, at lengths on both sides
-/// of the 16-float vector width (vector body, scalar tail, both); the moment flush at exactly its threshold; and that
-/// the update touches nothing outside its parameter.
+/// Adam's update against the float64 AdamReference, at lengths on both sides of the 16-float vector width (vector
+/// body, scalar tail, both); the moment flush at exactly its threshold; and that the update touches nothing outside
+/// its parameter.
 /// </summary>
 public class AdamContractTests
 {
-    /// <summary>
-    /// Kingma and Ba with torch's conventions: AdamW shrinks w by lr·wd before the moments, Adam adds wd·w to g;
-    /// bias corrections divide the step size by 1−β1^t and √v by √(1−β2^t), and ε is added after that division.
-    /// </summary>
     static double[] Reference(float[] w0, float[][] grads, double lr, double b1, double b2, double eps, double wd, bool decoupled)
-    {
-        var w = w0.Select(x => (double)x).ToArray();
-        var m = new double[w.Length];
-        var v = new double[w.Length];
-        for (int t = 1; t <= grads.Length; t++)
-            for (int i = 0; i < w.Length; i++)
-            {
-                double g = grads[t - 1][i];
-                if (decoupled) w[i] *= 1 - lr * wd;
-                else g += wd * w[i];
-                m[i] = b1 * m[i] + (1 - b1) * g;
-                v[i] = b2 * v[i] + (1 - b2) * g * g;
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(b2, t)) + eps;
-                w[i] -= lr / (1 - Math.Pow(b1, t)) * m[i] / denom;
-            }
-        return w;
-    }
+        => AdamReference.Run(w0.Select(x => (double)x).ToArray(), grads.Length, (t, i, _) => grads[t - 1][i], lr, b1, b2, eps, wd, decoupled);
 
     static float[] RandomValues(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
 

@@ -22,28 +22,9 @@ public class OptimizersTests
         for (int i = 0; i < target.Length; i++) p.Grad[i] = (float)(p.Value[i] - target[i]);
     }
 
-    /// <summary>PyTorch's Adam/AdamW update computed independently in doubles.</summary>
+    /// <summary>The reference update with the gradient of ½‖w − target‖², taken at the reference's own weights.</summary>
     static double[] Reference(double[] w0, double[] target, int steps, double lr, double b1, double b2, double eps, double wd, bool decoupled)
-    {
-        var w = (double[])w0.Clone();
-        var m = new double[w.Length];
-        var v = new double[w.Length];
-        for (int t = 1; t <= steps; t++)
-        {
-            for (int i = 0; i < w.Length; i++)
-            {
-                double g = w[i] - target[i];
-                if (decoupled) w[i] *= 1 - lr * wd;
-                else g += wd * w[i];
-                m[i] = b1 * m[i] + (1 - b1) * g;
-                v[i] = b2 * v[i] + (1 - b2) * g * g;
-                double stepSize = lr / (1 - Math.Pow(b1, t));
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(b2, t)) + eps;
-                w[i] -= stepSize * m[i] / denom;
-            }
-        }
-        return w;
-    }
+        => AdamReference.Run(w0, steps, (_, i, w) => w - target[i], lr, b1, b2, eps, wd, decoupled);
 
     [Theory]
     [InlineData(false, 0.0)]
