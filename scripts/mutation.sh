@@ -7,7 +7,8 @@
 # only some other folder's test would kill counts as survived here: the score says how well a folder's own tests
 # guard it). Per-folder results go to bench/quality/mutation/<folder>/ (Stryker's JSON and HTML reports) and the
 # scores table to bench/quality/mutation.md. A benchmark-style run (tens of minutes per folder on 2 cores), not
-# part of CI. Stryker builds Debug into the usual bin/ folders, so run it in a clone if you are building beside it.
+# part of CI. Stryker builds Release (a Debug build runs the numeric tests several times slower) into the usual bin/
+# folders, so run it in a clone if you are building beside it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,7 +48,7 @@ for key in "${wanted[@]}"; do
   echo "== $key: mutating ${globs}; tests ${filter}"
   (cd tests/Mechanist.Tests && dotnet dotnet-stryker --project Mechanist.csproj "${mutate[@]}" \
       --test-case-filter "$filter" --reporter json --reporter html --reporter progress \
-      --output "$out/$key" --skip-version-check --concurrency "${MUTATION_CONCURRENCY:-1}") || echo "stryker failed for $key" >&2
+      --output "$out/$key" --skip-version-check --configuration Release --concurrency "${MUTATION_CONCURRENCY:-1}") || echo "stryker failed for $key" >&2
 done
 
 python3 "$root/scripts/mutation_report.py" "$out" "$root/bench/quality/mutation.md"
