@@ -15,16 +15,6 @@ public class ModelTrainStageContractTests
     // 100 tokens at 4 windows of 16 per step: 2 steps, 128 tokens.
     static readonly TrainOptions Shape = new() { Preset = "micro", Context = 16, Batch = 4, Tokens = 100, WarmupSteps = 1, EvalEvery = 1, EvalWindows = 2, CheckpointEvery = 5 };
 
-    sealed class Recorder : IProgressReporter, IProgressTask
-    {
-        public readonly List<string> Events = [];
-        public IProgressTask Start(string label, long total, string unit) { Events.Add($"start {label} {total} {unit}"); return this; }
-        public void Advance(long amount) { }
-        public void SetDone(long done) => Events.Add($"done {done}");
-        public void SetStatus(string status) => Events.Add($"status {status}");
-        public void Dispose() { }
-    }
-
     [Fact]
     public void A_run_writes_its_manifest_with_steps_losses_and_config()
     {
@@ -101,7 +91,7 @@ public class ModelTrainStageContractTests
     {
         string data = HarvestFixture.TokenStore(trainTokens: 2000, validTokens: 400);
         var o = new ModelTrainStageOptions { Data = data, OutDir = TestPaths.NewTempDir(), Train = Shape };
-        var progress = new Recorder();
+        var progress = new ProgressLog();
         var first = ModelTrainStage.RunSeeds(o, [4, 7], progress, CancellationToken.None);
         Assert.Equal("start training micro × 2 seeds 256 tok", progress.Events[0]);
         Assert.Contains("done 128", progress.Events);  // the second seed starts where the first ended

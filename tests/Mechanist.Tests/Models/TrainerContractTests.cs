@@ -25,16 +25,6 @@ public class TrainerContractTests
     static ArrayWindows Data(int vocab = Vocab, int context = Context) => new(Tokens(), context, vocab);
     static int[] Valid() => Tokens()[..(2 * (Context + 1))];
 
-    sealed class Recorder : IProgressReporter, IProgressTask
-    {
-        public readonly List<string> Events = [];
-        public IProgressTask Start(string label, long total, string unit) { Events.Add($"start {label} {total} {unit}"); return this; }
-        public void Advance(long amount) => Events.Add($"advance {amount}");
-        public void SetDone(long done) => Events.Add($"done {done}");
-        public void SetStatus(string status) => Events.Add($"status {status}");
-        public void Dispose() { }
-    }
-
     static List<JsonObject> Lines(string dir) =>
         File.ReadAllLines(Path.Combine(dir, Trainer.MetricsFile)).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
 
@@ -42,7 +32,7 @@ public class TrainerContractTests
     public void A_run_writes_one_line_per_step_and_validations_at_the_interval_and_the_end()
     {
         string dir = TestPaths.NewTempDir();
-        var progress = new Recorder();
+        var progress = new ProgressLog();
         var result = Trainer.Train(dir, Options, Data(), Valid(), progress, CancellationToken.None);
 
         var lines = Lines(dir);
@@ -91,7 +81,7 @@ public class TrainerContractTests
         using var cts = new CancellationTokenSource();
         var e = Assert.Throws<OperationCanceledException>(() => Trainer.Train(dir, Options, Data(), Valid(), new StopAfter(2, cts), cts.Token));
         Assert.Equal("stopped at step 2; checkpoint saved, continue with --resume", e.Message);
-        var progress = new Recorder();
+        var progress = new ProgressLog();
         var result = Trainer.Train(dir, Options, Data(), Valid(), progress, CancellationToken.None, resume: true);
         Assert.Equal((6L, 4L), (result.Steps, result.StepsThisSession));
         Assert.Equal($"done {2 * TokensPerStep}", progress.Events[1]);

@@ -28,3 +28,14 @@ sealed class StopAfter(int steps, CancellationTokenSource cts) : IProgressReport
     public void SetStatus(string status) { }
     public void Dispose() { }
 }
+
+/// <summary>Every progress call as a line ("start LABEL TOTAL UNIT", "advance N", "done N", "status TEXT"), in order.</summary>
+sealed class ProgressLog : IProgressReporter, IProgressTask
+{
+    public readonly List<string> Events = [];
+    public IProgressTask Start(string label, long total, string unit) { Events.Add($"start {label} {total} {unit}"); return this; }
+    public void Advance(long amount) => Events.Add($"advance {amount}");
+    public void SetDone(long done) => Events.Add($"done {done}");
+    public void SetStatus(string status) => Events.Add($"status {status}");
+    public void Dispose() { }
+}
