@@ -13,11 +13,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# key | files to mutate (globs relative to src/Mechanist) | tests that guard them (xunit FullyQualifiedName prefix)
+# key | files to mutate (globs relative to src/Mechanist) | tests that guard them (xunit FullyQualifiedName prefixes).
+# The kernels are the bodies of the autograd ops, so their guards are the ops' forward-value and finite-difference
+# gradient tests as well as the Numerics tests.
 folders=(
   "io|IO/**/*.cs|Mechanist.Tests.IO"
   "autograd|Autograd/**/*.cs|Mechanist.Tests.Autograd"
-  "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics"
+  "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics|Mechanist.Tests.Autograd"
   "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics"
   "sae|Sae/**/*.cs|Mechanist.Tests.Sae"
   "models|Models/**/*.cs|Mechanist.Tests.Models"
