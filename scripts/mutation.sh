@@ -15,13 +15,16 @@ cd "$root"
 
 # key | files to mutate (globs relative to src/Mechanist) | tests that guard them (xunit FullyQualifiedName prefixes).
 # The kernels are the bodies of the autograd ops, so their guards are the ops' forward-value and finite-difference
-# gradient tests as well as the Numerics tests.
+# gradient tests as well as the Numerics tests. The SAE code (about 3,100 mutants) is split in three runs of under an
+# hour or two each: the training kernel and architectures, the trainer and its data, the model, formats and evaluation.
 folders=(
   "io|IO/**/*.cs|Mechanist.Tests.IO"
   "autograd|Autograd/**/*.cs|Mechanist.Tests.Autograd"
   "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics|Mechanist.Tests.Autograd"
   "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics"
-  "sae|Sae/**/*.cs|Mechanist.Tests.Sae"
+  "sae-kernel|Sae/Kernel/**/*.cs,Sae/Architectures/**/*.cs|Mechanist.Tests.Sae"
+  "sae-training|Sae/Training/**/*.cs|Mechanist.Tests.Sae"
+  "sae-model|Sae/*.cs|Mechanist.Tests.Sae"
   "models|Models/**/*.cs|Mechanist.Tests.Models"
   "bpe|Text/Bpe*.cs,Text/PairTable.cs,Text/PreTokenizer.cs,Text/WordEncoder.cs,Text/ByteUnicode.cs|Mechanist.Tests.Text"
   "readers|Text/CorpusReader.cs,Text/TokenStore.cs,Activations/ActivationStore.cs,Activations/ActivationRowStream.cs|Mechanist.Tests.Text|Mechanist.Tests.Activations"
