@@ -83,4 +83,16 @@ public class ModelTrainSeedsTests
         foreach (ulong s in new ulong[] { 4, 5 })
             Assert.Equal(Weights(ModelTrainStage.SeedDir(straight.OutDir, s)), Weights(ModelTrainStage.SeedDir(interrupted.OutDir, s)));
     }
+
+    [Fact]
+    public void Bad_seed_lists_are_refused_before_anything_is_read()
+    {
+        // The data folder does not exist: each refusal must come before the token store is opened.
+        var o = new ModelTrainStageOptions { Data = Path.Combine(TestPaths.NewTempDir(), "none"), OutDir = TestPaths.NewTempDir() };
+        string Refusal(ModelTrainStageOptions options, ulong[] seeds) =>
+            Assert.Throws<UserError>(() => ModelTrainStage.RunSeeds(options, seeds, IProgressReporter.None, CancellationToken.None)).Message;
+        Assert.Equal("--seeds: give at least one seed, e.g. 0,1,2,3,4", Refusal(o, []));
+        Assert.Equal("--seeds 1,2,1: a seed is given twice", Refusal(o, [1, 2, 1]));
+        Assert.Equal("--seeds resumes every unfinished seed by itself; leave out --resume", Refusal(o with { Resume = true }, [1]));
+    }
 }
