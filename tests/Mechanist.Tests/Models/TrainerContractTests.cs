@@ -151,4 +151,20 @@ public class TrainerContractTests
         Assert.False(File.Exists(Path.Combine(dir, "notes.txt")));
         Assert.Single(Lines(dir));
     }
+
+    [Fact]
+    public void The_first_step_trains_on_the_first_batch_of_windows_the_data_gives()
+    {
+        // The logged loss of step 1 is the fresh model's loss on the data's first Batch windows, each in its own slot.
+        string dir = TestPaths.NewTempDir();
+        Trainer.Train(dir, Options with { Tokens = TokensPerStep }, Data(), [], IProgressReporter.None, CancellationToken.None);
+        double logged = (double)Lines(dir)[0]["loss"]!;
+
+        var model = Transformer<float>.Create(Options.Config(Vocab), Options.Seed);
+        var data = Data();
+        var windows = new int[Batch * (Context + 1)];
+        for (int b = 0; b < Batch; b++) data.Next(windows.AsSpan(b * (Context + 1), Context + 1));
+        Assert.NotEqual(windows[..(Context + 1)], windows[(Context + 1)..]);
+        Assert.Equal(model.Loss(windows, Batch).Value[0], logged, 5);
+    }
 }
