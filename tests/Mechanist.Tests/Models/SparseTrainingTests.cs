@@ -196,4 +196,26 @@ public class SparseTrainingTests
         Assert.Equal(1, rms, 5);
         Assert.Equal(3 / (Math.Sqrt(25.01) / 2), a.Grad[0], 4);
     }
+
+    [Fact]
+    public void Each_step_logs_the_hidden_density_of_the_schedule_after_that_step()
+    {
+        // Six steps: the anneal runs from 1 % to 50 % of the run, so steps 1 and 2 log densities well below 1 and
+        // step 3 onwards the target. The hidden matrices keep exactly round(F·n) weights (the 4-per-column floor is
+        // inside that count), so the logged fraction is the schedule's to rounding.
+        string dir = TestPaths.NewTempDir();
+        var tokens = Corpus();
+        const int steps = 6;
+        Trainer.Train(dir, Options with { Tokens = steps * 8 * Context }, new ArrayWindows(tokens, Context, Vocab), [], IProgressReporter.None, CancellationToken.None);
+        var logged = File.ReadAllLines(Path.Combine(dir, Trainer.MetricsFile)).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Where(l => l["density"] != null).Select(l => ((long)l["step"]!, (double)l["density"]!)).ToList();
+        Assert.Equal(Enumerable.Range(1, steps).Select(s => (long)s), logged.Select(l => l.Item1));
+        double Expected(long done)
+        {
+            double progress = done / (double)steps;
+            return progress >= 0.5 ? Hidden : 1 + (Hidden - 1) * (progress - 0.01) / (0.5 - 0.01);
+        }
+        foreach (var (step, density) in logged) Assert.Equal(Expected(step), density, 2);
+        Assert.InRange(logged[0].Item2, 0.7, 0.76);
+    }
 }
