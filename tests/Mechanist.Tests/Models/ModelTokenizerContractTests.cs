@@ -47,4 +47,28 @@ public class ModelTokenizerContractTests
         ModelTokenizer.RequireSame("sha256:short", "the model m", s);
         Assert.Contains("vs sha256:0123456789ab)", Assert.Throws<UserError>(() => ModelTokenizer.RequireSame("sha256:0123456789ab", "x", s)).Message);
     }
+
+    [Fact]
+    public void A_folder_with_only_a_hugging_face_tokenizer_json_records_its_hash()
+    {
+        string dir = TestPaths.NewTempDir();
+        var tokenizer = TokenizerFiles.LoadGpt2(TestPaths.Fixture("gpt2", "vocab.json"), TestPaths.Fixture("gpt2", "merges.txt"));
+        TokenizerFiles.Save(tokenizer, dir);
+        File.Delete(Path.Combine(dir, TokenizerFiles.VocabFile));
+        File.Delete(Path.Combine(dir, TokenizerFiles.MergesFile));
+        Assert.True(File.Exists(Path.Combine(dir, TokenizerFiles.HuggingFaceFile)));
+        Assert.Equal(tokenizer.Hash, ModelTokenizer.RecordedHash(dir));
+    }
+
+    [Fact]
+    public void RequireMatch_names_the_model_folder_in_its_refusal()
+    {
+        string dir = TestPaths.NewTempDir();
+        string state = Path.Combine(dir, Trainer.CheckpointDir, Trainer.StateFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(state)!);
+        File.WriteAllText(state, new JsonObject { [ModelTokenizer.StateKey] = "sha256:model" }.ToJsonString());
+        string store = HarvestFixture.TokenStore(trainTokens: 100, validTokens: 0, tokenizerHash: "sha256:store");
+        using var s = TokenStore.Open(store, "train");
+        Assert.Contains($"another tokenizer than the model {dir} reads", Assert.Throws<UserError>(() => ModelTokenizer.RequireMatch(dir, s)).Message);
+    }
 }
