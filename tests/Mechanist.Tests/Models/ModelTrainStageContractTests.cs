@@ -32,6 +32,11 @@ public class ModelTrainStageContractTests
         Assert.Equal(16, (int)manifest.Contents["config"]!["n_positions"]!);
         Assert.Equal(["config.json", "model.safetensors", Trainer.MetricsFile, Trainer.PlotFile, Trainer.CheckpointDir],
             manifest.Outputs.Select(o => o.Path).ToArray());
+        // The token store is the one input, recorded by the fast hash (size and time, not gigabytes of content).
+        var input = Assert.Single(manifest.Inputs);
+        Assert.Equal(Path.GetFullPath(data), input.Path);
+        Assert.StartsWith("fast-sha256:", input.Hash);
+        Assert.Empty(manifest.ChangedInputs());
     }
 
     [Fact]
