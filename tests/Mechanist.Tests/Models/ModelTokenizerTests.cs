@@ -69,6 +69,16 @@ public class ModelTokenizerTests : IDisposable
         var e = Assert.ThrowsAny<UserError>(() => ModelTrainStage.Run(
             new ModelTrainStageOptions { Data = other, OutDir = run, Train = options, Resume = true }, IProgressReporter.None, default));
         Assert.Contains("another tokenizer", e.Message);
+        Assert.Contains($"(hash {Tokenizer.Hash[..19]}… vs sha256:another…)", e.Message); // long hashes cut to 19, short ones whole
+
+        // A checkpoint's recorded hash may be short too (state.json is the user's file): still the one-line refusal.
+        string statePath = Path.Combine(run, Trainer.CheckpointDir, Trainer.StateFile);
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!;
+        state[ModelTokenizer.StateKey] = "sha256:abc";
+        File.WriteAllText(statePath, state.ToJsonString());
+        e = Assert.ThrowsAny<UserError>(() => ModelTrainStage.Run(
+            new ModelTrainStageOptions { Data = first, OutDir = run, Train = options, Resume = true }, IProgressReporter.None, default));
+        Assert.Contains($"(hash sha256:abc… vs {Tokenizer.Hash[..19]}…)", e.Message);
 
         string tokenizerDir = Path.Combine(_dir, "tokenizer");
         TokenizerFiles.Save(Tokenizer, tokenizerDir);
@@ -76,5 +86,10 @@ public class ModelTokenizerTests : IDisposable
             new ModelTrainStageOptions { Data = other, OutDir = Path.Combine(_dir, "run2"), Train = options, Tokenizer = tokenizerDir }, IProgressReporter.None, default));
         Assert.Contains(tokenizerDir, e.Message);
         Assert.False(Directory.Exists(Path.Combine(_dir, "run2")), "refused before training");
+
+        // The tokenizer that did write the store is copied into the trained model's folder.
+        string run3 = Path.Combine(_dir, "run3");
+        ModelTrainStage.Run(new ModelTrainStageOptions { Data = first, OutDir = run3, Train = options, Tokenizer = tokenizerDir }, IProgressReporter.None, default);
+        Assert.Equal(File.ReadAllText(Path.Combine(tokenizerDir, TokenizerFiles.MergesFile)), File.ReadAllText(Path.Combine(run3, TokenizerFiles.MergesFile)));
     }
 }
