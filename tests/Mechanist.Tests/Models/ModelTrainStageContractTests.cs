@@ -92,6 +92,18 @@ public class ModelTrainStageContractTests
     }
 
     [Fact]
+    public void A_budget_of_whole_steps_sizes_the_seeds_bar_without_an_extra_step()
+    {
+        // 128 tokens are exactly 2 steps of 4 × 16: rounding up to whole steps must not add a third.
+        string data = HarvestFixture.TokenStore(trainTokens: 2000, validTokens: 0);
+        var progress = new ProgressLog();
+        var o = new ModelTrainStageOptions { Data = data, OutDir = TestPaths.NewTempDir(), Train = Shape with { Tokens = 128 } };
+        var r = Assert.Single(ModelTrainStage.RunSeeds(o, [3], progress, CancellationToken.None));
+        Assert.Equal("start training micro × 1 seeds 128 tok", progress.Events[0]);
+        Assert.Equal(2, r.Train.Steps);
+    }
+
+    [Fact]
     public void Seeds_share_one_bar_sized_in_whole_steps_and_a_finished_seed_reports_its_losses()
     {
         string data = HarvestFixture.TokenStore(trainTokens: 2000, validTokens: 400);
