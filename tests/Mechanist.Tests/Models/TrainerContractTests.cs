@@ -167,4 +167,15 @@ public class TrainerContractTests
         Assert.NotEqual(windows[..(Context + 1)], windows[(Context + 1)..]);
         Assert.Equal(model.Loss(windows, Batch).Value[0], logged, 5);
     }
+
+    [Fact]
+    public void A_diverging_run_logs_null_for_a_non_finite_loss_and_every_line_stays_json()
+    {
+        // A learning rate of 1e30 blows the weights up after the first step; the metrics file must stay readable.
+        string dir = TestPaths.NewTempDir();
+        Trainer.Train(dir, Options with { Tokens = 3 * TokensPerStep, LearningRate = 1e30f, EvalEvery = 1000 }, Data(), [], IProgressReporter.None, CancellationToken.None);
+        var lines = Lines(dir);
+        Assert.True(double.IsFinite((double)lines[0]["loss"]!));
+        Assert.Contains(lines, l => l.ContainsKey("loss") && l["loss"] is null);
+    }
 }
