@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using Mechanist.Features.Statistics;
 using Mechanist.IO;
+using Mechanist.Tests.Activations;
 using Mechanist.Text;
 
 namespace Mechanist.Tests.Features;
@@ -45,20 +45,15 @@ public class VocabularyTests
     {
         // Hashes are normally 64 hex digits, but meta.json is the user's file: a hash shorter than the 12 shown
         // characters must still give the clear error, not an index exception.
-        var (root, tokens, _) = TinyStore();
+        using var store = TokenStore.Open(HarvestFixture.TokenStore(trainTokens: 100, validTokens: 0, tokenizerHash: "ab12"));
+        string other = TestPaths.NewTempDir("mechanist-vocab");
         try
         {
-            string metaPath = Path.Combine(tokens, TokenStoreWriter.MetaFile);
-            var meta = JsonNode.Parse(File.ReadAllText(metaPath))!;
-            meta["tokenizer"]!["hash"] = "ab12";
-            File.WriteAllText(metaPath, meta.ToJsonString());
-            var store = TokenStore.Open(tokens);
-            string other = Path.Combine(root, "other");
             TokenizerFiles.Save(BpeTrainer.Train(["some other text entirely"], 262), other);
-            var e = Assert.Throws<UserError>(() => FeatureBuilder.Vocabulary(other, root, tokens, store, 300));
+            var e = Assert.Throws<UserError>(() => FeatureBuilder.Vocabulary(other, other, store.Directory, store, 300));
             Assert.Contains("is not the one that wrote the token store", e.Message);
             Assert.Contains("vs ab12…", e.Message);
         }
-        finally { Directory.Delete(root, recursive: true); }
+        finally { Directory.Delete(other, recursive: true); }
     }
 }
