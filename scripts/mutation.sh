@@ -7,8 +7,9 @@
 # only some other folder's test would kill counts as survived here: the score says how well a folder's own tests
 # guard it). Per-folder results go to bench/quality/mutation/<folder>/ (Stryker's JSON and HTML reports) and the
 # scores table to bench/quality/mutation.md. A benchmark-style run (tens of minutes per folder on 2 cores), not
-# part of CI. Stryker builds Release (a Debug build runs the numeric tests several times slower) into the usual bin/
-# folders, so run it in a clone if you are building beside it.
+# part of CI. The dots reporter prints a character per mutant tested, so a redirected log shows how far a run is.
+# Stryker builds Release (a Debug build runs the numeric tests several times slower) into the usual bin/ folders,
+# so run it in a clone if you are building beside it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -52,7 +53,7 @@ for key in "${wanted[@]}"; do
   for f in "${fs[@]}"; do filter+="${filter:+|}FullyQualifiedName~$f."; done
   echo "== $key: mutating ${globs}; tests ${filter}"
   (cd tests/Mechanist.Tests && dotnet dotnet-stryker --project Mechanist.csproj "${mutate[@]}" \
-      --test-case-filter "$filter" --reporter json --reporter html --reporter progress \
+      --test-case-filter "$filter" --reporter json --reporter html --reporter dots \
       --output "$out/$key" --skip-version-check --configuration Release --concurrency "${MUTATION_CONCURRENCY:-1}") || echo "stryker failed for $key" >&2
 done
 
