@@ -92,9 +92,16 @@ public class StatisticsBuildTests
                 }
             }
 
+            // The store names the model and SAE it was built from, by full path.
+            Assert.Equal(Path.GetFullPath(modelDir), store.Source.Model);
+            Assert.Equal(Path.GetFullPath(saeDir), store.Source.Sae);
+
             var manifest = Manifest.Load(outDir);
             Assert.Equal(FeatureBuilder.Stage, manifest.Stage);
             Assert.Equal(3, manifest.Inputs.Count);
+            // The token store is recorded by the fast hash (size and time, not its content), the model and SAE by content.
+            Assert.StartsWith("fast-sha256:", manifest.Inputs.Single(i => i.Path == Path.GetFullPath(tokenDir)).Hash);
+            Assert.StartsWith("sha256:", manifest.Inputs.Single(i => i.Path == Path.GetFullPath(modelDir)).Hash);
             Assert.Empty(manifest.ChangedInputs());
             Assert.Contains(manifest.Outputs, o => o.Path == "features.json");
         }
