@@ -137,6 +137,7 @@ public unsafe class AttentionKernelTests
     [InlineData(9, 11, true)]
     [InlineData(9, 11, false)]
     [InlineData(32, 5, true)]
+    [InlineData(32, 16, false)] // whole tiles only: a loop running one tile too far would reach the next batch's rows
     public void Float_attention_matches_the_definition(int dHead, int seq, bool causal)
         => ForwardAndBackward<float>(dHead, seq, causal, true, true, true);
 
@@ -145,6 +146,7 @@ public unsafe class AttentionKernelTests
     [InlineData(16, 37, false)]
     [InlineData(9, 11, true)]
     [InlineData(9, 11, false)]
+    [InlineData(16, 8, false)]
     public void Double_attention_matches_the_definition(int dHead, int seq, bool causal)
         => ForwardAndBackward<double>(dHead, seq, causal, true, true, true);
 
@@ -202,6 +204,25 @@ public unsafe class AttentionKernelTests
         => Cached<double>(dHead, seq, keySeq, keyRows, causal, withSink: true);
 
     [Fact]
+    public void The_sink_recovers_log_sum_exp_from_the_rows_largest_entry_even_where_others_underflow()
+    {
+        // Key 0 scores −200 below key 1: its float pattern entry is exactly 0, so log-sum-exp must come from key 1's.
+        // With the sink's logit equal to that log-sum-exp (0), the sink takes half of the row.
+        var s = new AttentionKernel.Shape(1, 1, 1, 4, false) { KeySeq = 3, KeyRows = 3 };
+        var q = Tensor<float>.FromArray(new float[] { 1, 0, 0, 0 }, 1, 4);
+        var k = Tensor<float>.FromArray(new float[] { -200, 0, 0, 0, 0, 0, 0, 0, -150, 0, 0, 0 }, 3, 4);
+        var v = Tensor<float>.FromArray(new float[] { 0, 0, 0, 0, 2, 4, 6, 8, 0, 0, 0, 0 }, 3, 4);
+        var z = new Tensor<float>(1, 4);
+        var pattern = new Tensor<float>(3);
+        AttentionKernel.Forward(s, 1f, q.Pointer, 4, k.Pointer, 4, v.Pointer, 4, z.Pointer, 4, pattern.Pointer);
+        Assert.Equal(new float[] { 0, 1, 0 }, pattern.ToArray());
+        var share = AttentionSink.Apply(s, 1f, q, k, Tensor<float>.FromArray(new float[] { 0 }, 1), z, pattern);
+        Assert.Equal(0.5f, share[0], 6);
+        Assert.Equal(new float[] { 0, 0.5f, 0 }, pattern.ToArray());
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, z.ToArray());
+    }
+
+    [Fact]
     public void The_sink_gradient_is_minus_the_share_times_dz_dot_z()
     {
         var s = new AttentionKernel.Shape(Batch, 3, Heads, 4, true);
@@ -227,7 +248,8 @@ public unsafe class AttentionKernelTests
     public void Backward_and_the_sink_refuse_what_they_cannot_do()
     {
         var cached = new AttentionKernel.Shape(1, 2, 1, 4, true) { KeySeq = 3, KeyRows = 3 };
-        Assert.Throws<ArgumentException>(() => AttentionKernel.Backward<float>(cached, 1, null, 4, null, 4, null, 4, null, null, 4, null, 4, null, 4, null, 4));
+        Assert.Contains("without a key/value cache",
+            Assert.Throws<ArgumentException>(() => AttentionKernel.Backward<float>(cached, 1, null, 4, null, 4, null, 4, null, null, 4, null, 4, null, 4, null, 4)).Message);
         var padded = new AttentionKernel.Shape(1, 2, 1, 4, true) { KeyRows = 3 };
         Assert.Throws<ArgumentException>(() => AttentionKernel.Backward<float>(padded, 1, null, 4, null, 4, null, 4, null, null, 4, null, 4, null, 4, null, 4));
         var t = new Tensor<float>(2, 4);

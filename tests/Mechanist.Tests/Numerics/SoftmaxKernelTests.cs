@@ -124,6 +124,28 @@ public class SoftmaxKernelTests
     }
 
     [Fact]
+    public void Softmax_and_log_sum_exp_subtract_the_maximum_so_a_wide_row_stays_finite()
+    {
+        // exp(130) overflows float: shifting by anything but the row's maximum gives ∞ or NaN here.
+        var row = new float[20];
+        for (int i = 0; i < row.Length; i++) row[i] = i % 3 == 0 ? 100 : i % 3 == 1 ? -30 : 50;
+        var rowD = row.Select(v => (double)v).ToArray();
+        double lse = 100 + Math.Log(rowD.Sum(v => Math.Exp(v - 100)));
+        unsafe
+        {
+            fixed (float* p = row) Assert.Equal(lse, Softmax.LogSumExp(p, row.Length), 4);
+        }
+        var x = Tensor<float>.FromArray(row, 1, 20);
+        var y = new Tensor<float>(1, 20);
+        Softmax.Forward(x, y);
+        Close(rowD.Select(v => Math.Exp(v - lse)).ToArray(), y, "softmax of a wide row");
+        var loss = new float[1];
+        var lseOut = new float[1];
+        Softmax.CrossEntropyForward(x, new[] { 1 }, Ignore, loss, lseOut);
+        Assert.Equal(lse + 30, loss[0], 3);
+    }
+
+    [Fact]
     public void Cross_entropy_refuses_targets_outside_the_vocabulary_and_mismatched_lengths()
     {
         var logits = new Tensor<float>(2, 4);
@@ -135,7 +157,8 @@ public class SoftmaxKernelTests
         Softmax.CrossEntropyForward(logits, new[] { Ignore, 3 }, Ignore, loss, lse);
         Assert.Equal(0f, loss[0]);
         Assert.Equal(MathF.Log(4), loss[1], 6);
-        Assert.Throws<ArgumentException>(() => Softmax.CrossEntropyForward(logits, new[] { 0 }, Ignore, loss, lse));
+        Assert.Contains("2 rows of logits but 1 targets",
+            Assert.Throws<ArgumentException>(() => Softmax.CrossEntropyForward(logits, new[] { 0 }, Ignore, loss, lse)).Message);
         Assert.Throws<ArgumentException>(() => Softmax.CrossEntropyForward(logits, new[] { 0, 1 }, Ignore, new float[3], lse));
         Assert.Throws<ArgumentException>(() => Softmax.CrossEntropyForward(logits, new[] { 0, 1 }, Ignore, loss, new float[1]));
     }

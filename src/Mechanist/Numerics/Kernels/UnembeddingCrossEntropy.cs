@@ -38,6 +38,7 @@ public static unsafe class UnembeddingCrossEntropy
             if (t != ignoreIndex && (uint)t >= (uint)vocab)
                 throw new ArgumentOutOfRangeException(nameof(targets), $"target {t} is outside the vocabulary of {vocab}");
         bool grad = dx != null || dw != null || dLogitBias != null;
+        if (n == 0) { dw?.Clear(); return; } // no rows: the loop below would leave dw as it was, not overwrite it with 0
         int rowsPerBlock = Math.Max(1, Math.Min(blockRows, n));
         var block = Scratch<T>.Get((long)rowsPerBlock * vocab);
         var xs = x.Span;
