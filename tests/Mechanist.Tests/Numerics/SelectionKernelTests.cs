@@ -82,6 +82,19 @@ public class SelectionKernelTests
     }
 
     [Fact]
+    public void Top_k_indices_break_ties_by_column_in_rows_longer_than_an_insertion_sort()
+    {
+        // Array.Sort is stable only below 17 elements (insertion sort); past that only the index tie-break keeps
+        // the lowest columns among equal values.
+        var x = TiedRows(8, 64, 77);
+        var indices = new int[8 * 5];
+        Gather.TopKIndices(x, 5, indices);
+        for (int r = 0; r < 8; r++)
+            Assert.Equal(Enumerable.Range(0, 64).OrderByDescending(j => x[r * 64 + j]).ThenBy(j => j).Take(5).Order().ToArray(),
+                indices.AsSpan(r * 5, 5).ToArray());
+    }
+
+    [Fact]
     public void Gather_copies_table_rows_and_scatter_adds_repeated_ids()
     {
         var table = Tensor<double>.FromArray(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), 4, 3);

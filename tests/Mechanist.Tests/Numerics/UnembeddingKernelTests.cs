@@ -112,6 +112,17 @@ public class UnembeddingKernelTests
     }
 
     [Fact]
+    public void Logits_far_apart_give_a_finite_loss()
+    {
+        // Logits 100, −100 and 50: exp(200) overflows float unless each row is shifted by its maximum.
+        var x = Tensor<float>.FromArray(new float[] { 100 }, 1, 1);
+        var w = Tensor<float>.FromArray(new float[] { 1, -1, 0.5f }, 3, 1);
+        var loss = new float[1];
+        UnembeddingCrossEntropy.Run(x, w, new[] { 2 }, Ignore, loss);
+        Assert.Equal(100 + Math.Log(1 + Math.Exp(-200) + Math.Exp(-50)) - 50, loss[0], 4);
+    }
+
+    [Fact]
     public void No_rows_give_no_loss_and_a_zero_unembedding_gradient()
     {
         var w = Tensor<float>.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 3, 2);
