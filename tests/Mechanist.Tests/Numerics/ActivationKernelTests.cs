@@ -37,9 +37,7 @@ public class ActivationKernelTests
 
     static void Check<T>(Activation kind) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 2;
-        try
+        using (WithThreads(2))
         {
             var rng = new Random(1 + (int)kind);
             var x = Random<T>(rng, 4, Length);
@@ -56,7 +54,6 @@ public class ActivationKernelTests
             double? tol = kind == Activation.GeluNew && typeof(T) == typeof(double) ? 1e-9 : null;
             Close(xd.Select((v, i) => dxd[i] + Derivative(kind, v) * dyd[i]).ToArray(), dx, $"{kind} backward", tol);
         }
-        finally { Parallelism.Threads = saved; }
     }
 
     [Theory]

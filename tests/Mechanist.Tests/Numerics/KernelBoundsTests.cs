@@ -1,6 +1,7 @@
 using System.Numerics;
 using Mechanist.Numerics;
 using Mechanist.Numerics.Kernels;
+using static Mechanist.Tests.Numerics.KernelReference;
 
 namespace Mechanist.Tests.Numerics;
 
@@ -31,9 +32,7 @@ public class KernelBoundsTests
 
     static void Activations<T>(Activation kind, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 2;
-        try
+        using (WithThreads(2))
         {
             var rng = new Random(n);
             var x = Buffer<T>(rng, n, 1.5); // a guard input whose activation and gradient are not the sentinel
@@ -45,7 +44,6 @@ public class KernelBoundsTests
             Mechanist.Numerics.Kernels.Activations.Backward<T>(kind, x.AsSpan(0, n), y.AsSpan(0, n), dy.AsSpan(0, n), dx.AsSpan(0, n));
             AssertSentinels(dx, n, $"{kind} backward");
         }
-        finally { Parallelism.Threads = saved; }
     }
 
     public static TheoryData<Activation, int> ActivationCases()
@@ -70,9 +68,7 @@ public class KernelBoundsTests
     [InlineData(150)]
     public void Cross_entropy_writes_one_loss_and_one_logsumexp_per_row(int rows)
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 2;
-        try
+        using (WithThreads(2))
         {
             const int vocab = 37;
             var rng = new Random(rows);
@@ -87,6 +83,5 @@ public class KernelBoundsTests
             AssertSentinels(loss, rows, "loss");
             AssertSentinels(lse, rows, "logsumexp");
         }
-        finally { Parallelism.Threads = saved; }
     }
 }

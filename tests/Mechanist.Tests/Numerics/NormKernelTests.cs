@@ -46,9 +46,7 @@ public class NormKernelTests
 
     static void Check<T>(bool layerNorm, bool withBias, bool wantDx, bool wantDGain, bool wantDBias, int width = 21) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 3;
-        try
+        using (WithThreads(3))
         {
             var rng = new Random(11);
             var x = Random<T>(rng, 3, Rows, width);
@@ -80,7 +78,6 @@ public class NormKernelTests
             Close(wantDGain ? expected.DGain : before.DGain, dGain, "d gain", Tolerance<T>() * 30);
             Close(wantDBias && layerNorm ? expected.DBias : before.DBias, dBias, "d bias", Tolerance<T>() * 30);
         }
-        finally { Parallelism.Threads = saved; }
     }
 
     [Theory]

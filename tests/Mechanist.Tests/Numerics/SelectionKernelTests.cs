@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Mechanist.Numerics;
 using Mechanist.Numerics.Kernels;
+using static Mechanist.Tests.Numerics.KernelReference;
 
 namespace Mechanist.Tests.Numerics;
 
@@ -27,9 +28,7 @@ public class SelectionKernelTests
     [InlineData(19)]
     public void Abs_top_k_keeps_the_k_largest_magnitudes_and_the_lowest_columns_among_ties(int k)
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 2;
-        try
+        using (WithThreads(2))
         {
             const int rows = 200, width = 19;
             var x = TiedRows(rows, width, k);
@@ -48,7 +47,6 @@ public class SelectionKernelTests
                 }
             }
         }
-        finally { Parallelism.Threads = saved; }
     }
 
     [Fact]
@@ -124,10 +122,8 @@ public class SelectionKernelTests
     [Fact]
     public void Row_parallel_splits_into_contiguous_ranges_fixed_by_the_count()
     {
-        int saved = Parallelism.Threads;
-        try
+        using (WithThreads(3))
         {
-            Parallelism.Threads = 3;
             Assert.Equal(new[] { (0, 0, 33), (1, 33, 66), (2, 66, 100) }, Calls(b => RowParallel.For(100, 10, b)));
             Assert.Equal(new[] { (0, 0, 10), (1, 10, 21) }, Calls(b => RowParallel.For(21, 10, b)));  // 2 workers' worth only
             Assert.Equal(new[] { (0, 0, 19) }, Calls(b => RowParallel.For(19, 10, b)));               // inline below 2×minimum
@@ -153,6 +149,5 @@ public class SelectionKernelTests
             RowParallel.ForRanges(9, 1, (s, e, w) => single.Add((w, s, e)));
             Assert.Equal(new[] { (0, 0, 9) }, single);
         }
-        finally { Parallelism.Threads = saved; }
     }
 }

@@ -26,9 +26,7 @@ public class SoftmaxKernelTests
 
     static void WithTwoThreads(Action body)
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 2;
-        try { body(); } finally { Parallelism.Threads = saved; }
+        using (WithThreads(2)) body();
     }
 
     static void SoftmaxForwardAndBackward<T>() where T : unmanaged, IFloatingPointIeee754<T> => WithTwoThreads(() =>

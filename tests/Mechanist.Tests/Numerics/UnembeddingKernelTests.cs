@@ -17,9 +17,7 @@ public class UnembeddingKernelTests
     /// <summary><paramref name="grads"/> names the gradients asked for: x, w, b (the logit bias), any of them.</summary>
     static void Check<T>(int n, int d, int vocab, int blockRows, bool withBias, string grads) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = 2;
-        try
+        using (WithThreads(2))
         {
             var rng = new Random(n * 13 + vocab);
             var x = Random<T>(rng, 2, n, d);
@@ -72,7 +70,6 @@ public class UnembeddingKernelTests
                 Close(dBiasBefore!, dBias, "d logit bias", Tolerance<T>() * 5);
             }
         }
-        finally { Parallelism.Threads = saved; }
     }
 
     [Theory]
