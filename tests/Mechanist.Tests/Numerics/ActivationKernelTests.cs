@@ -37,7 +37,7 @@ public class ActivationKernelTests
 
     static void Check<T>(Activation kind) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using (WithThreads(2))
+        using (TestThreads.Set(2))
         {
             var rng = new Random(1 + (int)kind);
             var x = Random<T>(rng, 4, Length);

@@ -22,10 +22,8 @@ public class GemmTests
         for (int i = 0; i < c.Length; i++) expected[i] = c[i];
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
         {
-            int saved = Parallelism.Threads;
-            Parallelism.Threads = threads;
-            try { Gemm.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc); }
-            finally { Parallelism.Threads = saved; }
+            using var _ = TestThreads.Set(threads);
+            Gemm.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
         }
         double[] da = Array.ConvertAll(a, x => (double)x), db = Array.ConvertAll(b, x => (double)x);
         fixed (double* pa = da) fixed (double* pb = db) fixed (double* pc = expected)
@@ -110,10 +108,8 @@ public class GemmTests
             float[] Run(int threads)
             {
                 var c = new float[m * n];
-                int saved = Parallelism.Threads;
-                Parallelism.Threads = threads;
-                try { Gemm.Multiply(transA, transB, m, n, k, 1f, a, transA ? m : k, b, transB ? k : n, 0f, c, n); }
-                finally { Parallelism.Threads = saved; }
+                using (TestThreads.Set(threads))
+                    Gemm.Multiply(transA, transB, m, n, k, 1f, a, transA ? m : k, b, transB ? k : n, 0f, c, n);
                 return c;
             }
         }

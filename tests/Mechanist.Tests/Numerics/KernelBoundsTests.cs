@@ -32,7 +32,7 @@ public class KernelBoundsTests
 
     static void Activations<T>(Activation kind, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using (WithThreads(2))
+        using (TestThreads.Set(2))
         {
             var rng = new Random(n);
             var x = Buffer<T>(rng, n, 1.5); // a guard input whose activation and gradient are not the sentinel
@@ -68,7 +68,7 @@ public class KernelBoundsTests
     [InlineData(150)]
     public void Cross_entropy_writes_one_loss_and_one_logsumexp_per_row(int rows)
     {
-        using (WithThreads(2))
+        using (TestThreads.Set(2))
         {
             const int vocab = 37;
             var rng = new Random(rows);

@@ -46,16 +46,6 @@ static class KernelReference
     public static void Close<T>(double[] expected, Tensor<T> actual, string what, double? tolerance = null)
         where T : unmanaged, IFloatingPointIeee754<T> => Close<T>(expected, actual.Span, what, tolerance);
 
-    /// <summary>Sets <see cref="Parallelism.Threads"/> (process-wide: callers run in the threads-alone collection) until disposed.</summary>
-    public static IDisposable WithThreads(int threads) => new ThreadsScope(threads);
-
-    sealed class ThreadsScope : IDisposable
-    {
-        readonly int _saved = Parallelism.Threads;
-        public ThreadsScope(int threads) => Parallelism.Threads = threads;
-        public void Dispose() => Parallelism.Threads = _saved;
-    }
-
     /// <summary>erf to about 1e-15 by its Maclaurin series (|x| ≤ 3) or continued fraction (beyond): independent of the product's Erf.</summary>
     public static double Erf(double x)
     {

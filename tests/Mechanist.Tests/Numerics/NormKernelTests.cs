@@ -46,7 +46,7 @@ public class NormKernelTests
 
     static void Check<T>(bool layerNorm, bool withBias, bool wantDx, bool wantDGain, bool wantDBias, int width = 21) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using (WithThreads(3))
+        using (TestThreads.Set(3))
         {
             var rng = new Random(11);
             var x = Random<T>(rng, 3, Rows, width);

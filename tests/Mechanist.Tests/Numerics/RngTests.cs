@@ -59,16 +59,11 @@ public class RngTests
         const int n = (1 << 20) + 13;
         float[] Fill(int threads, bool normal)
         {
-            int saved = Parallelism.Threads;
-            Parallelism.Threads = threads;
-            try
-            {
-                var x = new float[n];
-                var rng = new Rng(9).Stream(4);
-                if (normal) rng.FillNormal(x, 1, 2); else rng.FillUniform(x, -3, 3);
-                return x;
-            }
-            finally { Parallelism.Threads = saved; }
+            using var _ = TestThreads.Set(threads);
+            var x = new float[n];
+            var rng = new Rng(9).Stream(4);
+            if (normal) rng.FillNormal(x, 1, 2); else rng.FillUniform(x, -3, 3);
+            return x;
         }
         foreach (bool normal in new[] { false, true })
         {

@@ -28,7 +28,7 @@ public class SelectionKernelTests
     [InlineData(19)]
     public void Abs_top_k_keeps_the_k_largest_magnitudes_and_the_lowest_columns_among_ties(int k)
     {
-        using (WithThreads(2))
+        using (TestThreads.Set(2))
         {
             const int rows = 200, width = 19;
             var x = TiedRows(rows, width, k);
@@ -122,7 +122,7 @@ public class SelectionKernelTests
     [Fact]
     public void Row_parallel_splits_into_contiguous_ranges_fixed_by_the_count()
     {
-        using (WithThreads(3))
+        using (TestThreads.Set(3))
         {
             Assert.Equal(new[] { (0, 0, 33), (1, 33, 66), (2, 66, 100) }, Calls(b => RowParallel.For(100, 10, b)));
             Assert.Equal(new[] { (0, 0, 10), (1, 10, 21) }, Calls(b => RowParallel.For(21, 10, b)));  // 2 workers' worth only

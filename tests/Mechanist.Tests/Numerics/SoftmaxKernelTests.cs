@@ -24,34 +24,32 @@ public class SoftmaxKernelTests
 
     static double LogSumExp(double[] x, int r, int n) => Math.Log(x.Skip(r * n).Take(n).Sum(Math.Exp));
 
-    static void WithTwoThreads(Action body)
+    static void SoftmaxForwardAndBackward<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using (WithThreads(2)) body();
-    }
-
-    static void SoftmaxForwardAndBackward<T>() where T : unmanaged, IFloatingPointIeee754<T> => WithTwoThreads(() =>
-    {
-        var rng = new Random(3);
-        var x = Random<T>(rng, 5, Rows, Width);
-        var xd = ToDouble(x);
-        var y = new Tensor<T>(Rows, Width);
-        Softmax.Forward(x, y);
-        var yd = Enumerable.Range(0, Rows).SelectMany(r => SoftmaxRow(xd, r, Width)).ToArray();
-        Close(yd, y, "softmax");
-
-        var dy = Random<T>(rng, 1, Rows, Width);
-        var dx = Random<T>(rng, 1, Rows, Width);
-        var dyd = ToDouble(dy); var dxd = ToDouble(dx);
-        var expected = new double[dxd.Length];
-        for (int r = 0; r < Rows; r++)
+        using (TestThreads.Set(2))
         {
-            double dot = 0;
-            for (int j = 0; j < Width; j++) dot += yd[r * Width + j] * dyd[r * Width + j];
-            for (int j = 0; j < Width; j++) expected[r * Width + j] = dxd[r * Width + j] + yd[r * Width + j] * (dyd[r * Width + j] - dot);
+            var rng = new Random(3);
+            var x = Random<T>(rng, 5, Rows, Width);
+            var xd = ToDouble(x);
+            var y = new Tensor<T>(Rows, Width);
+            Softmax.Forward(x, y);
+            var yd = Enumerable.Range(0, Rows).SelectMany(r => SoftmaxRow(xd, r, Width)).ToArray();
+            Close(yd, y, "softmax");
+
+            var dy = Random<T>(rng, 1, Rows, Width);
+            var dx = Random<T>(rng, 1, Rows, Width);
+            var dyd = ToDouble(dy); var dxd = ToDouble(dx);
+            var expected = new double[dxd.Length];
+            for (int r = 0; r < Rows; r++)
+            {
+                double dot = 0;
+                for (int j = 0; j < Width; j++) dot += yd[r * Width + j] * dyd[r * Width + j];
+                for (int j = 0; j < Width; j++) expected[r * Width + j] = dxd[r * Width + j] + yd[r * Width + j] * (dyd[r * Width + j] - dot);
+            }
+            Softmax.Backward(y, dy, dx);
+            Close(expected, dx, "softmax backward");
         }
-        Softmax.Backward(y, dy, dx);
-        Close(expected, dx, "softmax backward");
-    });
+    }
 
     [Fact]
     public void Softmax_matches_the_formula_in_float() => SoftmaxForwardAndBackward<float>();
@@ -74,33 +72,36 @@ public class SoftmaxKernelTests
         }
     }
 
-    static void CrossEntropy<T>() where T : unmanaged, IFloatingPointIeee754<T> => WithTwoThreads(() =>
+    static void CrossEntropy<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rng = new Random(5);
-        var logits = Random<T>(rng, 6, Rows, Width);
-        var ld = ToDouble(logits);
-        var targets = Enumerable.Range(0, Rows).Select(r => r % 7 == 3 ? Ignore : rng.Next(Width)).ToArray();
-        var loss = new T[Rows];
-        var lse = new T[Rows];
-        Softmax.CrossEntropyForward(logits, targets, Ignore, loss, lse);
-        Close(Enumerable.Range(0, Rows).Select(r => LogSumExp(ld, r, Width)).ToArray(), lse, "logsumexp");
-        Close(Enumerable.Range(0, Rows).Select(r => targets[r] == Ignore ? 0 : LogSumExp(ld, r, Width) - ld[r * Width + targets[r]]).ToArray(),
-            loss, "cross-entropy");
-
-        // Per-row gradient scales, zero on the ignored rows as the op passes them; the kernel must leave those rows alone.
-        var rowGrad = Enumerable.Range(0, Rows).Select(r => targets[r] == Ignore ? T.Zero : T.CreateTruncating(0.5 + r % 3)).ToArray();
-        var dLogits = Random<T>(rng, 1, Rows, Width);
-        var expected = ToDouble(dLogits);
-        for (int r = 0; r < Rows; r++)
+        using (TestThreads.Set(2))
         {
-            if (targets[r] == Ignore) continue;
-            double g = double.CreateTruncating(rowGrad[r]);
-            var p = SoftmaxRow(ld, r, Width);
-            for (int j = 0; j < Width; j++) expected[r * Width + j] += g * (p[j] - (j == targets[r] ? 1 : 0));
+            var rng = new Random(5);
+            var logits = Random<T>(rng, 6, Rows, Width);
+            var ld = ToDouble(logits);
+            var targets = Enumerable.Range(0, Rows).Select(r => r % 7 == 3 ? Ignore : rng.Next(Width)).ToArray();
+            var loss = new T[Rows];
+            var lse = new T[Rows];
+            Softmax.CrossEntropyForward(logits, targets, Ignore, loss, lse);
+            Close(Enumerable.Range(0, Rows).Select(r => LogSumExp(ld, r, Width)).ToArray(), lse, "logsumexp");
+            Close(Enumerable.Range(0, Rows).Select(r => targets[r] == Ignore ? 0 : LogSumExp(ld, r, Width) - ld[r * Width + targets[r]]).ToArray(),
+                loss, "cross-entropy");
+
+            // Per-row gradient scales, zero on the ignored rows as the op passes them; the kernel must leave those rows alone.
+            var rowGrad = Enumerable.Range(0, Rows).Select(r => targets[r] == Ignore ? T.Zero : T.CreateTruncating(0.5 + r % 3)).ToArray();
+            var dLogits = Random<T>(rng, 1, Rows, Width);
+            var expected = ToDouble(dLogits);
+            for (int r = 0; r < Rows; r++)
+            {
+                if (targets[r] == Ignore) continue;
+                double g = double.CreateTruncating(rowGrad[r]);
+                var p = SoftmaxRow(ld, r, Width);
+                for (int j = 0; j < Width; j++) expected[r * Width + j] += g * (p[j] - (j == targets[r] ? 1 : 0));
+            }
+            Softmax.CrossEntropyBackward(logits, targets, lse, rowGrad, dLogits);
+            Close(expected, dLogits, "cross-entropy backward");
         }
-        Softmax.CrossEntropyBackward(logits, targets, lse, rowGrad, dLogits);
-        Close(expected, dLogits, "cross-entropy backward");
-    });
+    }
 
     [Fact]
     public void Cross_entropy_matches_the_formula_in_float() => CrossEntropy<float>();

@@ -30,10 +30,8 @@ public class SparseGemmTests
 
     static T Threads<T>(int threads, Func<T> f)
     {
-        int saved = Parallelism.Threads;
-        Parallelism.Threads = threads;
-        try { return f(); }
-        finally { Parallelism.Threads = saved; }
+        using var _ = TestThreads.Set(threads);
+        return f();
     }
 
     public static TheoryData<int, int, int, double> Shapes => new()

@@ -7,3 +7,16 @@ namespace Mechanist.Tests.Numerics;
 /// </summary>
 [CollectionDefinition("threads-alone", DisableParallelization = true)]
 public sealed class ThreadsAloneCollection;
+
+/// <summary>Sets <see cref="Mechanist.Numerics.Parallelism.Threads"/> until disposed (for tests in the threads-alone collection).</summary>
+static class TestThreads
+{
+    public static IDisposable Set(int threads) => new Scope(threads);
+
+    sealed class Scope : IDisposable
+    {
+        readonly int _saved = Mechanist.Numerics.Parallelism.Threads;
+        public Scope(int threads) => Mechanist.Numerics.Parallelism.Threads = threads;
+        public void Dispose() => Mechanist.Numerics.Parallelism.Threads = _saved;
+    }
+}

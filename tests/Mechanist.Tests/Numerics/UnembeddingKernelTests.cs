@@ -17,7 +17,7 @@ public class UnembeddingKernelTests
     /// <summary><paramref name="grads"/> names the gradients asked for: x, w, b (the logit bias), any of them.</summary>
     static void Check<T>(int n, int d, int vocab, int blockRows, bool withBias, string grads) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using (WithThreads(2))
+        using (TestThreads.Set(2))
         {
             var rng = new Random(n * 13 + vocab);
             var x = Random<T>(rng, 2, n, d);
