@@ -2,7 +2,7 @@ using Mechanist.Activations;
 using Mechanist.Sae;
 using Mechanist.Tests.Numerics;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>sae train --precision bf16 (bf16 matmul inputs in the SAE step) learns what fp32 learns, on planted features.</summary>
 public class SaeBFloat16TrainingTests

@@ -1,7 +1,7 @@
 using Mechanist.Activations;
 using Mechanist.Sae;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>
 /// Resume after a crash, not a clean Ctrl-C: the run dies two steps after its last kept checkpoint, so training.jsonl

@@ -1,7 +1,7 @@
 using Mechanist.Activations;
 using Mechanist.Sae;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>Bad options and output paths for `sae train` and `sae synth`: one user error naming the option, nothing written.</summary>
 public class SaeInputErrorTests

@@ -1,7 +1,7 @@
 using Mechanist.Sae;
 using Mechanist.Numerics;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>
 /// Every architecture's fused backward pass against central finite differences of an independent float64 loss

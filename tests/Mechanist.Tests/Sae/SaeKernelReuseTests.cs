@@ -1,7 +1,7 @@
 using Mechanist.Sae;
 using Mechanist.Numerics;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>
 /// One kernel serves every batch of a run (and the inference passes between them): a pass must not depend on

@@ -4,7 +4,7 @@ using Mechanist.Autograd.Optimizers;
 using Mechanist.Sae;
 using Mechanist.Numerics;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 public class SaeModelTests
 {

@@ -1,7 +1,7 @@
 using Mechanist.Numerics;
 using Mechanist.Sae;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>
 /// Each architecture's loss in plain float64, written from METHODS.md §2 and not from the kernel: no GEMM, no

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Mechanist.Activations;
 using Mechanist.Sae;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>Defaults that must fit the run they are used in (issue 13, "SAE defaults on short runs").</summary>
 public class SaeTrainingDefaultsTests

@@ -6,7 +6,7 @@ using Mechanist.Models;
 using Mechanist.Tests.Activations;
 using Mechanist.Text;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 [Collection("console-alone")]
 public class SpliceCommandTests

@@ -4,7 +4,7 @@ using Mechanist.Models;
 using Mechanist.Tests.Activations;
 using Mechanist.Text;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 public class SpliceEvaluationTests
 {

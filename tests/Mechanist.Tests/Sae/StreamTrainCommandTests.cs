@@ -4,7 +4,7 @@ using Mechanist.Sae;
 using Mechanist.Models;
 using Mechanist.Tests.Activations;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 [Collection("console-alone")]
 public class StreamTrainCommandTests

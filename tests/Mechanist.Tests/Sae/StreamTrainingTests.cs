@@ -5,7 +5,7 @@ using Mechanist.Models;
 using Mechanist.Tests.Activations;
 using Mechanist.Text;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>`sae train --model`: SAE training on rows streamed from a model through a shuffle buffer, nothing stored.</summary>
 public class StreamTrainingTests

@@ -2,7 +2,7 @@ using Mechanist.Activations;
 using Mechanist.Sae;
 using Xunit.Abstractions;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 /// <summary>
 /// The bar from the issue: on d=64, 256 true features, L0=5, relu, topk and gated SAEs recover ≥ 90 % at cosine ≥ 0.9;

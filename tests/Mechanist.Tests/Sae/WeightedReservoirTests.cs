@@ -1,7 +1,7 @@
 using Mechanist.Sae;
 using Mechanist.Numerics;
 
-namespace Mechanist.Tests.Dictionary;
+namespace Mechanist.Tests.Sae;
 
 public class WeightedReservoirTests
 {
