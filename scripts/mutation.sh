@@ -10,6 +10,13 @@
 # part of CI. The dots reporter prints a character per mutant tested, so a redirected log shows how far a run is.
 # Stryker builds Release (a Debug build runs the numeric tests several times slower) into the usual bin/ folders,
 # so run it in a clone if you are building beside it.
+#
+# Timeouts: Stryker compiles every file's mutants into the assembly (the --mutate globs only choose which ones get
+# tested), so each mutated expression becomes a call to its mutant switch, also in the GEMM micro-kernels the other
+# folders' tests run through: under Stryker the GEMM tests take about 6x their normal time (4 s -> 25 s). Stryker's
+# limit per mutant is 2x the covering tests' normal time plus an additional allowance; with its default allowance
+# slow-but-correct runs were reported as timeouts (counted as kills). MUTATION_ADDITIONAL_TIMEOUT_MS (default 60000)
+# sets the allowance.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -52,8 +59,11 @@ for key in "${wanted[@]}"; do
   IFS='|' read -ra fs <<<"$filters"
   for f in "${fs[@]}"; do filter+="${filter:+|}FullyQualifiedName~$f."; done
   echo "== $key: mutating ${globs}; tests ${filter}"
+  mkdir -p "$out/$key"
+  config="$out/$key/stryker-config.json"   # the allowance has no command-line option
+  printf '{ "stryker-config": { "additional-timeout": %d } }\n' "${MUTATION_ADDITIONAL_TIMEOUT_MS:-60000}" > "$config"
   (cd tests/Mechanist.Tests && dotnet dotnet-stryker --project Mechanist.csproj "${mutate[@]}" \
-      --test-case-filter "$filter" --reporter json --reporter html --reporter dots \
+      --config-file "$config" --test-case-filter "$filter" --reporter json --reporter html --reporter dots \
       --output "$out/$key" --skip-version-check --configuration Release --concurrency "${MUTATION_CONCURRENCY:-1}") || echo "stryker failed for $key" >&2
 done
 
