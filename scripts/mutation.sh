@@ -21,18 +21,26 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# key | files to mutate (globs relative to src/Mechanist) | tests that guard them (xunit FullyQualifiedName prefixes).
+# key | files to mutate (globs relative to src/Mechanist) | tests that guard them (xunit FullyQualifiedName prefixes;
+# an entry starting with ! names tests left out).
+# GEMM is guarded by the GEMM tests alone: its mutants that run outside any test (the bf16 detection, at test
+# discovery) go against every test of the filter, and the whole Numerics set under Stryker outruns any sane limit.
 # The kernels are guarded by their own float64-reference tests in Numerics (*KernelTests); adding the Autograd tests
 # that also run them made one run longer than a sitting (over 50 minutes of testing). The SAE code (about 3,100 mutants) is split in three runs of under an
 # hour or two each: the training kernel and architectures, the trainer and its data, the model, formats and evaluation.
+# The SAE runs leave out the long training tests (recovery, bf16, streamed training, checkpoint resume): under
+# Stryker's coverage capture, which takes a lock and searches a list at every mutant switch an instrumented loop
+# passes, they run hundreds of times slower than normal (the ReLU recovery test, 1 s normally, had not finished after
+# 300 s), while the other 92 SAE tests take 73 s there instead of 2 s.
+sae_long='!SyntheticRecoveryTests|!SaeBFloat16TrainingTests|!StreamTrainingTests|!Training_resumes_exactly_from_a_checkpoint'
 folders=(
   "io|IO/**/*.cs|Mechanist.Tests.IO"
   "autograd|Autograd/**/*.cs|Mechanist.Tests.Autograd"
   "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics"
-  "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics"
-  "sae-kernel|Sae/Kernel/**/*.cs,Sae/Architectures/**/*.cs|Mechanist.Tests.Sae"
-  "sae-training|Sae/Training/**/*.cs|Mechanist.Tests.Sae"
-  "sae-model|Sae/*.cs|Mechanist.Tests.Sae"
+  "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics.GemmTests|Mechanist.Tests.Numerics.BFloat16GemmTests|Mechanist.Tests.Numerics.SparseGemmTests"
+  "sae-kernel|Sae/Kernel/**/*.cs,Sae/Architectures/**/*.cs|Mechanist.Tests.Sae|$sae_long"
+  "sae-training|Sae/Training/**/*.cs|Mechanist.Tests.Sae|$sae_long"
+  "sae-model|Sae/*.cs|Mechanist.Tests.Sae|$sae_long"
   "models|Models/**/*.cs|Mechanist.Tests.Models"
   "bpe|Text/Bpe*.cs,Text/PairTable.cs,Text/PreTokenizer.cs,Text/WordEncoder.cs,Text/ByteUnicode.cs|Mechanist.Tests.Text"
   "readers|Text/CorpusReader.cs,Text/TokenStore.cs,Activations/ActivationStore.cs,Activations/ActivationRowStream.cs|Mechanist.Tests.Text|Mechanist.Tests.Activations"
@@ -57,7 +65,11 @@ for key in "${wanted[@]}"; do
   for g in "${parts[@]}"; do mutate+=(--mutate "**/src/Mechanist/$g"); done
   filter=""
   IFS='|' read -ra fs <<<"$filters"
-  for f in "${fs[@]}"; do filter+="${filter:+|}FullyQualifiedName~$f."; done
+  excluded=""
+  for f in "${fs[@]}"; do
+    if [[ $f == !* ]]; then excluded+="&FullyQualifiedName!~${f#!}"; else filter+="${filter:+|}FullyQualifiedName~$f."; fi
+  done
+  [ -n "$excluded" ] && filter="($filter)$excluded"
   echo "== $key: mutating ${globs}; tests ${filter}"
   mkdir -p "$out/$key"
   config="$out/$key/stryker-config.json"   # the allowance has no command-line option
