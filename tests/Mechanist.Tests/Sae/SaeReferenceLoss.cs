@@ -29,42 +29,14 @@ public static class SaeReferenceLoss
         return r;
     }
 
+    /// <summary>The latent activations f[token, latent] (not gated).</summary>
+    public static double[,] Activations(SaeArchitecture arch, SaeTensors<double> w, Tensor<double> x, SaeLossSettings s) =>
+        Encode(arch, w, x, s, out _, out _);
+
     static double Evaluate(SaeArchitecture arch, SaeTensors<double> w, Tensor<double> x, SaeLossSettings s, double[,]? residual, out double[,] r)
     {
         int b = x.RowCount, d = w.DIn, m = w.DSae;
-        var z = new double[b, m];
-        for (int t = 0; t < b; t++)
-            for (int i = 0; i < m; i++)
-            {
-                double v = w.BEnc[i];
-                for (int j = 0; j < d; j++) v += w.WEnc[i * d + j] * (x[t * d + j] - w.BDec[j]);
-                z[t, i] = v;
-            }
-        var f = new double[b, m];
-        double penalty = 0;
-        switch (arch)
-        {
-            case SaeArchitecture.Relu:
-                for (int t = 0; t < b; t++) for (int i = 0; i < m; i++) { f[t, i] = Math.Max(0, z[t, i]); penalty += f[t, i]; }
-                penalty *= s.Sparsity / b;
-                break;
-            case SaeArchitecture.TopK:
-                for (int t = 0; t < b; t++)
-                    foreach (int i in Enumerable.Range(0, m).OrderByDescending(i => z[t, i]).Take(s.K))
-                        f[t, i] = Math.Max(0, z[t, i]);
-                break;
-            case SaeArchitecture.BatchTopK:
-                var kept = Enumerable.Range(0, b * m).Where(q => z[q / m, q % m] > 0).OrderByDescending(q => z[q / m, q % m]).Take(s.K * b);
-                foreach (int q in kept) f[q / m, q % m] = z[q / m, q % m];
-                break;
-            case SaeArchitecture.JumpRelu:
-                for (int t = 0; t < b; t++)
-                    for (int i = 0; i < m; i++)
-                        if (z[t, i] > Math.Exp(w.LogThreshold![i])) { f[t, i] = z[t, i]; penalty += 1; }
-                penalty *= s.Sparsity / b;
-                break;
-            default: throw new ArgumentException($"{arch}: see GatedSaeGradientTests for gated's reference");
-        }
+        var f = Encode(arch, w, x, s, out var z, out double penalty);
         double reconstruction = 0;
         r = new double[b, d];
         for (int t = 0; t < b; t++)
@@ -96,5 +68,45 @@ public static class SaeReferenceLoss
             aux = s.AuxAlpha * error / norm;
         }
         return reconstruction + penalty + aux;
+    }
+
+    /// <summary>Pre-activations z, activations f (returned) and the sparsity penalty as it enters the loss.</summary>
+    static double[,] Encode(SaeArchitecture arch, SaeTensors<double> w, Tensor<double> x, SaeLossSettings s, out double[,] preActivations, out double penalty)
+    {
+        int b = x.RowCount, d = w.DIn, m = w.DSae;
+        var z = preActivations = new double[b, m];
+        for (int t = 0; t < b; t++)
+            for (int i = 0; i < m; i++)
+            {
+                double v = w.BEnc[i];
+                for (int j = 0; j < d; j++) v += w.WEnc[i * d + j] * (x[t * d + j] - w.BDec[j]);
+                z[t, i] = v;
+            }
+        var f = new double[b, m];
+        penalty = 0;
+        switch (arch)
+        {
+            case SaeArchitecture.Relu:
+                for (int t = 0; t < b; t++) for (int i = 0; i < m; i++) { f[t, i] = Math.Max(0, z[t, i]); penalty += f[t, i]; }
+                penalty *= s.Sparsity / b;
+                break;
+            case SaeArchitecture.TopK:
+                for (int t = 0; t < b; t++)
+                    foreach (int i in Enumerable.Range(0, m).OrderByDescending(i => z[t, i]).Take(s.K))
+                        f[t, i] = Math.Max(0, z[t, i]);
+                break;
+            case SaeArchitecture.BatchTopK:
+                var kept = Enumerable.Range(0, b * m).Where(q => z[q / m, q % m] > 0).OrderByDescending(q => z[q / m, q % m]).Take(s.K * b);
+                foreach (int q in kept) f[q / m, q % m] = z[q / m, q % m];
+                break;
+            case SaeArchitecture.JumpRelu:
+                for (int t = 0; t < b; t++)
+                    for (int i = 0; i < m; i++)
+                        if (z[t, i] > Math.Exp(w.LogThreshold![i])) { f[t, i] = z[t, i]; penalty += 1; }
+                penalty *= s.Sparsity / b;
+                break;
+            default: throw new ArgumentException($"{arch}: see GatedSaeGradientTests for gated's reference");
+        }
+        return f;
     }
 }
