@@ -92,6 +92,24 @@ public class SaeFormatContractTests
     }
 
     [Fact]
+    public void The_edges_of_what_a_cfg_json_may_say_load()
+    {
+        string dir = Path.Combine(TestPaths.NewTempDir(), "sae");
+        var sae = Sae(SaeArchitecture.TopK, k: 10);
+        SaeLensFormat.Save(sae, dir);
+        // k = d_sae, sizes written as 6.0, v5's metadata at the top level, no architecture (standard) but then topk's k.
+        File.WriteAllText(Path.Combine(dir, SaeLensFormat.ConfigFile),
+            """{"architecture": "topk", "d_in": 6.0, "d_sae": 10, "k": 10, "hook_name": "blocks.0.mlp.hook_post", "context_size": 32}""");
+        var loaded = SparseAutoencoder.Load(dir);
+        Assert.Equal(10, loaded.K);
+        Assert.Equal("blocks.0.mlp.hook_post", loaded.Metadata.Hook?.Name);
+        Assert.Equal(32, loaded.Metadata.ContextSize);
+        Assert.True(loaded.Metadata.PrependBos); // SAELens' default when the cfg does not say
+        File.WriteAllText(Path.Combine(dir, SaeLensFormat.ConfigFile), """{"d_in": 6, "d_sae": 10}""");
+        Assert.Equal(SaeArchitecture.Relu, SparseAutoencoder.Load(dir).Architecture);
+    }
+
+    [Fact]
     public void Missing_files_and_bad_tensors_are_refused_naming_the_file()
     {
         string root = TestPaths.NewTempDir();
