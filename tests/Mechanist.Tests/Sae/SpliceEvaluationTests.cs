@@ -117,3 +117,72 @@ public class SpliceEvaluationTests
         return r;
     }
 }
+
+/// <summary>The splice evaluation of a real SAE end to end: its record and its refusals.</summary>
+public class SpliceEvaluationContractTests
+{
+    static readonly HookPoint Hook = HookPoint.MlpPost(0);
+
+    [Theory, InlineData(true), InlineData(false)]
+    public void The_record_holds_every_loss_and_how_it_was_made(bool skipFirst)
+    {
+        var model = HarvestFixture.Model();
+        var sae = SparseAutoencoder.Create(SaeArchitecture.Relu, 32, 64, seed: 3);
+        sae.Metadata = new SaeMetadata { Hook = Hook };
+        using var tokens = TokenStore.Open(HarvestFixture.TokenStore(), "valid");
+        var options = new SpliceOptions { Windows = 5, Context = 10, BatchWindows = 2, SkipFirstPosition = skipFirst };
+        var r = SpliceEvaluation.Evaluate(model, sae, tokens, options, IProgressReporter.None);
+        Assert.Equal(5, r.Windows);
+        Assert.Equal(10, r.Context);
+        Assert.Equal("valid", r.Split);
+        Assert.Equal(skipFirst, r.SkipFirstPosition);
+        Assert.Equal(5 * (10 - (skipFirst ? 1 : 0)), r.Losses.Tokens);
+        Assert.Equal(r.Losses.Tokens, r.Metrics.Tokens);
+        Assert.Equal(r.Losses.CeLossScoreZero, r.Metrics.CeLossScoreZero);
+        Assert.Equal(r.Losses.KlScoreZero, r.Metrics.KlScore);
+        var json = r.ToJson();
+        var l = r.Losses;
+        Assert.Equal(l.CeZero, (double)json["ce_zero"]!);
+        Assert.Equal(l.CeMean, (double)json["ce_mean"]!);
+        Assert.Equal(l.KlSae, (double)json["kl_sae"]!);
+        Assert.Equal(l.KlZero, (double)json["kl_zero"]!);
+        Assert.Equal(l.KlMean, (double)json["kl_mean"]!);
+        Assert.Equal(l.KlScoreZero, (double)json["kl_score_zero"]!);
+        Assert.Equal(l.KlScoreMean, (double)json["kl_score_mean"]!);
+        Assert.Equal("zero", (string)json["kl_score_ablation"]!);
+        Assert.Equal("mean of the hook activation over the scored evaluation tokens", (string)json["mean_ablation"]!);
+        Assert.Equal(skipFirst ? "every position but the first (which stays clean and is not scored)" : "every position", (string)json["splice"]!);
+        Assert.Equal("blocks.0.mlp.hook_post", (string)json["hook"]!);
+        Assert.Equal(5, (int)json["eval_windows"]!);
+        Assert.Equal(10, (int)json["eval_context"]!);
+        Assert.Equal("valid", (string)json["eval_split"]!);
+        Assert.Equal(l.Tokens, (long)json["scored_tokens"]!);
+        Assert.Equal(l.CeClean, (double)json["ce_clean"]!);
+
+        // The hook given in the options wins over the SAE's own.
+        sae.Metadata = new SaeMetadata { Hook = HookPoint.ResidPost(0) };
+        Assert.Equal(r.Losses, SpliceEvaluation.Evaluate(model, sae, tokens, options with { Hook = Hook }, IProgressReporter.None).Losses);
+        // The model's context is the default.
+        Assert.Equal(12, SpliceEvaluation.Evaluate(model, sae, tokens, options with { Hook = Hook, Context = null }, IProgressReporter.None).Context);
+    }
+
+    [Fact]
+    public void Impossible_settings_are_refused_with_the_reason()
+    {
+        var model = HarvestFixture.Model();
+        var sae = SparseAutoencoder.Create(SaeArchitecture.Relu, 32, 64, seed: 3);
+        using var tokens = TokenStore.Open(HarvestFixture.TokenStore(), "valid");
+        var o = new SpliceOptions { Windows = 2, Context = 10, Hook = Hook };
+        UserError Refused(SparseAutoencoder s, SpliceOptions options) =>
+            Assert.ThrowsAny<UserError>(() => SpliceEvaluation.Evaluate(model, s, tokens, options, IProgressReporter.None));
+        Assert.Contains("names no hook_name; give the hook point with --hook", Refused(sae, o with { Hook = null }).Message);
+        Assert.Contains("the SAE reads 16 values per token but blocks.0.mlp.hook_post of this model has 32",
+            Refused(SparseAutoencoder.Create(SaeArchitecture.Relu, 16, 8, seed: 1), o).Message);
+        Assert.Contains("--context 13 is longer than the model's context of 12", Refused(sae, o with { Context = 13 }).Message);
+        Assert.Contains("a context of 1 leaves no token to score", Refused(sae, o with { Context = 1, SkipFirstPosition = true }).Message);
+        Assert.Contains("--batch must be at least 1 window (got 0)", Refused(sae, o with { BatchWindows = 0 }).Message);
+        _ = SpliceEvaluation.Evaluate(model, sae, tokens, o with { Context = 12, BatchWindows = 1 }, IProgressReporter.None); // the edges allowed
+        _ = SpliceEvaluation.Evaluate(model, sae, tokens, o with { Context = 1, SkipFirstPosition = false }, IProgressReporter.None);
+        Assert.Throws<ArgumentException>(() => SpliceEvaluation.Losses(model, Hook, new int[14], 12, x => x, o));
+    }
+}
