@@ -91,3 +91,39 @@ public class SaeKernelContractTests
         Assert.Equal(0, stats.Aux);
     }
 }
+
+/// <summary>The containers the kernel reads and writes refuse shapes that do not fit together.</summary>
+public class SaeContainerTests
+{
+    [Fact]
+    public void Sparse_codes_must_be_compressed_rows()
+    {
+        Assert.Throws<ArgumentException>(() => new SparseCodes(4, [], [], []));
+        Assert.Throws<ArgumentException>(() => new SparseCodes(4, [1, 1], [0], [1f]));
+        Assert.Throws<ArgumentException>(() => new SparseCodes(4, [0, 2], [0], [1f]));
+        Assert.Contains("do not describe compressed rows", Assert.Throws<ArgumentException>(() => new SparseCodes(4, [0, 1], [0], [1f, 2f])).Message);
+        var codes = new SparseCodes(4, [0, 1, 3], [2, 0, 3], [1f, 2f, 3f]);
+        Assert.Equal(1.5, codes.L0);
+        Assert.Equal([0, 3], codes.RowIndices(1).ToArray());
+        Assert.Equal([2f, 3f], codes.RowValues(1).ToArray());
+        Assert.Equal(0, new SparseCodes(4, [0], [], []).L0);
+        _ = new SparseCodes(4, [0, 1], [0, 1], [1f, 2f]); // room past the last row is allowed
+    }
+
+    [Fact]
+    public void Sae_tensors_must_agree_in_shape()
+    {
+        Tensor<float> T(params int[] shape) => new(shape);
+        Assert.Contains("shapes disagree", Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(5), T(5, 4), T(3), null)).Message);
+        Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(4), T(5, 3), T(3), null));
+        Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(5), T(5, 3), T(4), null));
+        Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(5), T(5, 3), T(3), T(4)));
+        Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(5), T(5, 3), T(3), null, T(5), null));
+        Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(5), T(5, 3), T(3), null, T(4), T(5)));
+        Assert.Throws<ArgumentException>(() => new SaeTensors<float>(T(5, 3), T(5), T(5, 3), T(3), null, T(5), T(4)));
+        Assert.Equal(7, new SaeTensors<float>(T(5, 3), T(5), T(5, 3), T(3), T(5), T(5), T(5)).All().Count());
+        Assert.Equal(4, new SaeTensors<float>(3, 5, withThreshold: false).All().Count());
+        Assert.Equal(5, new SaeTensors<float>(3, 5, withThreshold: true).All().Count());
+        Assert.Equal(6, new SaeTensors<float>(3, 5, SaeArchitecture.Gated).All().Count());
+    }
+}
