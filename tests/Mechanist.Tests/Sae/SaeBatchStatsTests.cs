@@ -35,10 +35,7 @@ public class SaeBatchStatsTests
     {
         using var _ = TestThreads.Set(threads);
         var rng = new Random(11);
-        var w = new SaeTensors<double>(D, m, arch);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
-        for (int i = 0; i < m; i++) w.BEnc[i] += 0.1;
-        if (w.LogThreshold != null) for (int i = 0; i < m; i++) w.LogThreshold[i] = Math.Log(0.05 + 0.1 * rng.NextDouble());
+        var w = SaeReferenceLoss.RandomWeights(arch, D, m, rng, encBias: 0.1);
         var x = new Tensor<double>(B, D);
         for (int i = 0; i < x.Length; i++) x[i] = 2 * rng.NextDouble() - 1 + (i % D) * 0.3; // a mean per dimension that the variance must remove
         var s = new SaeLossSettings { Sparsity = 0.2, K = 3, Bandwidth = 1e-3 };
@@ -81,9 +78,7 @@ public class SaeBatchStatsTests
         Assert.Equal(0.75, new SaeBatchStats { Reconstruction = 0.5, Variance = 2 }.ExplainedVariance, 1e-15);
 
         // A batch of one repeated row has no variance: the kernel reports 0, not a negative rounding error.
-        var w = new SaeTensors<double>(D, 12, SaeArchitecture.Relu);
-        var rng = new Random(3);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
+        var w = SaeReferenceLoss.RandomWeights(SaeArchitecture.Relu, D, 12, new Random(3));
         var x = new Tensor<double>(B, D);
         for (int i = 0; i < x.Length; i++) x[i] = 0.5 + (i % D); // sums and means exact in binary, so the variance is exactly 0
         var stats = SaeKernel<double>.Create(SaeArchitecture.Relu, D, 12).Run(w, x, new SaeLossSettings { Sparsity = 0.1 });

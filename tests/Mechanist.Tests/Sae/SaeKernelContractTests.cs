@@ -36,9 +36,7 @@ public class SaeKernelContractTests
     static (SaeTensors<double> w, Tensor<double> x) Setup(SaeArchitecture arch, int seed = 5)
     {
         var rng = new Random(seed);
-        var w = new SaeTensors<double>(D, M, arch);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
-        if (w.LogThreshold != null) for (int i = 0; i < M; i++) w.LogThreshold[i] = Math.Log(0.05);
+        var w = SaeReferenceLoss.RandomWeights(arch, D, M, rng, logThreshold: Math.Log(0.05));
         var x = new Tensor<double>(B, D);
         for (int i = 0; i < x.Length; i++) x[i] = 2 * rng.NextDouble() - 1;
         return (w, x);

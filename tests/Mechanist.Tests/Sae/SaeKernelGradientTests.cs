@@ -15,10 +15,7 @@ public class SaeKernelGradientTests
     static (SaeTensors<double> w, Tensor<double> x) Setup(SaeArchitecture arch, int seed, double encBias = 0.1)
     {
         var rng = new Random(seed);
-        var w = new SaeTensors<double>(D, M, arch);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
-        for (int i = 0; i < M; i++) w.BEnc[i] += encBias;
-        if (w.LogThreshold != null) for (int i = 0; i < M; i++) w.LogThreshold[i] = Math.Log(0.05 + 0.1 * rng.NextDouble());
+        var w = SaeReferenceLoss.RandomWeights(arch, D, M, rng, encBias);
         var x = new Tensor<double>(B, D);
         for (int i = 0; i < x.Length; i++) x[i] = 2 * rng.NextDouble() - 1;
         return (w, x);
@@ -182,9 +179,7 @@ public class GatedSaeGradientTests
     static (SaeTensors<double> w, Tensor<double> x) Setup(int seed)
     {
         var rng = new Random(seed);
-        var w = new SaeTensors<double>(D, M, SaeArchitecture.Gated);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
-        for (int i = 0; i < M; i++) w.BEnc[i] += 0.1;
+        var w = SaeReferenceLoss.RandomWeights(SaeArchitecture.Gated, D, M, rng, encBias: 0.1);
         var x = new Tensor<double>(B, D);
         for (int i = 0; i < x.Length; i++) x[i] = 2 * rng.NextDouble() - 1;
         return (w, x);
@@ -318,9 +313,7 @@ public class DecoderGradientProjectionTests
     public void Projected_decoder_gradients_are_the_tangent_part_and_orthogonal_to_the_rows(SaeArchitecture arch, bool dense)
     {
         var rng = new Random(41);
-        var w = new SaeTensors<double>(D, M, arch);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
-        if (w.LogThreshold != null) for (int i = 0; i < M; i++) w.LogThreshold[i] = Math.Log(0.05);
+        var w = SaeReferenceLoss.RandomWeights(arch, D, M, rng, logThreshold: Math.Log(0.05));
         for (int i = 0; i < M; i++)
         {
             var row = w.WDec.Row(i);

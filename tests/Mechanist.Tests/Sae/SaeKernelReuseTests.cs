@@ -14,9 +14,7 @@ public class SaeKernelReuseTests
     static (SaeTensors<double> w, Tensor<double> big, Tensor<double> small) Setup(SaeArchitecture arch, int seed)
     {
         var rng = new Random(seed);
-        var w = new SaeTensors<double>(D, M, arch);
-        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
-        if (w.LogThreshold != null) for (int i = 0; i < M; i++) w.LogThreshold[i] = Math.Log(0.05 + 0.1 * rng.NextDouble());
+        var w = SaeReferenceLoss.RandomWeights(arch, D, M, rng);
         var big = new Tensor<double>(40, D);
         for (int i = 0; i < big.Length; i++) big[i] = 2 * rng.NextDouble() - 1;
         var small = new Tensor<double>(7, D);

@@ -130,8 +130,7 @@ public class SaeMetricsTests
         Assert.Equal(1, counts[39]);  // 1 → 0: the last bin takes its upper edge
         Assert.Equal(5, counts.Sum());
 
-        string dir = Path.Combine(Path.GetTempPath(), "mechanist-density-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        string dir = TestPaths.NewTempDir("mechanist-density");
         try
         {
             DensityHistogram.Save(Path.Combine(dir, "density"), [0, 1e-3, 0.5], "feature density");

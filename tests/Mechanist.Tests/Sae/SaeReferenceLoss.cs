@@ -29,6 +29,19 @@ public static class SaeReferenceLoss
         return r;
     }
 
+    /// <summary>
+    /// Weights for the kernel tests: every tensor uniform in [−0.5, 0.5), <paramref name="encBias"/> added to b_enc, and
+    /// JumpReLU's log θ set to <paramref name="logThreshold"/> or, without one, to log of a value uniform in [0.05, 0.15).
+    /// </summary>
+    public static SaeTensors<double> RandomWeights(SaeArchitecture arch, int d, int m, Random rng, double encBias = 0, double? logThreshold = null)
+    {
+        var w = new SaeTensors<double>(d, m, arch);
+        foreach (var t in w.All()) for (int i = 0; i < t.Length; i++) t[i] = rng.NextDouble() - 0.5;
+        for (int i = 0; i < m; i++) w.BEnc[i] += encBias;
+        if (w.LogThreshold != null) for (int i = 0; i < m; i++) w.LogThreshold[i] = logThreshold ?? Math.Log(0.05 + 0.1 * rng.NextDouble());
+        return w;
+    }
+
     /// <summary>The latent activations f[token, latent] (not gated).</summary>
     public static double[,] Activations(SaeArchitecture arch, SaeTensors<double> w, Tensor<double> x, SaeLossSettings s) =>
         Encode(arch, w, x, s, out _, out _);

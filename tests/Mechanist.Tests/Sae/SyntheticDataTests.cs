@@ -70,6 +70,16 @@ public class SyntheticDataTests
         return (x, data.Generate(x), data);
     }
 
+    /// <summary>Row t as the sum of its true codes' features, in float64.</summary>
+    static double[] FromCodes(SparseCodes codes, Tensor dictionary, int t, int d)
+    {
+        var row = new double[d];
+        var idx = codes.RowIndices(t); var val = codes.RowValues(t);
+        for (int e = 0; e < idx.Length; e++)
+            for (int k = 0; k < d; k++) row[k] += val[e] * dictionary[idx[e] * d + k];
+        return row;
+    }
+
     [Fact]
     public void Rows_are_the_sum_of_their_codes_features_with_magnitudes_in_range_at_the_asked_rate()
     {
@@ -81,15 +91,14 @@ public class SyntheticDataTests
         var perFeature = new int[40];
         for (int t = 0; t < o.Rows; t++)
         {
-            var expected = new double[o.D];
             var idx = codes.RowIndices(t); var val = codes.RowValues(t);
             for (int e = 0; e < idx.Length; e++)
             {
                 perFeature[idx[e]]++;
                 Assert.InRange(val[e], 0.25f, 2f);
                 if (e > 0) Assert.True(idx[e] > idx[e - 1]);
-                for (int k = 0; k < o.D; k++) expected[k] += val[e] * data.Dictionary[idx[e] * o.D + k];
             }
+            var expected = FromCodes(codes, data.Dictionary, t, o.D);
             for (int k = 0; k < o.D; k++) Assert.Equal(expected[k], x[t * o.D + k], 1e-5);
         }
         Assert.All(perFeature, n => Assert.InRange(n, 500 - 5 * 21, 500 + 5 * 21)); // each fires with p = 0.1 (sd 21 of 5,000)
@@ -104,13 +113,10 @@ public class SyntheticDataTests
         var (x, codes, data) = Generate(o);
         double sq = 0;
         for (int t = 0; t < o.Rows; t++)
-            for (int k = 0; k < o.D; k++)
-            {
-                double clean = 0;
-                var idx = codes.RowIndices(t); var val = codes.RowValues(t);
-                for (int e = 0; e < idx.Length; e++) clean += val[e] * data.Dictionary[idx[e] * o.D + k];
-                sq += (x[t * o.D + k] - clean) * (x[t * o.D + k] - clean);
-            }
+        {
+            var clean = FromCodes(codes, data.Dictionary, t, o.D);
+            for (int k = 0; k < o.D; k++) sq += (x[t * o.D + k] - clean[k]) * (x[t * o.D + k] - clean[k]);
+        }
         Assert.InRange(Math.Sqrt(sq / (o.Rows * o.D)), 0.19, 0.21);
     }
 
@@ -136,8 +142,7 @@ public class SyntheticDataTests
     [Fact]
     public void Write_saves_the_rows_and_the_truth_beside_them_and_refuses_to_overwrite()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "mechanist-synth-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        string dir = TestPaths.NewTempDir("mechanist-synth");
         try
         {
             string npy = Path.Combine(dir, "acts.npy");
