@@ -274,6 +274,26 @@ public class SaeTrainerContractTests
         Assert.Matches(@"^16: mse \S+ ev \S+ L0 \S+ dead \d+ \| 32: mse .* \| [0-9,]+ tok/s$", relu.Statuses.Single());
     }
 
+    /// <summary>Streamed rows: the label says so, the status adds the stream's own, and the stream's first rows are held out.</summary>
+    [Fact]
+    public void Progress_of_a_streamed_run_shows_the_stream_and_it_holds_out_the_first_rows()
+    {
+        string dir = TestPaths.NewTempDir();
+        var (_, data) = Data(dir);
+        IEnumerable<ReadOnlyMemory<float>> Forever() { while (true) yield return data; }
+        using var stream = new StreamTrainingData(Forever(), D, 0, 1, "rows in memory");
+        var progress = new ProgressRecorder();
+        var o = Options() with { Widths = [16], Tokens = 2 * Batch, HoldoutRows = 10 };
+        string outDir = System.IO.Path.Combine(dir, "out");
+        var result = SaeTrainer.Train(stream, o, outDir, progress).Single();
+        Assert.Contains($"training 1 SAE on streamed rows {2 * Batch} tok", progress.Starts);
+        Assert.Matches(@" tok/s \| \d+ rows read, \d+ % of the time$", progress.Statuses[^1]);
+        Assert.Equal(10 + 2 * Batch, stream.RowsRead);
+        var summary = Json(System.IO.Path.Combine(outDir, "metrics.json"));
+        Assert.Equal(("rows in memory", 2L * Batch, 10L), (summary["source"]!.GetValue<string>(), summary["train_rows"]!.GetValue<long>(), summary["holdout_rows"]!.GetValue<long>()));
+        Assert.Equal(10, result.Metrics.Tokens);
+    }
+
     [Fact]
     public void An_output_folder_in_use_is_refused_unless_forced_or_resumed()
     {
