@@ -242,12 +242,23 @@ public class StoreTrainingDataTests
     [Fact]
     public void Resampling_scores_candidates_beyond_the_first_chunk()
     {
-        // 20,000 candidates (two chunks of scoring) over a pool where only row 7 has any loss: it is the pick.
-        var values = new float[40 * W];
-        for (int j = 0; j < W; j++) values[7 * W + j] = 1 + j;
-        var data = Started(new RowSource(values, W, null, "mem"), Options(4, holdout: 10));
-        var picked = data.ResampleInputs([(ConstantSae(new float[W]), 1)], 3, new Rng(1), candidates: 20_000);
-        Assert.Equal([3f, 6, 9, 12], picked[0].ToArray());
+        // 20,000 training rows, so 20,000 candidates (scored in two chunks of at most 16,384); only every 100th row has
+        // any loss, so a candidate scored with another candidate's loss would almost surely be a silent row.
+        var values = new float[20_010 * W];
+        for (int r = 0; r < 20_000; r += 100) for (int j = 0; j < W; j++) values[r * W + j] = r + j + 1;
+        for (int r = 20_000; r < 20_010; r++) for (int j = 0; j < W; j++) values[r * W + j] = 1e6f;
+        var source = new RowSource(values, W, null, "mem");
+        var data = Started(source, Options(4, holdout: 10));
+        source.Reads.Clear();
+        var picked = data.ResampleInputs([(ConstantSae(new float[W]), 8)], 3, new Rng(1), candidates: 1_000_000);
+        Assert.Equal(20_000 + 8, source.Reads.Count);
+        Assert.Contains(source.Reads.Take(20_000), r => r >= 16_384 && r % 100 == 0);
+        for (int i = 0; i < 8; i++)
+        {
+            long r = (long)(picked[0].Row(i)[0] / 3) - 1;
+            Assert.True(r % 100 == 0 && r < 20_000, $"picked row {r}");
+            for (int j = 0; j < W; j++) Assert.Equal(3f * (r + j + 1), picked[0].Row(i)[j]);
+        }
     }
 
     static JsonObject Checkpoint(StoreTrainingData data)

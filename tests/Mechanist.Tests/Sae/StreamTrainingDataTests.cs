@@ -108,6 +108,7 @@ public class StreamTrainingDataTests
         var progress = new Recorder();
         var data = Started(Options(8, 100, holdout: 20_000), rows: 20_100, progress: progress);
         Assert.Equal([20_000L], progress.Totals);
+        Assert.Matches(@"^streaming 20.000 held-out rows \(tok\)$", progress.Labels.Single());
         Assert.Equal(20_000, progress.Advanced);
         Assert.Equal(["16.4k rows read", "20.0k rows read"], progress.Statuses);
         Assert.Equal([16_384, 3_616], data.HeldOut().Select(t => t.RowCount));
@@ -218,8 +219,15 @@ public class StreamTrainingDataTests
         b2.RestoreState(JsonNode.Parse(json.ToJsonString())!.AsObject(), "ckpt/state.json", progress, default);
         Assert.Equal(30, b2.RowsRead);
         Assert.Equal([24L], progress.Totals);
+        Assert.Equal("replaying 24 streamed rows to the checkpoint (tok)", progress.Labels.Single());
         Assert.Equal(24, progress.Advanced);
         Assert.Equal(next, Batch(b2));
+        // Restored after reading on, the stream still moves to the recorded position (skipping only the difference).
+        var d = Started(o, shuffle: 16, seed: 5);
+        Batch(d);
+        d.RestoreState(JsonNode.Parse(json.ToJsonString())!.AsObject(), "ckpt/state.json", IProgressReporter.None, default);
+        Assert.Equal(30, d.RowsRead);
+        Assert.Equal(next, Batch(d));
         // A position inside the held-out rows, or none, is a broken checkpoint; right after them is the start of training.
         json["stream_rows"] = 5;
         Assert.Equal("ckpt/state.json: stream_rows: 5 is less than 6",
@@ -301,9 +309,10 @@ public class StreamTrainingDataTests
     sealed class Recorder : IProgressReporter, IProgressTask
     {
         public List<long> Totals { get; } = [];
+        public List<string> Labels { get; } = [];
         public List<string> Statuses { get; } = [];
         public long Advanced { get; private set; }
-        public IProgressTask Start(string label, long total, string unit) { Totals.Add(total); return this; }
+        public IProgressTask Start(string label, long total, string unit) { Totals.Add(total); Labels.Add($"{label} ({unit})"); return this; }
         public void Advance(long amount) => Advanced += amount;
         public void SetDone(long done) { }
         public void SetStatus(string status) => Statuses.Add(status);

@@ -161,6 +161,12 @@ public class TrainingPiecesTests
             Assert.Equal([1, 3], s[..2].Order());
             Assert.All(s[2..], i => Assert.Contains(i, new[] { 1, 3 }));
         }
+        // Once every positive weight is taken, a pick is one draw (no futile redraws for an unused index).
+        var one = new Rng(12);
+        Assert.Equal([1, 1, 1], DeadLatentResampler.Sample([0, 1], 3, one));
+        var reference = new Rng(12);
+        for (int i = 0; i < 3; i++) reference.NextDouble();
+        Assert.Equal(reference.Position, one.Position);
     }
 
     [Fact]
