@@ -35,6 +35,7 @@ public class SaeTrainingOptionsTests
         Refused(Ok with { LogEverySteps = 0 }, "log interval 0: must be positive");
         Refused(Ok with { ResampleWindowSteps = 0 }, "--resample-window 0: must be positive");
         Refused(Ok with { ResampleSteps = [10, 0] }, "--resample-steps: each step must be positive");
+        Refused(Ok with { ResampleInputs = 0 }, "resampling candidates 0: must be positive");
         foreach (var o in new[] { Ok with { WarmupSteps = -1 }, Ok with { CheckpointEverySteps = -1 }, Ok with { DeadWindowTokens = -1 } })
             Refused(o, "--warmup-steps, --checkpoint-every and --dead-window must be ≥ 0");
         foreach (var o in new[] { Ok with { ClipNorm = -1 }, Ok with { ClipNorm = double.NaN }, Ok with { SparsityWarmupFraction = -0.1 }, Ok with { SparsityWarmupFraction = 1.1 } })

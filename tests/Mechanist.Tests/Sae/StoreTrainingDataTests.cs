@@ -315,6 +315,9 @@ public class StoreTrainingDataTests
         var e = Assert.Throws<UserError>(() => data.RestoreState(stream, "ckpt/state.json", IProgressReporter.None, default));
         Assert.StartsWith("ckpt/state.json: the checkpoint was trained on rows streamed from a model", e.Message);
         Assert.Contains("--acts", e.Message);
+        var other = (JsonObject)json.DeepClone(); other["data"] = "tape";
+        Assert.Equal("ckpt/state.json: data: \"tape\": expected \"store\" or \"stream\"",
+            Assert.Throws<DataFormatError>(() => data.RestoreState(other, "ckpt/state.json", IProgressReporter.None, default)).Message);
         var noSampler = (JsonObject)json.DeepClone(); noSampler.Remove("sampler");
         Assert.Contains("ckpt/state.json", Assert.Throws<DataFormatError>(() => data.RestoreState(noSampler, "ckpt/state.json", IProgressReporter.None, default)).Message);
     }

@@ -87,6 +87,8 @@ public class StreamTrainingDataTests
         Assert.Equal(0, data.RowsRead);
         Assert.Equal("Plan first", Assert.Throws<InvalidOperationException>(() => data.Start(IProgressReporter.None, default)).Message);
         Assert.Equal("Start first", Assert.Throws<InvalidOperationException>(() => data.ShuffleRows).Message);
+        Assert.Equal("Start first", Assert.Throws<InvalidOperationException>(() => data.Sample(new Rng(1), 1)).Message);
+        Assert.Equal("Start first", Assert.Throws<InvalidOperationException>(() => data.HeldOut().ToList()).Message);
     }
 
     [Fact]

@@ -16,12 +16,10 @@ public static class GeometricMedian
         for (int t = 0; t < n; t++) { var row = points.Row(t); for (int j = 0; j < d; j++) y[j] += row[j]; }
         for (int j = 0; j < d; j++) y[j] /= n;
         var next = new double[d];
-        var yf = new float[d];
         for (int iter = 0; iter < maxIterations; iter++)
         {
             Array.Clear(next);
             double totalWeight = 0;
-            for (int j = 0; j < d; j++) yf[j] = (float)y[j];
             for (int t = 0; t < n; t++)
             {
                 var row = points.Row(t);

@@ -119,6 +119,7 @@ public sealed record SaeTrainingOptions
         if (LogEverySteps <= 0) throw new UserError($"log interval {LogEverySteps}: must be positive (steps)");
         if (ResampleWindowSteps <= 0) throw new UserError($"--resample-window {ResampleWindowSteps}: must be positive (steps)");
         if (ResampleSteps.Any(s => s <= 0)) throw new UserError("--resample-steps: each step must be positive");
+        if (ResampleInputs <= 0) throw new UserError($"resampling candidates {ResampleInputs}: must be positive (rows)");
         if (WarmupSteps < 0 || CheckpointEverySteps < 0 || DeadWindowTokens < 0)
             throw new UserError("--warmup-steps, --checkpoint-every and --dead-window must be ≥ 0");
         if (!(ClipNorm >= 0) || !(SparsityWarmupFraction is >= 0 and <= 1))

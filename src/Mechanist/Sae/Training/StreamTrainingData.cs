@@ -111,6 +111,7 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
     SaeTrainingOptions O => _o ?? throw new InvalidOperationException("Plan first");
     SaeDataPlan P => _plan ?? throw new InvalidOperationException("Plan first");
     ActivationRowStream Rows => _rows ?? throw new InvalidOperationException("Start first");
+    Tensor HeldOutRowsRead => _heldOut ?? throw new InvalidOperationException("Start first");
 
     public SaeDataPlan Plan(SaeTrainingOptions o)
     {
@@ -142,7 +143,7 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
     }
 
     /// <summary>The first min(count, H) held-out rows (the rng is not used: the stream is already random).</summary>
-    public Tensor Sample(Rng rng, int count) => _heldOut!.Rows(0, Math.Min(count, _heldOut.RowCount)).Clone();
+    public Tensor Sample(Rng rng, int count) => HeldOutRowsRead.Rows(0, Math.Min(count, HeldOutRowsRead.RowCount)).Clone();
 
     /// <summary>
     /// The next batch. Not cancellable: the trainer checks for Ctrl-C between steps and checkpoints there, so
@@ -181,7 +182,8 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
 
     public IEnumerable<Tensor> HeldOut()
     {
-        for (int s = 0; s < _heldOut!.RowCount; s += Chunk) yield return _heldOut.Rows(s, Math.Min(Chunk, _heldOut.RowCount - s));
+        var rows = HeldOutRowsRead;
+        for (int s = 0; s < rows.RowCount; s += Chunk) yield return rows.Rows(s, Math.Min(Chunk, rows.RowCount - s));
     }
 
     /// <summary>What must match for a replay to reproduce the stream: the sampling settings and the planned rows (which size the buffer).</summary>
