@@ -142,11 +142,11 @@ public class GemmPathTests
         }
     }
 
-    /// <summary>Runs every transpose form of one shape at (α, β) = (1, 0) over NaN, (-0.5, 0.75) and (1.5, 1) (that last one left out when not <paramref name="betaOne"/>), each checked exactly.</summary>
+    /// <summary>Runs every transpose form of one shape at (α, β) = (1.5, 0) over NaN, (-0.5, 0.75) and (1, 1) (that last one left out when not <paramref name="betaOne"/>), each checked exactly.</summary>
     static void CheckAllForms(int m, int n, int k, string what = "", bool betaOne = true)
     {
         foreach (var (transA, transB) in Forms)
-            foreach (var (alpha, beta) in betaOne ? [(1f, 0f), (-0.5f, 0.75f), (1.5f, 1f)] : new[] { (1f, 0f), (-0.5f, 0.75f) })
+            foreach (var (alpha, beta) in betaOne ? [(1.5f, 0f), (-0.5f, 0.75f), (1f, 1f)] : new[] { (1.5f, 0f), (-0.5f, 0.75f) })
             {
                 var o = new Operands(transA, transB, m, n, k, nanC: beta == 0, seed: (uint)(m + 7 * n + 31 * k));
                 AssertExact(o, o.Run(alpha, beta), alpha, beta, what);
@@ -212,14 +212,14 @@ public class GemmPathTests
     /// once, a share of its panels by each thread, over two K blocks that the threads must walk in the packing's
     /// order); 2050×70×15 (1,025 rows a thread, over the 1,024 that share a packed B: each packs its own). Columns:
     /// 20×1000×110 (wider than tall). Each in the forms that move a thread's start (op(A) transposed or not for rows,
-    /// op(B) for columns), at (α, β) = (1, 0) over NaN untransposed and (-0.5, 0.75) transposed, exact on two threads.
+    /// op(B) for columns), at (α, β) = (1.5, 0) over NaN untransposed and (-0.5, 0.75) transposed, exact on two threads.
     /// </summary>
     [Fact]
     public void Two_threads_split_rows_with_shared_or_own_packed_B_and_columns_exactly()
     {
         using var _ = TestThreads.Set(2);
         foreach (var (m, n, k) in new[] { (72, 70, 515), (2050, 70, 15), (20, 1000, 110) })
-            foreach (var (transA, transB, alpha, beta) in new[] { (false, false, 1f, 0f), (true, true, -0.5f, 0.75f) })
+            foreach (var (transA, transB, alpha, beta) in new[] { (false, false, 1.5f, 0f), (true, true, -0.5f, 0.75f) })
             {
                 var o = new Operands(transA, transB, m, n, k, pad: 1, nanC: beta == 0, seed: 3);
                 AssertExact(o, o.Run(alpha, beta), alpha, beta, "(2 threads)");
