@@ -33,15 +33,16 @@ public class GemmTests
             for (int j = 0; j < ldc; j++)
             {
                 int at = i * ldc + j;
+                // Messages are built only on failure: formatting one per element was most of this class's time.
                 if (j >= n)
                 {
                     // Padding beyond the row must be untouched (NaN stays NaN, values stay as written).
-                    Assert.True(c[at].Equals((float)expected[at]), $"padding C[{i},{j}] was written");
+                    if (!c[at].Equals((float)expected[at])) Assert.Fail($"padding C[{i},{j}] was written");
                     continue;
                 }
-                Assert.False(float.IsNaN(c[at]), $"NaN at C[{i},{j}] for {m}×{n}×{k} tA={transA} tB={transB}");
-                Assert.True(Math.Abs(c[at] - expected[at]) <= tolerance,
-                    $"C[{i},{j}] = {c[at]}, expected {expected[at]} for {m}×{n}×{k} tA={transA} tB={transB} α={alpha} β={beta}");
+                if (float.IsNaN(c[at])) Assert.Fail($"NaN at C[{i},{j}] for {m}×{n}×{k} tA={transA} tB={transB}");
+                if (!(Math.Abs(c[at] - expected[at]) <= tolerance))
+                    Assert.Fail($"C[{i},{j}] = {c[at]}, expected {expected[at]} for {m}×{n}×{k} tA={transA} tB={transB} α={alpha} β={beta}");
             }
     }
 
