@@ -45,7 +45,7 @@ public class SaeTrainerContractTests
     {
         string dir = TestPaths.NewTempDir();
         var (path, data) = Data(dir);
-        var o = Options(arch);
+        var o = Options(arch) with { ThresholdInit = 0.02 };
         using var source = ActivationSource.Open(path);
         using var cts = new CancellationTokenSource();
         cts.Cancel();
@@ -64,6 +64,9 @@ public class SaeTrainerContractTests
         Assert.Equal(D, state["d_in"]!.GetValue<int>());
         Assert.Equal("store", state["data"]!.GetValue<string>());
         Assert.Equal("mechanist-sae-checkpoint", state["format"]!.GetValue<string>());
+        Assert.Equal((1, path), (state["version"]!.GetValue<int>(), state["source"]!.GetValue<string>()));
+        Assert.Equal(state["scale"]!.GetValue<float>(), BitConverter.Int32BitsToSingle(state["scale_bits"]!.GetValue<int>()));
+        Assert.Contains("\n  \"step\": 0,", File.ReadAllText(Checkpoint(outDir))); // indented, for a person reading it
         var rng = new Rng(o.Seed).Stream(2).State;
         Assert.Equal((rng.Seed.ToString(), rng.Stream.ToString(), rng.Position.ToString()),
             (state["rng"]!["seed"]!.GetValue<string>(), state["rng"]!["stream"]!.GetValue<string>(), state["rng"]!["position"]!.GetValue<string>()));
@@ -168,6 +171,7 @@ public class SaeTrainerContractTests
         Assert.Equal((path, TrainRows, Holdout, 40L, c), (summary["source"]!.GetValue<string>(), summary["train_rows"]!.GetValue<long>(),
             summary["holdout_rows"]!.GetValue<long>(), summary["steps"]!.GetValue<long>(), summary["scale"]!.GetValue<float>()));
         Assert.Equal(o.Runs().Select(r => r.Name), summary["saes"]!.AsObject().Select(kv => kv.Key));
+        Assert.Contains("\n  \"source\": ", File.ReadAllText(System.IO.Path.Combine(outDir, "metrics.json"))); // indented
         Assert.Equal(o.Runs().Select(r => r.Name), results.Select(r => r.Name));
 
         foreach (var r in results)
@@ -177,10 +181,12 @@ public class SaeTrainerContractTests
             Assert.Equal(Holdout, r.Metrics.Tokens);
             Assert.True(JsonNode.DeepEquals(r.Metrics.ToJson(), summary["saes"]![r.Name]));
             Assert.True(JsonNode.DeepEquals(r.Metrics.ToJson(), Json(System.IO.Path.Combine(r.Directory, "metrics.json"))));
-            Assert.True(Directory.EnumerateFiles(r.Directory, "density*").Any());
+            Assert.Contains($"{r.Name}: feature density ({Holdout} held-out tokens)", File.ReadAllText(System.IO.Path.Combine(r.Directory, "density.svg")));
+            Assert.Contains("\n  \"", File.ReadAllText(System.IO.Path.Combine(r.Directory, "metrics.json"))); // indented
             var cfg = Json(System.IO.Path.Combine(r.Directory, "cfg.json"))["mechanist"]!;
             Assert.Equal((c, 0.0, 0.01, 40L), (cfg["folded_input_scale"]!.GetValue<float>(), cfg["lambda"]!.GetValue<double>(), cfg["lr"]!.GetValue<double>(), cfg["steps"]!.GetValue<long>()));
             Assert.Equal(resolved.ToJson().ToJsonString(), cfg["training"]!.ToJsonString());
+            Assert.Equal("W_enc·c, W_dec/c, b_dec/c (latents unchanged)", cfg["fold"]!.GetValue<string>());
 
             var saved = SaeLensFormat.Load(r.Directory);
             using var st = SafeTensorsFile.Open(Checkpoint(outDir, r.Name + ".safetensors"));
@@ -254,12 +260,17 @@ public class SaeTrainerContractTests
         var (path, _) = Data(dir);
         using var source = ActivationSource.Open(path);
         var one = new ProgressRecorder();
-        SaeTrainer.Train(source, Options() with { Widths = [16], Tokens = 11 * Batch }, System.IO.Path.Combine(dir, "one"), one);
-        Assert.Equal($"training 1 SAE {11 * Batch} tok", one.Starts.Single(s => s.StartsWith("training")));
+        SaeTrainer.Train(source, Options() with { Widths = [16], Tokens = 13 * Batch, LogEverySteps = 4 }, System.IO.Path.Combine(dir, "one"), one);
+        Assert.Equal($"training 1 SAE {13 * Batch} tok", one.Starts.Single(s => s.StartsWith("training")));
         Assert.Empty(one.Notes);
-        Assert.Equal(2, one.Statuses.Count); // steps 0 and 10 (the last)
+        Assert.Equal(3, one.Statuses.Count); // steps 0, 10 and 12 (the last)
         Assert.Matches(@"^mse \S+ ev \S+ L0 \S+ dead \d+ \| [0-9,]+ tok/s$", one.Statuses[^1]);
-        Assert.Equal(11 * Batch, one.Advanced);
+        Assert.Equal(13 * Batch, one.Advanced);
+        var log = Log(System.IO.Path.Combine(dir, "one"));
+        Assert.Equal([4L, 8, 12, 13], log.Select(l => l["step"]!.GetValue<long>()));
+        // The status shows the last step's statistics as the log has them (mse per input dimension).
+        double mse = log[^1]["saes"]!["topk-w16-k2"]!["mse"]!.GetValue<double>();
+        Assert.StartsWith($"mse {mse.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)} ev ", one.Statuses[^1]);
 
         var four = new ProgressRecorder();
         var o = Options() with { Widths = [16, 32], Ks = [2, 4], LearningRate = 0, Tokens = 3 * Batch };
@@ -268,6 +279,10 @@ public class SaeTrainerContractTests
         Assert.Matches(@"^16/k2: mse \S+ ev \S+ L0 \S+ dead \d+ \| 16/k4: .* \| 32/k2: .* \(\+1\) \| [0-9,]+ tok/s$", four.Statuses[^1]);
         string rates = string.Join(", ", o.Runs().Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.Name} {SaeTrainingOptions.DefaultLearningRate(r.Width, 3):G3}")));
         Assert.Equal($"learning rate (default for the width and 3 steps): {rates}", four.Notes.Single());
+
+        var three = new ProgressRecorder();
+        SaeTrainer.Train(source, Options() with { Widths = [16, 32, 48], Tokens = Batch }, System.IO.Path.Combine(dir, "three"), three);
+        Assert.DoesNotContain("(+", three.Statuses.Single());
 
         var relu = new ProgressRecorder();
         SaeTrainer.Train(source, Options(SaeArchitecture.Relu) with { Widths = [16, 32], Tokens = Batch }, System.IO.Path.Combine(dir, "relu"), relu);
@@ -292,6 +307,64 @@ public class SaeTrainerContractTests
         var summary = Json(System.IO.Path.Combine(outDir, "metrics.json"));
         Assert.Equal(("rows in memory", 2L * Batch, 10L), (summary["source"]!.GetValue<string>(), summary["train_rows"]!.GetValue<long>(), summary["holdout_rows"]!.GetValue<long>()));
         Assert.Equal(10, result.Metrics.Tokens);
+    }
+
+    /// <summary>
+    /// A stream knows E‖x‖² over all its held-out rows, so the scale comes from them, not from the (smaller)
+    /// geometric-median sample.
+    /// </summary>
+    [Fact]
+    public void A_stream_is_normalised_by_its_held_out_rows_mean_squared_norm()
+    {
+        string dir = TestPaths.NewTempDir();
+        var (_, data) = Data(dir);
+        IEnumerable<ReadOnlyMemory<float>> Forever() { while (true) yield return data; }
+        using var stream = new StreamTrainingData(Forever(), D, 0, 1, "rows in memory");
+        var o = Options() with { Widths = [16], Tokens = Batch, HoldoutRows = 40, GeometricMedianSamples = 5 };
+        string outDir = System.IO.Path.Combine(dir, "out");
+        SaeTrainer.Train(stream, o, outDir, IProgressReporter.None);
+        double sumSq = 0;
+        for (int i = 0; i < 40 * D; i++) sumSq += (double)data[i] * data[i];
+        Assert.Equal((float)(1 / Math.Sqrt(sumSq / 40)), Json(System.IO.Path.Combine(outDir, "metrics.json"))["scale"]!.GetValue<float>());
+    }
+
+    /// <summary>Checkpoints every --checkpoint-every steps (and only then), so a crash loses at most that many.</summary>
+    [Theory, InlineData(3, 3L), InlineData(0, null)]
+    public void A_crashed_run_leaves_its_last_periodic_checkpoint(int every, long? expected)
+    {
+        string dir = TestPaths.NewTempDir();
+        var (path, _) = Data(dir);
+        using var source = ActivationSource.Open(path);
+        string outDir = System.IO.Path.Combine(dir, "out");
+        var crash = new SimulatedCrash(System.IO.Path.Combine(outDir, SaeTrainer.CheckpointDir), keepStep: 100, crashStep: 5);
+        Assert.Throws<SimulatedCrash.CrashException>(() => SaeTrainer.Train(source, Options() with { Widths = [16], Tokens = 8 * Batch, CheckpointEverySteps = every }, outDir, crash));
+        Assert.Equal(expected, File.Exists(Checkpoint(outDir)) ? Json(Checkpoint(outDir))["step"]!.GetValue<long>() : null);
+    }
+
+    /// <summary>A resumed run continues each latent's firing history (which AuxK and the dead counts read), not a fresh one.</summary>
+    [Fact]
+    public void A_resumed_run_continues_the_firing_history()
+    {
+        string dir = TestPaths.NewTempDir();
+        var (path, _) = Data(dir);
+        using var source = ActivationSource.Open(path);
+        var o = Options() with { Widths = [32], Ks = [1], Tokens = 6 * Batch };
+        string straight = System.IO.Path.Combine(dir, "straight"), resumed = System.IO.Path.Combine(dir, "resumed");
+        SaeTrainer.Train(source, o, straight, IProgressReporter.None);
+        using var cts = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => SaeTrainer.Train(source, o, resumed, new CancelAfterSteps(3, cts), cts.Token));
+        SaeTrainer.Train(source, o, resumed, IProgressReporter.None, resume: true);
+        long[] Fired(string run) { using var st = SafeTensorsFile.Open(Checkpoint(run, "topk-w32-k1.safetensors")); return st.ReadArray<long>("tokens_since_fired"); }
+        var expected = Fired(straight);
+        Assert.Contains(expected, t => t > 3 * Batch); // some latent has been silent since before the interruption
+        Assert.Equal(expected, Fired(resumed));
+    }
+
+    [Fact]
+    public void The_stage_refuses_a_run_without_a_source()
+    {
+        var e = Assert.Throws<UserError>(() => SaeTrainStage.Run(new SaeTrainStageOptions { OutDir = "unused", Training = new SaeTrainingOptions() }, IProgressReporter.None, default));
+        Assert.StartsWith("give --acts STORE, or --model DIR", e.Message);
     }
 
     [Fact]
@@ -337,25 +410,38 @@ public class SaeTrainerContractTests
         {
             var e = Resume(edit, with, from);
             Assert.True(e is UserError, e.ToString());
-            Assert.Contains(message, e.Message);
+            Assert.StartsWith(message, e.Message);
         }
 
-        Refused($"{statePath}: the training options differ from the checkpoint's", j => j.ToJsonString(), o with { Seed = 6 });
-        Refused("invalid JSON", _ => "{ not json");
-        Refused("not a JSON object", _ => "[1, 2]");
-        Refused("not an SAE training checkpoint", j => { j["format"] = "something-else"; return j.ToJsonString(); });
-        Refused("d_in", j => { j.Remove("d_in"); return j.ToJsonString(); });
-        Refused("runs: 1 SAEs, the options describe 2", j => { j["runs"]!.AsArray().RemoveAt(1); return j.ToJsonString(); });
-        Refused("runs[1].name", j => { j["runs"]![1]!["name"] = "other"; return j.ToJsonString(); });
-        Refused("runs[0]", j => { j["runs"]![0] = 3; return j.ToJsonString(); });
-        Refused("runs[0].adam_steps", j => { j["runs"]![0]!.AsObject().Remove("adam_steps"); return j.ToJsonString(); });
-        Refused("batch_threshold_bits", j => { j["runs"]![0]!.AsObject().Remove("batch_threshold_bits"); return j.ToJsonString(); });
-        Refused("rng.position", j => { j["rng"]!["position"] = "-1"; return j.ToJsonString(); });
-        Refused("rng.seed", j => { j["rng"]!["seed"] = 5; return j.ToJsonString(); });
-        Refused("rng", j => { j.Remove("rng"); return j.ToJsonString(); });
-        Refused("runs", j => { j.Remove("runs"); return j.ToJsonString(); });
-        Refused("scale_bits", j => { j.Remove("scale_bits"); return j.ToJsonString(); });
-        Refused("step", j => { j["step"] = "three"; return j.ToJsonString(); });
+        Refused($"{statePath}: the training options differ from the checkpoint's; resume with the same options (saved under \"options\")", j => j.ToJsonString(), o with { Seed = 6 });
+        Refused($"{statePath}: the training options differ", j => { j.Remove("options"); return j.ToJsonString(); });
+        string at = statePath + ": ";
+        Refused(at + "(root): invalid JSON: ", _ => "{ not json");
+        Refused(at + "(root): not a JSON object", _ => "[1, 2]");
+        Refused(at + "format: not an SAE training checkpoint", j => { j["format"] = "something-else"; return j.ToJsonString(); });
+        Refused(at + "d_in: missing or not an integer", j => { j.Remove("d_in"); return j.ToJsonString(); });
+        Refused(at + "runs: 1 SAEs, the options describe 2", j => { j["runs"]!.AsArray().RemoveAt(1); return j.ToJsonString(); });
+        Refused(at + "runs[1].name: expected topk-w32-k2", j => { j["runs"]![1]!["name"] = "other"; return j.ToJsonString(); });
+        Refused(at + "runs[0]: not an object", j => { j["runs"]![0] = 3; return j.ToJsonString(); });
+        Refused(at + "runs[0].adam_steps: missing", j => { j["runs"]![0]!.AsObject().Remove("adam_steps"); return j.ToJsonString(); });
+        Refused(at + "batch_threshold_bits: missing or not an integer", j => { j["runs"]![0]!.AsObject().Remove("batch_threshold_bits"); return j.ToJsonString(); });
+        Refused(at + "rng.position: missing or not an unsigned integer", j => { j["rng"]!["position"] = "-1"; return j.ToJsonString(); });
+        Refused(at + "rng.seed: missing or not an unsigned integer", j => { j["rng"]!["seed"] = 5; return j.ToJsonString(); });
+        Refused(at + "rng: missing", j => { j.Remove("rng"); return j.ToJsonString(); });
+        Refused(at + "runs: missing", j => { j.Remove("runs"); return j.ToJsonString(); });
+        Refused(at + "scale_bits: missing or not an integer", j => { j.Remove("scale_bits"); return j.ToJsonString(); });
+        Refused(at + "step: missing or not an integer", j => { j["step"] = "three"; return j.ToJsonString(); });
+
+        // A firing history of the wrong length (the weights fit).
+        string runFile = Checkpoint(outDir, "topk-w16-k2.safetensors");
+        byte[] goodRun = File.ReadAllBytes(runFile);
+        var entries = new List<SafeTensorsEntry>();
+        using (var st = SafeTensorsFile.Open(runFile))
+            foreach (string name in st.Names.Where(n => n != "tokens_since_fired")) entries.Add(SafeTensorsEntry.Float(name, st.ReadFloat(name)));
+        entries.Add(SafeTensorsEntry.Of("tokens_since_fired", new long[15], 15));
+        SafeTensors.Save(runFile, entries);
+        Refused($"{runFile}: tokens_since_fired: 15 entries, expected 16", j => j.ToJsonString());
+        File.WriteAllBytes(runFile, goodRun);
 
         var (narrowPath, _) = Data(dir, width: 6);
         using var narrow = ActivationSource.Open(narrowPath);
@@ -380,6 +466,7 @@ public class SaeTrainerContractTests
         var x = RandomRows(new Rng(4), 20);
         for (int i = 0; i < 24; i++) run.TokensSinceFired[i] = i * 10;
         var before = (long[])run.TokensSinceFired.Clone();
+        var decoderBefore = sae.WDec.Value.Clone();
         var stats = run.Step(x, 0, 0.03f, 0.25, thresholdStart: 0, o);
 
         Assert.Equal(0.8 * 0.25, run.Settings.Sparsity, 12);
@@ -389,6 +476,13 @@ public class SaeTrainerContractTests
         Assert.Equal(0.03f, run.Optimizer.LearningRate);
         for (int i = 0; i < 24; i++) Assert.Equal(1, Math.Sqrt(VectorMath.Dot<float>(sae.WDec.Value.Row(i), sae.WDec.Value.Row(i))), 1e-6);
         Assert.Equal(stats.Loss, run.Last.Loss);
+        // The decoder's gradient rows are projected off the (unit) decoder rows, so the step keeps them near unit norm.
+        for (int i = 0; i < 24; i++)
+        {
+            var g = sae.WDec.Grad!.Row(i);
+            double along = VectorMath.Dot<float>(g, decoderBefore.Row(i)), size = Math.Sqrt(VectorMath.Dot<float>(g, g));
+            Assert.True(Math.Abs(along) <= 1e-4 * Math.Max(size, 1e-12), $"row {i}: {along} along the decoder row, |g| = {size}");
+        }
         double clipped = Math.Sqrt(sae.Parameters.Sum(p => (double)VectorMath.Dot<float>(p.Grad!.Span, p.Grad.Span)));
         Assert.True(run.LastGradientNorm > 1e-3, $"{run.LastGradientNorm}");
         Assert.Equal(1e-3, clipped, 1e-6);
@@ -398,13 +492,14 @@ public class SaeTrainerContractTests
         var unclipped = new SaeTrainingRun("r", SparseAutoencoder.Create(SaeArchitecture.TopK, D, 24, 3, k: 3), o with { ClipNorm = 0 }, 0, 0.05);
         unclipped.Step(x, 0, 0.03f, 1, 0, o with { ClipNorm = 0 });
         Assert.True(double.IsNaN(unclipped.LastGradientNorm));
+        Assert.Equal(1, unclipped.Optimizer.StateOf(unclipped.Sae.WEnc).Step); // no clipping is no reason to skip the update
     }
 
-    [Fact]
-    public void A_step_with_a_non_finite_loss_leaves_the_weights_alone()
+    [Theory, InlineData(0.0), InlineData(1.0)]
+    public void A_step_with_a_non_finite_loss_leaves_the_weights_alone(double clip)
     {
         var sae = SparseAutoencoder.Create(SaeArchitecture.Relu, D, 16, 3);
-        var o = new SaeTrainingOptions { Architecture = SaeArchitecture.Relu };
+        var o = new SaeTrainingOptions { Architecture = SaeArchitecture.Relu, ClipNorm = clip };
         var run = new SaeTrainingRun("r", sae, o, 0.1, 0.05);
         var x = RandomRows(new Rng(4), 10);
         x[3 * D + 2] = float.NaN;
@@ -437,6 +532,16 @@ public class SaeTrainerContractTests
         var x = new Tensor(rows, D);
         for (int i = 0; i < x.Span.Length; i++) x.Span[i] = (float)(rng.NextDouble() * 2 - 1);
         return x;
+    }
+
+    sealed class CancelAfterSteps(int steps, CancellationTokenSource cts) : IProgressReporter, IProgressTask
+    {
+        int _seen;
+        public IProgressTask Start(string label, long total, string unit) => this;
+        public void Advance(long amount) { if (++_seen == steps) cts.Cancel(); }
+        public void SetDone(long done) { }
+        public void SetStatus(string status) { }
+        public void Dispose() { }
     }
 
     sealed class ProgressRecorder : IProgressReporter, IProgressTask

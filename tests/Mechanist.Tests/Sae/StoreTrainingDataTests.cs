@@ -222,6 +222,36 @@ public class StoreTrainingDataTests
         Assert.All(source.Reads, r => Assert.InRange(r, 0, 19));
     }
 
+    /// <summary>
+    /// Candidates are scored at the training scale: the SAE reconstructs (1, 1, 1, 1); row 0 is that exactly (loss 0
+    /// unscaled) and row 1 is half of it (loss 0 at scale 2). At scale 2 only row 0 has any loss, so it is the pick.
+    /// </summary>
+    [Fact]
+    public void Resampling_scores_the_candidates_at_the_training_scale()
+    {
+        var values = new float[30 * W];
+        for (int r = 0; r < 30; r++) for (int j = 0; j < W; j++) values[r * W + j] = r % 2 == 0 ? 1 : 0.5f;
+        var data = Started(new RowSource(values, W, null, "mem"), Options(4, holdout: 10));
+        var picked = data.ResampleInputs([(ConstantSae([1, 1, 1, 1]), 1)], 2, new Rng(3), candidates: 1000);
+        Assert.Equal([2f, 2, 2, 2], picked[0].ToArray());
+    }
+
+    /// <summary>
+    /// The draw weights are squared losses: 1,000 training rows, 10 of them loud (loss ratio 10⁶, weight ratio 10¹²),
+    /// so about 10 loud candidates among 990 quiet ones (min(candidates, rows) drawn with replacement): a loud row is
+    /// picked every time; weighting by anything flatter would mostly pick a quiet one.
+    /// </summary>
+    [Fact]
+    public void Resampling_weights_candidates_by_their_squared_loss()
+    {
+        var values = new float[1010 * W];
+        for (int r = 0; r < 1010; r++) for (int j = 0; j < W; j++) values[r * W + j] = r % 100 == 37 ? 1000 : 1;
+        var data = Started(new RowSource(values, W, null, "mem"), Options(4, holdout: 10));
+        var rng = new Rng(2);
+        for (int t = 0; t < 20; t++)
+            Assert.Equal([1000f, 1000, 1000, 1000], data.ResampleInputs([(ConstantSae(new float[W]), 1)], 1, rng, candidates: 5000)[0].ToArray());
+    }
+
     [Fact]
     public void Resampling_reads_only_as_many_candidates_as_asked_when_fewer_than_the_training_rows()
     {
@@ -319,7 +349,7 @@ public class StoreTrainingDataTests
         Assert.Equal("ckpt/state.json: data: \"tape\": expected \"store\" or \"stream\"",
             Assert.Throws<DataFormatError>(() => data.RestoreState(other, "ckpt/state.json", IProgressReporter.None, default)).Message);
         var noSampler = (JsonObject)json.DeepClone(); noSampler.Remove("sampler");
-        Assert.Contains("ckpt/state.json", Assert.Throws<DataFormatError>(() => data.RestoreState(noSampler, "ckpt/state.json", IProgressReporter.None, default)).Message);
+        Assert.Equal("ckpt/state.json: sampler: missing", Assert.Throws<DataFormatError>(() => data.RestoreState(noSampler, "ckpt/state.json", IProgressReporter.None, default)).Message);
     }
 
     /// <summary>An in-memory activation source that logs every row it reads (the single-row reads the default gather makes).</summary>

@@ -183,6 +183,62 @@ public class StreamTrainingDataTests
         Assert.Equal([1f, 1, 1, 1, 1, 1, 1, 1], one[0].ToArray());
     }
 
+    /// <summary>One loud candidate among 99 quiet ones (weight ratio 10¹² as squared losses) fills the reservoir every time.</summary>
+    [Fact]
+    public void Resampling_weights_candidates_by_their_squared_loss()
+    {
+        var values = new float[2100 * W];
+        values.AsSpan().Fill(1);
+        for (int t = 0; t < 20; t++) for (int j = 0; j < W; j++) values[(1 + 100 * t + 37) * W + j] = 1000;
+        var data = new StreamTrainingData(Chunks(2100, values: values), W, 0, 1, "rows");
+        data.Plan(Options(4, 40, holdout: 1));
+        data.Start(IProgressReporter.None, default);
+        var rng = new Rng(2);
+        for (int t = 0; t < 20; t++)
+            Assert.Equal([1000f, 1000, 1000, 1000], data.ResampleInputs([(StoreTrainingDataTests.ConstantSae(new float[W]), 1)], 1, rng, candidates: 100)[0].ToArray());
+    }
+
+    /// <summary>Row counts read as whole numbers below 10,000, thousands from 10,000 and millions from 1,000,000.</summary>
+    [Fact]
+    public void Row_counts_switch_to_thousands_at_ten_thousand()
+    {
+        var data = new StreamTrainingData(Chunks(10_001, width: 1), 1, 0, 1, "rows");
+        data.Plan(new SaeTrainingOptions { BatchSize = 1, Tokens = 20_000, HoldoutRows = 9_999 });
+        data.Start(IProgressReporter.None, default);
+        Assert.StartsWith("9999 rows read, ", data.Status());
+        data.NextBatch(new float[1]);
+        Assert.StartsWith("10.0k rows read, ", data.Status());
+    }
+
+    /// <summary>
+    /// Streamed from a model: the description and the checkpoint's identity name the model, token split, hook and every
+    /// sampling setting (a replay must reproduce them), and the status gives the model's own rate.
+    /// </summary>
+    [Fact]
+    public void A_stream_from_a_model_records_what_identifies_it_and_reports_the_models_rate()
+    {
+        var model = Mechanist.Tests.Activations.HarvestFixture.Model(4);
+        using var tokens = Mechanist.Text.TokenStore.Open(Mechanist.Tests.Activations.HarvestFixture.TokenStore(seed: 6));
+        var harvest = new Mechanist.Activations.HarvestOptions { Hook = Mechanist.Models.HookPoint.MlpPost(0), Tokens = 1, RowsPerContext = 3, Seed = 9, BatchWindows = 2 };
+        using var data = new StreamTrainingData(model, tokens, harvest, "the-model");
+        Assert.Equal(32, data.Width);
+        Assert.Equal(12, data.Context);
+        Assert.Equal($"streamed from the-model at blocks.0.mlp.hook_post over {tokens.Directory} ({tokens.Split})", data.Description);
+        data.Plan(new SaeTrainingOptions { BatchSize = 4, Tokens = 40, HoldoutRows = 6 });
+        data.Start(IProgressReporter.None, default);
+        Assert.Matches(@"^model [0-9.]+[kM]? tok/s, \d+ % of the time$", data.Status());
+        var json = new JsonObject();
+        data.SaveState(json);
+        var expected = new JsonObject
+        {
+            ["model"] = "the-model", ["tokens"] = $"{tokens.Directory} ({tokens.Split})", ["hook"] = "blocks.0.mlp.hook_post", ["context"] = 12,
+            ["per_context"] = 3, ["skip_first_position"] = true, ["seed"] = "9", ["batch_windows"] = 2,
+            ["shuffle_buffer_rows"] = data.ShuffleRows, ["holdout_rows"] = 6,
+        };
+        Assert.True(JsonNode.DeepEquals(expected, json["stream"]), json["stream"]!.ToJsonString());
+        Assert.Equal(6, json["stream_rows"]!.GetValue<long>());
+    }
+
     [Fact]
     public void Resampling_scores_candidates_beyond_the_first_chunk()
     {
@@ -248,7 +304,7 @@ public class StreamTrainingDataTests
         var o = new SaeTrainingOptions { BatchSize = 1, Tokens = 2_000_000, HoldoutRows = 1 };
         var json = new JsonObject
         {
-            ["data"] = "stream", ["stream_rows"] = 1_000_001,
+            ["data"] = "stream", ["stream_rows"] = 1_000_000,
             ["stream"] = new JsonObject { ["source"] = "ones", ["shuffle_seed"] = "0", ["shuffle_buffer_rows"] = 0, ["holdout_rows"] = 1 },
         };
         var data = new StreamTrainingData(Ones(1_000_010), 1, 0, 0, "ones");
@@ -256,8 +312,8 @@ public class StreamTrainingDataTests
         data.Start(IProgressReporter.None, default);
         var progress = new Recorder();
         data.RestoreState(json, "ckpt/state.json", progress, default);
-        Assert.Equal(1_000_001, data.RowsRead);
-        Assert.Equal(1_000_000, progress.Advanced);
+        Assert.Equal(1_000_000, data.RowsRead);
+        Assert.Equal(999_999, progress.Advanced);
         Assert.Equal("1.00M rows read", progress.Statuses[^1]);
         // Pieces of 4,096 rows after the one held-out row: whole numbers below 10,000, then thousands, then millions.
         Assert.Equal(["4097 rows read", "8193 rows read", "12.3k rows read"], progress.Statuses.Take(3));

@@ -132,6 +132,22 @@ public class TrainingPiecesTests
         }
     }
 
+    /// <summary>A weight of exactly 0 is weightless: it ranks with a negative weight by its uniform draw alone.</summary>
+    [Fact]
+    public void Reservoir_ranks_a_zero_weight_with_the_negative_ones()
+    {
+        for (ulong seed = 1; seed <= 20; seed++)
+        {
+            var draws = new Rng(seed);
+            double u0 = draws.NextDouble(), u1 = draws.NextDouble();
+            var r = new WeightedReservoir(1, 2);
+            var rng = new Rng(seed);
+            r.Offer(Row(1), 0, rng);
+            r.Offer(Row(2), -3, rng);
+            Assert.Equal(u1 > u0 ? [2f, -2] : [1f, -1], r.Result(1).ToArray());
+        }
+    }
+
     [Fact]
     public void Reservoir_result_larger_than_the_rows_offered_repeats_them_in_key_order()
     {
@@ -161,6 +177,13 @@ public class TrainingPiecesTests
             Assert.Equal([1, 3], s[..2].Order());
             Assert.All(s[2..], i => Assert.Contains(i, new[] { 1, 3 }));
         }
+        // A taken index is redrawn at most 64 times: here the only other one has a 10⁻¹² chance, so the second pick
+        // repeats index 0 after 64 draws.
+        var capped = new Rng(3);
+        Assert.Equal([0, 0], DeadLatentResampler.Sample([1e12, 1], 2, capped));
+        var draws = new Rng(3);
+        for (int i = 0; i < 1 + 64; i++) draws.NextDouble();
+        Assert.Equal(draws.Position, capped.Position);
         // Once every positive weight is taken, a pick is one draw (no futile redraws for an unused index).
         var one = new Rng(12);
         Assert.Equal([1, 1, 1], DeadLatentResampler.Sample([0, 1], 3, one));
