@@ -353,7 +353,10 @@ public class SaeTrainerContractTests
         SaeTrainer.Train(source, o, straight, IProgressReporter.None);
         using var cts = new CancellationTokenSource();
         Assert.Throws<OperationCanceledException>(() => SaeTrainer.Train(source, o, resumed, new CancelAfterSteps(3, cts), cts.Token));
-        SaeTrainer.Train(source, o, resumed, IProgressReporter.None, resume: true);
+        var progress = new ProgressRecorder();
+        SaeTrainer.Train(source, o, resumed, progress, resume: true);
+        Assert.Equal([3 * Batch], progress.Done); // the bar starts where the checkpoint is
+        Assert.Equal(3 * Batch, progress.Advanced);
         long[] Fired(string run) { using var st = SafeTensorsFile.Open(Checkpoint(run, "topk-w32-k1.safetensors")); return st.ReadArray<long>("tokens_since_fired"); }
         var expected = Fired(straight);
         Assert.Contains(expected, t => t > 3 * Batch); // some latent has been silent since before the interruption
@@ -527,6 +530,36 @@ public class SaeTrainerContractTests
         Assert.NotEqual((float)second.Threshold, sae.BatchThreshold);
     }
 
+    /// <summary>
+    /// The batchtopk threshold average starts at --threshold-start-step, or half-way through a run too short for it
+    /// (the default 1,000 in an 8-step run), so a short run still saves an inference threshold.
+    /// </summary>
+    [Fact]
+    public void A_short_batchtopk_run_still_averages_an_inference_threshold()
+    {
+        string dir = TestPaths.NewTempDir();
+        var (path, _) = Data(dir);
+        using (var source = ActivationSource.Open(path))
+            SaeTrainer.Train(source, Options(SaeArchitecture.BatchTopK) with { Widths = [16], Tokens = 8 * Batch, ThresholdStartStep = 1000 }, System.IO.Path.Combine(dir, "out"), IProgressReporter.None);
+        Assert.True(SaeLensFormat.Load(System.IO.Path.Combine(dir, "out", "batchtopk-w16-k2")).BatchThreshold > 0);
+    }
+
+    /// <summary>A batch whose loss is finite but whose gradient overflows float32 is skipped, as a non-finite loss is.</summary>
+    [Fact]
+    public void A_step_whose_gradient_overflows_leaves_the_weights_alone()
+    {
+        var sae = SparseAutoencoder.Create(SaeArchitecture.Relu, D, 16, 3);
+        var o = new SaeTrainingOptions { Architecture = SaeArchitecture.Relu, ClipNorm = 1 };
+        var run = new SaeTrainingRun("r", sae, o, 0.1, 0.05);
+        var x = RandomRows(new Rng(4), 10);
+        for (int i = 0; i < x.Length; i++) x[i] *= 3e18f;
+        var weights = sae.Parameters.Select(p => p.Value.ToArray()).ToList();
+        var stats = run.Step(x, 0, 0.05f, 1, 0, o);
+        Assert.True(double.IsFinite(stats.Loss), $"loss {stats.Loss}");
+        Assert.False(double.IsFinite(run.LastGradientNorm), $"gradient norm {run.LastGradientNorm}");
+        for (int p = 0; p < weights.Count; p++) Assert.Equal(weights[p], sae.Parameters[p].Value.ToArray());
+    }
+
     static Tensor RandomRows(Rng rng, int rows)
     {
         var x = new Tensor(rows, D);
@@ -548,9 +581,10 @@ public class SaeTrainerContractTests
     {
         public readonly List<string> Starts = [], Notes = [], Statuses = [];
         public long Advanced;
+        public readonly List<long> Done = [];
         public IProgressTask Start(string label, long total, string unit) { Starts.Add($"{label} {total} {unit}"); return this; }
         public void Advance(long amount) => Advanced += amount;
-        public void SetDone(long done) { }
+        public void SetDone(long done) => Done.Add(done);
         public void SetStatus(string status) => Statuses.Add(status);
         public void Note(string message) => Notes.Add(message);
         public void Dispose() { }

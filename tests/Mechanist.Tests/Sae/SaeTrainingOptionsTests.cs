@@ -21,7 +21,7 @@ public class SaeTrainingOptionsTests
     public void Each_bad_option_is_refused_with_its_name()
     {
         Refused(Ok with { Widths = [] }, "--width: give one or more positive widths");
-        Refused(Ok with { Widths = [16, 0] }, "--width");
+        Refused(Ok with { Widths = [16, 0] }, "--width: give one or more positive widths");
         Refused(Ok with { Ks = [] }, "--k: give one or more values");
         Refused(Ok with { Ks = [4, 17] }, "--k 17: each k must be in [1, width] and the smallest --width is 16");
         Refused(Ok with { Ks = [0] }, "--k 0");
@@ -152,6 +152,23 @@ public class SaeTrainingOptionsTests
         Assert.Null(bare.ContextSize);
         Assert.Equal("/x.npy", bare.DatasetPath);
         Assert.Null(SaeTrainStage.Metadata(info with { Hook = null }, "/acts").Hook);
+    }
+
+    /// <summary>A model trained on one tokenizer cannot stream over ids another tokenizer wrote.</summary>
+    [Fact]
+    public void A_stream_over_another_tokenizers_ids_is_refused()
+    {
+        string model = TestPaths.NewTempDir();
+        string state = Path.Combine(model, Trainer.CheckpointDir, Trainer.StateFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(state)!);
+        File.WriteAllText(state, new JsonObject { [ModelTokenizer.StateKey] = "sha256:model" }.ToJsonString());
+        string store = Mechanist.Tests.Activations.HarvestFixture.TokenStore(trainTokens: 100, validTokens: 0, tokenizerHash: "sha256:store");
+        var o = new SaeTrainStageOptions
+        {
+            Stream = new SaeStreamSource(model, store, new HarvestOptions { Hook = HookPoint.MlpPost(0), Tokens = 1 }),
+            OutDir = Path.Combine(model, "out"), Training = new SaeTrainingOptions { Tokens = 100 },
+        };
+        Assert.Contains($"another tokenizer than the model {model} reads", Assert.Throws<UserError>(() => SaeTrainStage.Run(o, IProgressReporter.None, default)).Message);
     }
 
     [Fact]
