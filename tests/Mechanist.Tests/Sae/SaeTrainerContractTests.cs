@@ -382,7 +382,9 @@ public class SaeTrainerContractTests
         SaeTrainer.Train(source, o, outDir, IProgressReporter.None); // an empty folder is fine
         var e = Assert.ThrowsAny<UserError>(() => SaeTrainer.Train(source, o, outDir, IProgressReporter.None));
         Assert.Equal($"{outDir}: already exists (use --resume to continue its checkpoint or --force to start over)", e.Message);
-        SaeTrainer.Train(source, o, outDir, IProgressReporter.None, force: true);
+        File.WriteAllText(System.IO.Path.Combine(outDir, SaeTrainer.LogFile), "not a log line\n");
+        SaeTrainer.Train(source, o, outDir, IProgressReporter.None, force: true); // starting over drops the old log, whatever it holds
+        Assert.Equal([1L, 2], Log(outDir).Select(l => l["step"]!.GetValue<long>()));
         SaeTrainer.Train(source, o, outDir, IProgressReporter.None, resume: true); // a finished run resumes to its end
 
         string fresh = System.IO.Path.Combine(dir, "fresh");
@@ -445,6 +447,7 @@ public class SaeTrainerContractTests
         SafeTensors.Save(runFile, entries);
         Refused($"{runFile}: tokens_since_fired: 15 entries, expected 16", j => j.ToJsonString());
         File.WriteAllBytes(runFile, goodRun);
+        Refused($"{runFile}: W_enc.step: missing or negative optimizer step count", j => { j["runs"]![0]!["adam_steps"]!["W_enc"] = null; return j.ToJsonString(); });
 
         var (narrowPath, _) = Data(dir, width: 6);
         using var narrow = ActivationSource.Open(narrowPath);

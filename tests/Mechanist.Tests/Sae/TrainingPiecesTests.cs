@@ -149,6 +149,18 @@ public class TrainingPiecesTests
     }
 
     [Fact]
+    public void Reservoir_result_of_wide_rows_has_exactly_the_rows_asked_for()
+    {
+        var r = new WeightedReservoir(2, 64);
+        var rng = new Rng(1);
+        r.Offer(Enumerable.Repeat(1f, 64).ToArray(), 1, rng);
+        r.Offer(Enumerable.Repeat(2f, 64).ToArray(), 1e-30, rng);
+        var result = r.Result(3);
+        Assert.Equal([3, 64], result.Shape);
+        Assert.Equal(Enumerable.Repeat(1f, 64), result.Row(2).ToArray());
+    }
+
+    [Fact]
     public void Reservoir_result_larger_than_the_rows_offered_repeats_them_in_key_order()
     {
         var r = new WeightedReservoir(5, 2);
