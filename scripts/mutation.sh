@@ -40,7 +40,7 @@ folders=(
   "io|IO/**/*.cs|Mechanist.Tests.IO"
   "autograd|Autograd/**/*.cs|Mechanist.Tests.Autograd"
   "kernels|Numerics/Kernels/**/*.cs|Mechanist.Tests.Numerics"
-  "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics.GemmPathTests|Mechanist.Tests.Numerics.BFloat16GemmTests|!Bf16_scope_matches_the_rounded_product_in_every_transpose_form"
+  "gemm|Numerics/Gemm/**/*.cs|Mechanist.Tests.Numerics.GemmPathTests|Mechanist.Tests.Numerics.GemmContractTests|Mechanist.Tests.Numerics.BFloat16GemmTests|!Bf16_scope_matches_the_rounded_product_in_every_transpose_form"
   "sae-kernel|Sae/Kernel/**/*.cs,Sae/Architectures/**/*.cs|Mechanist.Tests.Sae|$sae_long"
   "sae-training|Sae/Training/**/*.cs|Mechanist.Tests.Sae|$sae_long"
   "sae-model|Sae/*.cs|Mechanist.Tests.Sae|$sae_long"
