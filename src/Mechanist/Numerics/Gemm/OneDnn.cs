@@ -44,8 +44,15 @@ static unsafe class OneDnn
     [StructLayout(LayoutKind.Sequential)]
     public struct ExecArg { public int Arg; public nint Memory; }
 
-    /// <summary>Loads the library and its exports once; null on success, else why not (one line).</summary>
-    public static string? Load()
+    static readonly Lazy<string?> Loaded = new(LoadOnce);
+
+    /// <summary>
+    /// Loads the library and its exports once; null on success, else why not (one line). Later calls return the first
+    /// answer: loading again would make a new engine, and the primitives cached on the old one would fail to run.
+    /// </summary>
+    public static string? Load() => Loaded.Value;
+
+    static string? LoadOnce()
     {
         if (!NativeLibrary.TryLoad(LibraryName, out nint lib))
             return $"{LibraryName} not found (apt-get install libdnnl2)";
