@@ -288,6 +288,20 @@ public class GemmPathTests
             }
     }
 
+    /// <summary>Non-square bf16 products (each of m, n and k the largest once) in every form: each operand is rounded with its own shape.</summary>
+    [BFloat16Fact]
+    public void Bf16_rounds_each_operand_with_its_own_shape()
+    {
+        foreach (var (transA, transB) in Forms)
+            foreach (var (m, n, k) in new[] { (96, 64, 48), (48, 96, 64), (64, 48, 96) })
+            {
+                var o = new Operands(transA, transB, m, n, k, pad: 2, dyadic: false, seed: 7);
+                float[] scoped;
+                using (new GemmPrecisionScope(GemmPrecision.BFloat16, null)) scoped = o.Run(1f, 1f);
+                CheckBf16(o, scoped, 1f);
+            }
+    }
+
     /// <summary>
     /// bf16 products of 128³ or more are split in parts of whole 64-row (or column) blocks: 130×70×240 by rows
     /// (parts of 128 and 2 rows), 70×130×240 by columns, each in the forms that move a part's start, padded, β = 0
