@@ -352,7 +352,7 @@ public class SaeTrainerContractTests
         string straight = System.IO.Path.Combine(dir, "straight"), resumed = System.IO.Path.Combine(dir, "resumed");
         SaeTrainer.Train(source, o, straight, IProgressReporter.None);
         using var cts = new CancellationTokenSource();
-        Assert.Throws<OperationCanceledException>(() => SaeTrainer.Train(source, o, resumed, new CancelAfterSteps(3, cts), cts.Token));
+        Assert.Throws<OperationCanceledException>(() => SaeTrainer.Train(source, o, resumed, new Mechanist.Tests.Models.StopAfter(3, cts), cts.Token));
         var progress = new ProgressRecorder();
         SaeTrainer.Train(source, o, resumed, progress, resume: true);
         Assert.Equal([3 * Batch], progress.Done); // the bar starts where the checkpoint is
@@ -568,16 +568,6 @@ public class SaeTrainerContractTests
         var x = new Tensor(rows, D);
         for (int i = 0; i < x.Span.Length; i++) x.Span[i] = (float)(rng.NextDouble() * 2 - 1);
         return x;
-    }
-
-    sealed class CancelAfterSteps(int steps, CancellationTokenSource cts) : IProgressReporter, IProgressTask
-    {
-        int _seen;
-        public IProgressTask Start(string label, long total, string unit) => this;
-        public void Advance(long amount) { if (++_seen == steps) cts.Cancel(); }
-        public void SetDone(long done) { }
-        public void SetStatus(string status) { }
-        public void Dispose() { }
     }
 
     sealed class ProgressRecorder : IProgressReporter, IProgressTask
