@@ -135,6 +135,51 @@ public class GemmContractTests
     }
 
     /// <summary>
+    /// The fp32 thread split (results are the same bits for any split, so only the plan shows it): rows when C is at
+    /// least as tall as wide and has a row tile per thread (or too few column tiles), else columns; parts of whole
+    /// tiles (6 rows or 64 columns); op(B) packed once for all when a row split leaves at most 1,024 rows per part
+    /// and op(B) fits 16 MiB (4 Mi floats: n = k = 2,048 exactly fits).
+    /// </summary>
+    [Theory]
+    [InlineData(600, 100, 50, 2, true, 2, 300, true)]      // tall
+    [InlineData(3000, 100, 50, 2, true, 2, 1500, false)]   // tall, over 1,024 rows a part
+    [InlineData(2048, 100, 50, 2, true, 2, 1026, true)]    // ⌈2048 / 2⌉ = 1,024 rows a part: shared
+    [InlineData(2050, 100, 50, 2, true, 2, 1026, false)]   // 1,025: not
+    [InlineData(100, 600, 50, 2, false, 2, 320, false)]    // wide
+    [InlineData(128, 128, 10, 2, true, 2, 66, true)]       // square: rows
+    [InlineData(60, 65, 50, 3, true, 3, 24, true)]         // wider, but 2 column tiles for 3 threads: rows
+    [InlineData(60, 65, 50, 2, false, 2, 64, false)]       // 2 column tiles for 2 threads: columns
+    [InlineData(12, 5, 50, 2, true, 2, 6, true)]           // exactly a row tile per thread
+    [InlineData(6, 5, 50, 2, false, 1, 64, false)]         // one row tile: columns, one part
+    [InlineData(2100, 2048, 2048, 4, true, 4, 528, true)]  // op(B) 2,048 × 2,048: exactly the limit
+    [InlineData(2100, 2048, 2100, 4, true, 4, 528, false)] // a little more: each thread packs its own
+    public void The_fp32_split_takes_the_smaller_duplicate_in_whole_tiles(int m, int n, int k, int threads, bool byRows, int parts, int extent, bool shareB) =>
+        Assert.Equal(new GemmThreads.SplitPlan(byRows, parts, extent, shareB), GemmThreads.Plan(m, n, k, threads, GemmKernel512.NR));
+
+    /// <summary>
+    /// The bf16 split: products under 128³ multiply-adds run whole; larger ones by rows (C at least as tall as wide) or
+    /// columns, one part per thread but at most one per 64-row (or column) block, each part whole blocks.
+    /// </summary>
+    [Theory]
+    [InlineData(100, 100, 100, 2, true, 1, 128)]   // 10⁶ < 128³: whole
+    [InlineData(128, 128, 127, 2, true, 1, 128)]   // just under
+    [InlineData(128, 128, 128, 2, true, 2, 64)]    // exactly 128³: split, m = n by rows
+    [InlineData(300, 100, 100, 2, true, 2, 192)]   // tall
+    [InlineData(100, 300, 100, 2, false, 2, 192)]  // wide
+    [InlineData(100, 100, 300, 2, true, 1, 128)]   // one 64-row block's worth: whole
+    [InlineData(200, 100, 200, 3, true, 3, 128)]   // three threads, parts of two blocks
+    public void The_bf16_split_runs_whole_blocks_per_thread(int m, int n, int k, int threads, bool byRows, int parts, int extent) =>
+        Assert.Equal((byRows, parts, extent), BFloat16Gemm.Plan(m, n, k, threads));
+
+    /// <summary>Every export the oneDNN wrapper calls is found in this machine's libdnnl (where it has one).</summary>
+    [Fact]
+    public void The_oneDNN_wrapper_finds_every_export_it_calls()
+    {
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(OneDnn.LibraryName, out nint lib)) return;
+        Assert.Null(OneDnn.BindExports(lib));
+    }
+
+    /// <summary>
     /// The AVX2 register block (6 × 16) on packed panels, with C wider than the block: α·A·B overwrites C (β unused)
     /// or adds to β·C, and columns past the block are never touched.
     /// </summary>

@@ -73,6 +73,21 @@ public static unsafe class BFloat16Gemm
         return true;
     }
 
+    /// <summary>
+    /// How a bf16 product is split over <paramref name="threads"/>: products under 128³ run whole; larger ones by rows
+    /// (C at least as tall as wide) or columns, in parts of whole 64-row (or column) blocks, at most one per block.
+    /// </summary>
+    /// <returns>The split's direction, its number of parts, and the rows (or columns) of every part but the last.</returns>
+    internal static (bool ByRows, int Parts, int PartExtent) Plan(int m, int n, int k, int threads)
+    {
+        long work = (long)m * n * k;
+        if (work < SplitThreshold) threads = 1;
+        bool byRows = m >= n;
+        int extent = byRows ? m : n;
+        int parts = Math.Max(1, Math.Min(threads, extent / SplitUnit));
+        return (byRows, parts, ((extent + parts - 1) / parts + SplitUnit - 1) / SplitUnit * SplitUnit);
+    }
+
     /// <summary>C = op(A)·op(B) + β·C with A and B already bf16.</summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, BFloat16* a, int lda, BFloat16* b, int ldb,
         float beta, float* c, int ldc)
@@ -84,11 +99,8 @@ public static unsafe class BFloat16Gemm
             Gemm.Sgemm(false, false, m, n, 0, 1f, null, 1, null, 1, beta, c, ldc);
             return;
         }
-        long work = (long)m * n * k;
-        int threads = work < SplitThreshold ? 1 : Parallelism.Threads;
-        bool byRows = m >= n;
+        var (byRows, parts, perPart) = Plan(m, n, k, Parallelism.Threads);
         int extent = byRows ? m : n;
-        int parts = Math.Max(1, Math.Min(threads, extent / SplitUnit));
         if (parts == 1)
         {
             OneDnnMatmul.Run(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, 1);
@@ -97,7 +109,6 @@ public static unsafe class BFloat16Gemm
         // oneDNN runs single-threaded on each part, on our threads: Parallel.For lets the calling thread take a part
         // whose worker has not started yet, where an OpenMP team's static split makes every call wait for its slowest
         // thread (measured: 128³ calls took ≈ 20 ms each at load ≈ 40, when a worker was descheduled).
-        int perPart = ((extent + parts - 1) / parts + SplitUnit - 1) / SplitUnit * SplitUnit;
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {

@@ -56,6 +56,23 @@ static unsafe class OneDnn
     {
         if (!NativeLibrary.TryLoad(LibraryName, out nint lib))
             return $"{LibraryName} not found (apt-get install libdnnl2)";
+        if (BindExports(lib) is string missing) return $"{LibraryName} lacks {missing} (oneDNN 2.x needed)";
+        // oneDNN's CPU threads are OpenMP's (Debian builds it on libgomp): its thread count is set per calling thread.
+        if (NativeLibrary.TryLoad("libgomp.so.1", out nint gomp) && NativeLibrary.TryGetExport(gomp, "omp_set_num_threads", out nint set))
+            _ompSetNumThreads = (delegate* unmanaged<int, void>)set;
+        nint engine;
+        int status = _engineCreate(&engine, EngineCpu, 0);
+        if (status != 0) return $"dnnl_engine_create failed with status {status}";
+        _engine = engine;
+        return null;
+    }
+
+    /// <summary>
+    /// Resolves every export the wrapper calls from the loaded library; returns the first one missing, or null. Binding
+    /// the same library again stores the same addresses (tests check the names this way, without a new engine).
+    /// </summary>
+    internal static string? BindExports(nint lib)
+    {
         string? missing = null;
         nint Get(string name)
         {
@@ -82,15 +99,7 @@ static unsafe class OneDnn
         _memoryDestroy = (delegate* unmanaged<nint, int>)Get("dnnl_memory_destroy");
         _primitiveExecute = (delegate* unmanaged<nint, nint, int, ExecArg*, int>)Get("dnnl_primitive_execute");
         _streamWait = (delegate* unmanaged<nint, int>)Get("dnnl_stream_wait");
-        if (missing != null) return $"{LibraryName} lacks {missing} (oneDNN 2.x needed)";
-        // oneDNN's CPU threads are OpenMP's (Debian builds it on libgomp): its thread count is set per calling thread.
-        if (NativeLibrary.TryLoad("libgomp.so.1", out nint gomp) && NativeLibrary.TryGetExport(gomp, "omp_set_num_threads", out nint set))
-            _ompSetNumThreads = (delegate* unmanaged<int, void>)set;
-        nint engine;
-        int status = _engineCreate(&engine, EngineCpu, 0);
-        if (status != 0) return $"dnnl_engine_create failed with status {status}";
-        _engine = engine;
-        return null;
+        return missing;
     }
 
     static void Check(int status, string call)
