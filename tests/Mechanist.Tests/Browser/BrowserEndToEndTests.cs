@@ -52,12 +52,13 @@ public class BrowserEndToEndTests(BrowserFixture fx, ChromiumFixture chromium) :
     internal static Task Shot(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ChromiumFixture.Screenshots, name + ".png"), FullPage = true });
 
-    /// <summary>Waits for a navigation to <paramref name="glob"/> and its DOM (not every subresource: robust on a loaded machine).</summary>
-    internal static async Task Navigated(IPage page, string glob)
-    {
-        await page.WaitForURLAsync(glob, new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 30_000 });
-        await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded, new PageWaitForLoadStateOptions { Timeout = 30_000 });
-    }
+    /// <summary>
+    /// Waits for a navigation to <paramref name="glob"/> and its DOM (not every subresource: robust on a loaded machine),
+    /// in one wait on that navigation: a separate load-state wait after the URL's commit once missed the new document's
+    /// DOMContentLoaded and timed out (CI-style run, 2026-12-05).
+    /// </summary>
+    internal static Task Navigated(IPage page, string glob) =>
+        page.WaitForURLAsync(glob, new PageWaitForURLOptions { WaitUntil = WaitUntilState.DOMContentLoaded, Timeout = 60_000 });
 
     internal static void AllLocal(List<string> requests, string prefix)
     {
