@@ -9,6 +9,27 @@ namespace Mechanist.Sae;
 /// <param name="Tokens">The token budget: training steps = ⌈Tokens / batch size⌉.</param>
 public sealed record SaeDataPlan(long HoldoutRows, long TrainRows, long Tokens);
 
+/// <summary>Which kind of data a training checkpoint was made on, as its "data" field records it.</summary>
+static class CheckpointData
+{
+    public const string Store = "store", Stream = "stream";
+
+    /// <summary>
+    /// The checkpoint's data kind: <see cref="Store"/> (also for checkpoints from before the field) or
+    /// <see cref="Stream"/>; any other value is a <see cref="DataFormatError"/>.
+    /// </summary>
+    public static string Kind(JsonObject checkpoint, string path)
+    {
+        string? kind = checkpoint["data"] is JsonValue v && v.TryGetValue(out string? k) ? k : null;
+        return kind switch
+        {
+            null or Store => Store,
+            Stream => Stream,
+            _ => throw new DataFormatError(path, "data", $"\"{kind}\": expected \"{Store}\" or \"{Stream}\""),
+        };
+    }
+}
+
 /// <summary>
 /// Everything <see cref="SaeTrainer"/> needs from its data, so that one trainer reads either a stored
 /// activation store (<see cref="StoreTrainingData"/>: random access) or rows streamed from a model

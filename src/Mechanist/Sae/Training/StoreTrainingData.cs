@@ -100,17 +100,15 @@ public sealed class StoreTrainingData(IActivationSource source) : ISaeTrainingDa
 
     public void SaveState(JsonObject checkpoint)
     {
-        checkpoint["data"] = "store";
+        checkpoint["data"] = CheckpointData.Store;
         checkpoint["source_rows"] = source.RowCount;
         checkpoint["sampler"] = _sampler!.State.ToJson();
     }
 
     public void RestoreState(JsonObject checkpoint, string path, IProgressReporter progress, CancellationToken cancel)
     {
-        string? kind = checkpoint["data"] is JsonValue v && v.TryGetValue(out string? k) ? k : null;
-        if (kind == "stream")
+        if (CheckpointData.Kind(checkpoint, path) == CheckpointData.Stream)
             throw new UserError($"{path}: the checkpoint was trained on rows streamed from a model; resume with the same --model, --data and --hook instead of --acts");
-        if (kind is not (null or "store")) throw new DataFormatError(path, "data", $"\"{kind}\": expected \"store\" or \"stream\"");
         long rowsThen = checkpoint.GetLong(path, "source_rows", 0), width = checkpoint.GetLong(path, "d_in", 0);
         if (rowsThen != source.RowCount || width != source.Width)
             throw new UserError($"{path}: the checkpoint was made on {rowsThen} rows of width {width}; {source.Path} has {source.RowCount} × {source.Width}");

@@ -197,14 +197,14 @@ public sealed class StreamTrainingData : ISaeTrainingData, IDisposable
 
     public void SaveState(JsonObject checkpoint)
     {
-        checkpoint["data"] = "stream";
+        checkpoint["data"] = CheckpointData.Stream;
         checkpoint["stream"] = Identity();
         checkpoint["stream_rows"] = Rows.RowsRead;
     }
 
     public void RestoreState(JsonObject checkpoint, string path, IProgressReporter progress, CancellationToken cancel)
     {
-        if (!(checkpoint["data"] is JsonValue v && v.TryGetValue(out string? kind) && kind == "stream"))
+        if (CheckpointData.Kind(checkpoint, path) == CheckpointData.Store)
             throw new UserError($"{path}: the checkpoint was trained on a stored activation store; resume with --acts instead of --model");
         string now = Identity().ToJsonString(), then = checkpoint["stream"]?.ToJsonString() ?? "";
         if (now != then)
