@@ -34,6 +34,13 @@ public class SaeTrainerContractTests
         DeadWindowTokens = 4 * Batch, ResampleWindowSteps = 1, GeometricMedianSamples = 10_000,
     };
 
+    /// <summary>The rows streamed in order, again and again (the stream never runs out).</summary>
+    static StreamTrainingData InMemoryStream(float[] data)
+    {
+        IEnumerable<ReadOnlyMemory<float>> Forever() { while (true) yield return data; }
+        return new StreamTrainingData(Forever(), D, 0, 1, "rows in memory");
+    }
+
     static JsonObject Json(string path) => (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
     static List<JsonNode> Log(string outDir) => File.ReadAllLines(System.IO.Path.Combine(outDir, SaeTrainer.LogFile)).Select(l => JsonNode.Parse(l)!).ToList();
     static string Checkpoint(string outDir, string file = "state.json") => System.IO.Path.Combine(outDir, SaeTrainer.CheckpointDir, file);
@@ -295,8 +302,7 @@ public class SaeTrainerContractTests
     {
         string dir = TestPaths.NewTempDir();
         var (_, data) = Data(dir);
-        IEnumerable<ReadOnlyMemory<float>> Forever() { while (true) yield return data; }
-        using var stream = new StreamTrainingData(Forever(), D, 0, 1, "rows in memory");
+        using var stream = InMemoryStream(data);
         var progress = new ProgressRecorder();
         var o = Options() with { Widths = [16], Tokens = 2 * Batch, HoldoutRows = 10 };
         string outDir = System.IO.Path.Combine(dir, "out");
@@ -318,8 +324,7 @@ public class SaeTrainerContractTests
     {
         string dir = TestPaths.NewTempDir();
         var (_, data) = Data(dir);
-        IEnumerable<ReadOnlyMemory<float>> Forever() { while (true) yield return data; }
-        using var stream = new StreamTrainingData(Forever(), D, 0, 1, "rows in memory");
+        using var stream = InMemoryStream(data);
         var o = Options() with { Widths = [16], Tokens = Batch, HoldoutRows = 40, GeometricMedianSamples = 5 };
         string outDir = System.IO.Path.Combine(dir, "out");
         SaeTrainer.Train(stream, o, outDir, IProgressReporter.None);
@@ -568,18 +573,5 @@ public class SaeTrainerContractTests
         var x = new Tensor(rows, D);
         for (int i = 0; i < x.Span.Length; i++) x.Span[i] = (float)(rng.NextDouble() * 2 - 1);
         return x;
-    }
-
-    sealed class ProgressRecorder : IProgressReporter, IProgressTask
-    {
-        public readonly List<string> Starts = [], Notes = [], Statuses = [];
-        public long Advanced;
-        public readonly List<long> Done = [];
-        public IProgressTask Start(string label, long total, string unit) { Starts.Add($"{label} {total} {unit}"); return this; }
-        public void Advance(long amount) => Advanced += amount;
-        public void SetDone(long done) => Done.Add(done);
-        public void SetStatus(string status) => Statuses.Add(status);
-        public void Note(string message) => Notes.Add(message);
-        public void Dispose() { }
     }
 }

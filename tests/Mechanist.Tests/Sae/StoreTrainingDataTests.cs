@@ -3,6 +3,7 @@ using Mechanist.Activations;
 using Mechanist.IO;
 using Mechanist.Numerics;
 using Mechanist.Sae;
+using static Mechanist.Tests.Sae.NumberedRows;
 
 namespace Mechanist.Tests.Sae;
 
@@ -14,19 +15,6 @@ namespace Mechanist.Tests.Sae;
 public class StoreTrainingDataTests
 {
     const int W = 4;
-
-    /// <summary>Row r, column j of a <see cref="RowSource"/> built by <see cref="Numbered"/>.</summary>
-    static float Value(long r, int j) => r * 16 + j;
-
-    /// <summary>The row a read-back row came from (checking every column on the way).</summary>
-    static long RowOf(ReadOnlySpan<float> row)
-    {
-        long r = (long)row[0] / 16;
-        for (int j = 0; j < row.Length; j++) Assert.Equal(Value(r, j), row[j]);
-        return r;
-    }
-
-    static long[] RowsOf(Tensor t) => Enumerable.Range(0, t.RowCount).Select(i => RowOf(t.Row(i))).ToArray();
 
     static RowSource Numbered(int rows, int width = W, ActivationStats? stats = null, string path = "mem/acts.npy")
     {

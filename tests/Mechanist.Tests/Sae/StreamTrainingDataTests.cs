@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Mechanist.Numerics;
 using Mechanist.Sae;
+using static Mechanist.Tests.Sae.NumberedRows;
 
 namespace Mechanist.Tests.Sae;
 
@@ -13,16 +14,6 @@ public class StreamTrainingDataTests
 {
     const int W = 4;
 
-    static float Value(long r, int j) => r * 16 + j;
-
-    static long RowOf(ReadOnlySpan<float> row)
-    {
-        long r = (long)row[0] / 16;
-        for (int j = 0; j < row.Length; j++) Assert.Equal(Value(r, j), row[j]);
-        return r;
-    }
-
-    static long[] RowsOf(Tensor t) => Enumerable.Range(0, t.RowCount).Select(i => RowOf(t.Row(i))).ToArray();
     static long[] Range(long start, int count) => Enumerable.Range(0, count).Select(i => start + i).ToArray();
 
     /// <summary>Rows 0..rows-1 (numbered, or from <paramref name="values"/>) in chunks of 7 rows.</summary>
@@ -107,10 +98,9 @@ public class StreamTrainingDataTests
     [Fact]
     public void Start_streams_a_large_holdout_in_chunks_and_reports_its_progress()
     {
-        var progress = new Recorder();
+        var progress = new ProgressRecorder();
         var data = Started(Options(8, 100, holdout: 20_000), rows: 20_100, progress: progress);
-        Assert.Equal([20_000L], progress.Totals);
-        Assert.Matches(@"^streaming 20.000 held-out rows \(tok\)$", progress.Labels.Single());
+        Assert.Matches(@"^streaming 20.000 held-out rows 20000 tok$", progress.Starts.Single());
         Assert.Equal(20_000, progress.Advanced);
         Assert.Equal(["16.4k rows read", "20.0k rows read"], progress.Statuses);
         Assert.Equal([16_384, 3_616], data.HeldOut().Select(t => t.RowCount));
@@ -272,12 +262,11 @@ public class StreamTrainingDataTests
         Assert.Equal("""{"source":"rows","shuffle_seed":"5","shuffle_buffer_rows":16,"holdout_rows":6}""", json["stream"]!.ToJsonString());
         var next = Batch(a);
 
-        var progress = new Recorder();
+        var progress = new ProgressRecorder();
         var b2 = Started(o, shuffle: 16, seed: 5);
         b2.RestoreState(JsonNode.Parse(json.ToJsonString())!.AsObject(), "ckpt/state.json", progress, default);
         Assert.Equal(30, b2.RowsRead);
-        Assert.Equal([24L], progress.Totals);
-        Assert.Equal("replaying 24 streamed rows to the checkpoint (tok)", progress.Labels.Single());
+        Assert.Equal("replaying 24 streamed rows to the checkpoint 24 tok", progress.Starts.Single());
         Assert.Equal(24, progress.Advanced);
         Assert.Equal(next, Batch(b2));
         // Restored after reading on, the stream still moves to the recorded position (skipping only the difference).
@@ -310,7 +299,7 @@ public class StreamTrainingDataTests
         var data = new StreamTrainingData(Ones(1_000_010), 1, 0, 0, "ones");
         data.Plan(o);
         data.Start(IProgressReporter.None, default);
-        var progress = new Recorder();
+        var progress = new ProgressRecorder();
         data.RestoreState(json, "ckpt/state.json", progress, default);
         Assert.Equal(1_000_000, data.RowsRead);
         Assert.Equal(999_999, progress.Advanced);
@@ -346,6 +335,9 @@ public class StreamTrainingDataTests
         Refused(Started(o, shuffle: 16, seed: 5), store, Store);
         var none = (JsonObject)json.DeepClone(); none.Remove("data");
         Refused(Started(o, shuffle: 16, seed: 5), none, Store);
+        var other = (JsonObject)json.DeepClone(); other["data"] = "tape";
+        Assert.Equal("ckpt/state.json: data: \"tape\": expected \"store\" or \"stream\"",
+            Assert.Throws<DataFormatError>(() => Started(o, shuffle: 16, seed: 5).RestoreState(other, "ckpt/state.json", IProgressReporter.None, default)).Message);
         var noIdentity = (JsonObject)json.DeepClone(); noIdentity.Remove("stream");
         Refused(Started(o, shuffle: 16, seed: 5), noIdentity, "ckpt/state.json: the checkpoint streamed with other settings ()");
     }
@@ -361,19 +353,5 @@ public class StreamTrainingDataTests
         Assert.False(closed);
         data.Dispose();
         Assert.True(closed);
-    }
-
-    /// <summary>Records what progress a piece of work reports.</summary>
-    sealed class Recorder : IProgressReporter, IProgressTask
-    {
-        public List<long> Totals { get; } = [];
-        public List<string> Labels { get; } = [];
-        public List<string> Statuses { get; } = [];
-        public long Advanced { get; private set; }
-        public IProgressTask Start(string label, long total, string unit) { Totals.Add(total); Labels.Add($"{label} ({unit})"); return this; }
-        public void Advance(long amount) => Advanced += amount;
-        public void SetDone(long done) { }
-        public void SetStatus(string status) => Statuses.Add(status);
-        public void Dispose() { }
     }
 }
